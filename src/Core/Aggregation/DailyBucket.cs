@@ -1,0 +1,269 @@
+using System.Text;
+using System.Text.Json;
+using AgentSpend.Core.Domain;
+using Azure;
+using Azure.Data.Tables;
+
+namespace AgentSpend.Core.Aggregation;
+
+/// <summary>
+/// Everything counted for one workspace-day partition: the total, UTC hours, and each dimension's values.
+/// Stored as one or more bucket rows. Row 0 holds the total and the hours and changes with every
+/// event, so its ETag serialises all writers of the day. Dimension values fill rows in order of first
+/// appearance and never move, so a write touches only the rows whose values changed.
+/// </summary>
+public sealed class DailyBucket
+{
+    /// <summary>Characters of dimension data one row holds before values spill into the next row.</summary>
+    internal const int RowDataBudget = 240_000;
+
+    private const int ChunkChars = 30_000; // Azure's string property limit is 32 K characters.
+    private const int EntryOverhead = 8 + (UsageCounters.FieldCount * 6);
+
+    private readonly List<BucketRow> _rows;
+
+    private DailyBucket(string partitionKey, List<BucketRow> rows)
+    {
+        PartitionKey = partitionKey;
+        _rows = rows;
+    }
+
+    public string PartitionKey { get; }
+
+    public UsageCounters Total => _rows[0].Total;
+
+    public IReadOnlyDictionary<string, UsageCounters> Hours => _rows[0].Hours;
+
+    public int RowCount => _rows.Count;
+
+    public static DailyBucket Empty(string partitionKey) => new(partitionKey, [new BucketRow(0, null)]);
+
+    /// <summary>Merged values of one dimension across all rows.</summary>
+    public IEnumerable<KeyValuePair<string, UsageCounters>> Values(Dimension dimension) =>
+        _rows.SelectMany(r => r.Dimensions.TryGetValue(dimension, out var map) ? map : []);
+
+    /// <summary>
+    /// Applies events to a copy of the rows they touch and returns the changed rows, each with the ETag
+    /// it must still have (null: the row is new). Leaves this bucket unchanged.
+    /// </summary>
+    public IReadOnlyList<BucketRow> Apply(IReadOnlyCollection<UsageEvent> events)
+    {
+        var changed = new Dictionary<int, BucketRow>();
+        BucketRow Writable(int index)
+        {
+            if (!changed.TryGetValue(index, out var row))
+            {
+                row = index < _rows.Count ? _rows[index].Clone() : new BucketRow(index, null);
+                changed[index] = row;
+            }
+
+            return row;
+        }
+
+        var homes = BuildHomeIndex();
+        var lastIndex = _rows.Count - 1;
+        var lastSize = _rows[lastIndex].DataSize;
+        foreach (var e in events)
+        {
+            var head = Writable(0);
+            head.Total.Add(e);
+            head.HourCounters(HourKey(e.Timestamp)).Add(e);
+
+            foreach (var dimension in DimensionExtensions.All)
+            {
+                var value = dimension.ValueOf(e);
+                if (!homes.TryGetValue((dimension, value), out var home))
+                {
+                    var size = value.Length + EntryOverhead;
+                    if (lastSize + size > RowDataBudget && lastSize > 0)
+                    {
+                        lastIndex++;
+                        lastSize = 0;
+                    }
+
+                    home = lastIndex;
+                    lastSize += size;
+                    homes[(dimension, value)] = home;
+                }
+
+                Writable(home).Counters(dimension, value).Add(e);
+            }
+        }
+
+        if (lastIndex + 1 > _rows.Count)
+        {
+            Writable(0).RowCount = lastIndex + 1;
+        }
+
+        return changed.Values.OrderBy(r => r.Index).ToArray();
+    }
+
+    /// <summary>Adopts rows that were written, with the ETags the service gave them.</summary>
+    public void Commit(IReadOnlyList<BucketRow> written, IReadOnlyList<ETag> etags)
+    {
+        for (var i = 0; i < written.Count; i++)
+        {
+            var row = written[i];
+            row.ETag = etags[i];
+            if (row.Index < _rows.Count)
+            {
+                _rows[row.Index] = row;
+            }
+            else
+            {
+                _rows.Add(row);
+            }
+        }
+    }
+
+    public static string HourKey(DateTimeOffset timestamp) =>
+        timestamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH", System.Globalization.CultureInfo.InvariantCulture);
+
+    public static async Task<DailyBucket> LoadAsync(Storage.ITableStore table, string partitionKey, CancellationToken cancellationToken)
+    {
+        var head = await table.GetIfExistsAsync(partitionKey, UsageTableKeys.BucketRow(partitionKey, 0), cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (head is null)
+        {
+            return Empty(partitionKey);
+        }
+
+        var rows = new List<BucketRow> { BucketRow.FromEntity(head) };
+        var rowCount = rows[0].RowCount;
+        if (rowCount > 1)
+        {
+            var rest = await Task.WhenAll(Enumerable.Range(1, rowCount - 1).Select(i =>
+                table.GetIfExistsAsync(partitionKey, UsageTableKeys.BucketRow(partitionKey, i), cancellationToken: cancellationToken))).ConfigureAwait(false);
+            rows.AddRange(rest.Select((entity, i) => entity is null
+                ? throw new InvalidDataException($"Bucket row {i + 1} of partition '{partitionKey}' is missing although row 0 counts {rowCount} rows.")
+                : BucketRow.FromEntity(entity)));
+        }
+
+        return new DailyBucket(partitionKey, rows);
+    }
+
+    private Dictionary<(Dimension, string), int> BuildHomeIndex()
+    {
+        var homes = new Dictionary<(Dimension, string), int>();
+        foreach (var row in _rows)
+        {
+            foreach (var (dimension, map) in row.Dimensions)
+            {
+                foreach (var key in map.Keys)
+                {
+                    homes[(dimension, key)] = row.Index;
+                }
+            }
+        }
+
+        return homes;
+    }
+
+    /// <summary>One stored row of a daily bucket.</summary>
+    public sealed class BucketRow(int index, ETag? etag)
+    {
+        public int Index { get; } = index;
+
+        public ETag? ETag { get; internal set; } = etag;
+
+        /// <summary>Row 0 only: how many rows the bucket has.</summary>
+        public int RowCount { get; internal set; } = 1;
+
+        public UsageCounters Total { get; private init; } = new();
+
+        public Dictionary<string, UsageCounters> Hours { get; private init; } = new(StringComparer.Ordinal);
+
+        public Dictionary<Dimension, Dictionary<string, UsageCounters>> Dimensions { get; private init; } = [];
+
+        internal int DataSize => Dimensions.Values.Sum(m => m.Sum(kv => kv.Key.Length + EntryOverhead));
+
+        internal UsageCounters HourCounters(string hour) =>
+            Hours.TryGetValue(hour, out var counters) ? counters : Hours[hour] = new UsageCounters();
+
+        internal UsageCounters Counters(Dimension dimension, string value)
+        {
+            if (!Dimensions.TryGetValue(dimension, out var map))
+            {
+                Dimensions[dimension] = map = new Dictionary<string, UsageCounters>(StringComparer.Ordinal);
+            }
+
+            return map.TryGetValue(value, out var counters) ? counters : map[value] = new UsageCounters();
+        }
+
+        internal BucketRow Clone() => new(Index, ETag)
+        {
+            RowCount = RowCount,
+            Total = Total.Clone(),
+            Hours = Hours.ToDictionary(kv => kv.Key, kv => kv.Value.Clone(), StringComparer.Ordinal),
+            Dimensions = Dimensions.ToDictionary(
+                d => d.Key,
+                d => d.Value.ToDictionary(kv => kv.Key, kv => kv.Value.Clone(), StringComparer.Ordinal)),
+        };
+
+        public TableEntity ToEntity(string partitionKey)
+        {
+            var entity = new TableEntity(partitionKey, UsageTableKeys.BucketRow(partitionKey, Index));
+            if (Index == 0)
+            {
+                entity["Rows"] = RowCount;
+                entity["Total"] = JsonSerializer.Serialize(Total.ToArray(), CoreJsonContext.Default.Int64Array);
+                entity["Hours"] = JsonSerializer.Serialize(
+                    Hours.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal),
+                    CoreJsonContext.Default.DictionaryStringInt64Array);
+            }
+
+            var data = JsonSerializer.Serialize(
+                Dimensions.ToDictionary(d => d.Key.Name(), d => d.Value.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal)),
+                CoreJsonContext.Default.DictionaryStringDictionaryStringInt64Array);
+            var chunk = 0;
+            for (var start = 0; start < data.Length; start += ChunkChars, chunk++)
+            {
+                entity[$"D{chunk}"] = data.Substring(start, Math.Min(ChunkChars, data.Length - start));
+            }
+
+            entity["Chunks"] = chunk;
+            return entity;
+        }
+
+        public static BucketRow FromEntity(TableEntity entity)
+        {
+            var rowKey = entity.RowKey;
+            var index = int.Parse(rowKey.AsSpan(rowKey.LastIndexOf('|') + 1), System.Globalization.CultureInfo.InvariantCulture);
+            var row = new BucketRow(index, entity.ETag) { RowCount = entity.GetInt32("Rows") ?? 1 };
+            if (entity.GetString("Total") is { } total)
+            {
+                row.Total.Add(UsageCounters.FromArray(JsonSerializer.Deserialize(total, CoreJsonContext.Default.Int64Array)!));
+            }
+
+            if (entity.GetString("Hours") is { } hours)
+            {
+                foreach (var (hour, values) in JsonSerializer.Deserialize(hours, CoreJsonContext.Default.DictionaryStringInt64Array)!)
+                {
+                    row.Hours[hour] = UsageCounters.FromArray(values);
+                }
+            }
+
+            var chunks = entity.GetInt32("Chunks") ?? 0;
+            if (chunks > 0)
+            {
+                var data = new StringBuilder();
+                for (var i = 0; i < chunks; i++)
+                {
+                    data.Append(entity.GetString($"D{i}"));
+                }
+
+                var dimensions = JsonSerializer.Deserialize(data.ToString(), CoreJsonContext.Default.DictionaryStringDictionaryStringInt64Array)!;
+                foreach (var (name, values) in dimensions)
+                {
+                    if (!DimensionExtensions.TryParse(name, out var dimension))
+                    {
+                        continue; // written by a newer version; readers of this version do not know it
+                    }
+
+                    row.Dimensions[dimension] = values.ToDictionary(kv => kv.Key, kv => UsageCounters.FromArray(kv.Value), StringComparer.Ordinal);
+                }
+            }
+
+            return row;
+        }
+    }
+}

@@ -1,0 +1,232 @@
+using System.Diagnostics;
+using AgentSpend.Core.Configuration;
+using AgentSpend.Core.Domain;
+using AgentSpend.Core.Ingest;
+using AgentSpend.Core.Storage;
+using Azure;
+using Azure.Data.Tables;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace AgentSpend.Core.Aggregation;
+
+/// <summary>What one aggregation pass did.</summary>
+/// <param name="Failed">Per input message: the error that stopped part of it, or null when all of it is counted.</param>
+public sealed record AggregationOutcome(int Counted, int Duplicates, int Transactions, IReadOnlyList<Exception?> Failed);
+
+/// <summary>
+/// Counts queued events into daily buckets exactly once.
+/// <para>
+/// Events of all given messages are grouped by partition (workspace-day). Within a partition, each
+/// entity-group transaction inserts up to ~99 raw event rows together with the bucket rows they change,
+/// the bucket rows guarded by their ETags. So an event is counted if and only if its raw row exists:
+/// a redelivered or re-sent event fails on its insert (409) and is dropped before the retry, and a
+/// concurrent writer of the same day fails the ETag check (412) and re-reads.
+/// </para>
+/// </summary>
+public sealed partial class UsageAggregator(IStorageProvider storage, IOptions<AgentSpendOptions> options, ILogger<UsageAggregator> logger)
+{
+    private const int MaxOperationsPerTransaction = 100;
+    private const int MaxAttemptsPerChunk = 50;
+
+    public async Task<AggregationOutcome> AggregateAsync(IReadOnlyList<IngestMessage> messages, CancellationToken cancellationToken)
+    {
+        var table = storage.GetTable(StorageNames.UsageTable);
+        var partitions = new Dictionary<string, (List<UsageEvent> Events, HashSet<int> Messages)>(StringComparer.Ordinal);
+        for (var m = 0; m < messages.Count; m++)
+        {
+            foreach (var e in messages[m].Events)
+            {
+                var key = UsageTableKeys.PartitionOf(e);
+                if (!partitions.TryGetValue(key, out var group))
+                {
+                    partitions[key] = group = ([], []);
+                }
+
+                group.Events.Add(e);
+                group.Messages.Add(m);
+            }
+        }
+
+        var failed = new Exception?[messages.Count];
+        int counted = 0, duplicates = 0, transactions = 0;
+        using var gate = new SemaphoreSlim(options.Value.AggregationConcurrency);
+        await Task.WhenAll(partitions.Select(async p =>
+        {
+            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var result = await AggregatePartitionAsync(table, p.Key, p.Value.Events, cancellationToken).ConfigureAwait(false);
+                Interlocked.Add(ref counted, result.Counted);
+                Interlocked.Add(ref duplicates, result.Duplicates);
+                Interlocked.Add(ref transactions, result.Transactions);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                LogPartitionFailed(logger, ex, p.Key, p.Value.Events.Count);
+                foreach (var m in p.Value.Messages)
+                {
+                    failed[m] = ex;
+                }
+            }
+            finally
+            {
+                gate.Release();
+            }
+        })).ConfigureAwait(false);
+
+        return new AggregationOutcome(counted, duplicates, transactions, failed);
+    }
+
+    private async Task<(int Counted, int Duplicates, int Transactions)> AggregatePartitionAsync(
+        ITableStore table, string partitionKey, List<UsageEvent> events, CancellationToken cancellationToken)
+    {
+        // The same event can arrive twice in one pass (a client resend queued next to the original).
+        var pending = new Queue<(string RowKey, UsageEvent Event)>(events
+            .Select(e => (RowKey: UsageTableKeys.EventRow(e), Event: e))
+            .DistinctBy(x => x.RowKey, StringComparer.Ordinal)
+            .OrderBy(x => x.RowKey, StringComparer.Ordinal));
+        var duplicates = events.Count - pending.Count;
+        var counted = 0;
+        var transactions = 0;
+
+        var bucket = await DailyBucket.LoadAsync(table, partitionKey, cancellationToken).ConfigureAwait(false);
+        var chunkSize = MaxOperationsPerTransaction - 1;
+        var attempts = 0;
+        while (pending.Count > 0)
+        {
+            var chunk = pending.Take(chunkSize).ToList();
+            var rows = bucket.Apply(chunk.Select(c => c.Event).ToArray());
+            if (chunk.Count + rows.Count > MaxOperationsPerTransaction)
+            {
+                chunkSize = Math.Max(1, MaxOperationsPerTransaction - rows.Count);
+                continue;
+            }
+
+            var actions = new List<TableTransactionAction>(chunk.Count + rows.Count);
+            actions.AddRange(chunk.Select(c => new TableTransactionAction(TableTransactionActionType.Add, ToEventEntity(partitionKey, c.RowKey, c.Event))));
+            actions.AddRange(rows.Select(r => r.ETag is { } etag
+                ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, r.ToEntity(partitionKey), etag)
+                : new TableTransactionAction(TableTransactionActionType.Add, r.ToEntity(partitionKey))));
+
+            try
+            {
+                var etags = await table.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
+                bucket.Commit(rows, etags.Skip(chunk.Count).ToArray());
+                for (var i = 0; i < chunk.Count; i++)
+                {
+                    pending.Dequeue();
+                }
+
+                counted += chunk.Count;
+                transactions++;
+                attempts = 0;
+                chunkSize = MaxOperationsPerTransaction - 1;
+            }
+            catch (TableTransactionFailedException ex) when (++attempts < MaxAttemptsPerChunk && IsRetryable(ex, chunk.Count))
+            {
+                if (ex.FailedTransactionActionIndex is { } index && index < chunk.Count)
+                {
+                    // An event of this chunk is already counted: find every such event, drop them, retry the rest.
+                    var existing = await FindExistingAsync(table, partitionKey, chunk, cancellationToken).ConfigureAwait(false);
+                    var kept = pending.Where(p => !existing.Contains(p.RowKey)).ToList();
+                    duplicates += pending.Count - kept.Count;
+                    pending = new Queue<(string, UsageEvent)>(kept);
+                    LogDuplicatesDropped(logger, existing.Count, partitionKey);
+                }
+                else
+                {
+                    // Another aggregator wrote this day's bucket since we read it.
+                    LogBucketConflict(logger, partitionKey, attempts);
+                    await Task.Delay(Random.Shared.Next(5, 20 * Math.Min(attempts, 10)), cancellationToken).ConfigureAwait(false);
+                    bucket = await DailyBucket.LoadAsync(table, partitionKey, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+
+        return (counted, duplicates, transactions);
+    }
+
+    private static bool IsRetryable(TableTransactionFailedException ex, int eventCount) =>
+        ex.FailedTransactionActionIndex is { } index && (index < eventCount
+            ? ex.Status == 409
+            : ex.Status is 409 or 412 or 404);
+
+    private static async Task<HashSet<string>> FindExistingAsync(ITableStore table, string partitionKey, List<(string RowKey, UsageEvent Event)> chunk, CancellationToken cancellationToken)
+    {
+        var existing = new HashSet<string>(StringComparer.Ordinal);
+        using var gate = new SemaphoreSlim(16);
+        await Task.WhenAll(chunk.Select(async c =>
+        {
+            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var row = await table.GetIfExistsAsync(partitionKey, c.RowKey, ["RowKey"], cancellationToken).ConfigureAwait(false);
+                if (row is not null)
+                {
+                    lock (existing)
+                    {
+                        existing.Add(c.RowKey);
+                    }
+                }
+            }
+            finally
+            {
+                gate.Release();
+            }
+        })).ConfigureAwait(false);
+
+        Debug.Assert(existing.Count > 0, "A 409 on an event insert means at least one event row exists.");
+        return existing;
+    }
+
+    internal static TableEntity ToEventEntity(string partitionKey, string rowKey, UsageEvent e)
+    {
+        var entity = new TableEntity(partitionKey, rowKey)
+        {
+            ["EventId"] = e.Id,
+            ["OccurredAt"] = e.Timestamp.UtcDateTime,
+            ["Agent"] = e.Agent,
+            ["Provider"] = e.Provider,
+            ["Model"] = e.Model,
+            ["InputTokens"] = e.InputTokens,
+            ["OutputTokens"] = e.OutputTokens,
+            ["CacheReadTokens"] = e.CacheReadTokens,
+            ["CacheWriteTokens"] = e.CacheWriteTokens,
+            ["ReasoningTokens"] = e.ReasoningTokens,
+        };
+        void Optional(string name, object? value)
+        {
+            if (value is not null)
+            {
+                entity[name] = value;
+            }
+        }
+
+        Optional("CostNanos", e.CostNanos);
+        Optional("DurationMs", e.DurationMs);
+        Optional("RunId", e.RunId);
+        Optional("SessionId", e.SessionId);
+        Optional("UserId", e.UserId);
+        Optional("Team", e.Team);
+        Optional("Framework", e.Framework);
+        Optional("TaskType", e.TaskType);
+        Optional("TaskSuccess", e.TaskSuccess);
+        Optional("IdempotencyKey", e.IdempotencyKey);
+        if (e.Tags is { Count: > 0 } tags)
+        {
+            entity["Tags"] = System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string>(tags), CoreJsonContext.Default.DictionaryStringString);
+        }
+
+        return entity;
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Aggregation of partition {PartitionKey} ({Events} events) failed; its messages will be retried")]
+    private static partial void LogPartitionFailed(ILogger logger, Exception exception, string partitionKey, int events);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Dropped {Duplicates} already-counted events in partition {PartitionKey}")]
+    private static partial void LogDuplicatesDropped(ILogger logger, int duplicates, string partitionKey);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Bucket of partition {PartitionKey} changed under us (attempt {Attempt}); re-reading")]
+    private static partial void LogBucketConflict(ILogger logger, string partitionKey, int attempt);
+}

@@ -1,0 +1,113 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace AgentSpend.Core.Configuration;
+
+/// <summary>
+/// App settings (environment variables / Functions app settings). Each one is listed with its default
+/// in local.settings.sample.json and the README.
+/// </summary>
+public sealed class AgentSpendOptions
+{
+    public const string TimezoneSetting = "AGENTSPEND_TIMEZONE";
+    public const string AdminKeySetting = "AGENTSPEND_ADMIN_KEY";
+    public const string RetentionDaysSetting = "AGENTSPEND_RETENTION_DAYS";
+    public const string LocalTriggersSetting = "AGENTSPEND_LOCAL_TRIGGERS";
+    public const string QueueLeaseSecondsSetting = "AGENTSPEND_QUEUE_LEASE_SECONDS";
+    public const string AggregationConcurrencySetting = "AGENTSPEND_AGGREGATION_CONCURRENCY";
+    public const string CustomHandlerPortSetting = "FUNCTIONS_CUSTOMHANDLER_PORT";
+
+    /// <summary>IANA timezone of the default workspace: its days are the metrics' days.</summary>
+    public string Timezone { get; set; } = "UTC";
+
+    /// <summary>When set, this key is an admin key of the default workspace.</summary>
+    public string? AdminKey { get; set; }
+
+    /// <summary>Raw events older than this many days are deleted; buckets are kept.</summary>
+    public int RetentionDays { get; set; } = 90;
+
+    /// <summary>
+    /// Run queue and timer triggers inside the app (standalone mode). Defaults to true when no Functions
+    /// host started the app (no FUNCTIONS_CUSTOMHANDLER_PORT).
+    /// </summary>
+    public bool LocalTriggers { get; set; } = true;
+
+    /// <summary>Standalone mode: how long a received message stays invisible while it is worked on (renewed while work goes on).</summary>
+    public int QueueLeaseSeconds { get; set; } = 30;
+
+    /// <summary>How many workspace-day partitions one aggregation pass writes at once.</summary>
+    public int AggregationConcurrency { get; set; } = 8;
+
+    /// <summary>Set by the Functions host when it starts the app as a custom handler.</summary>
+    public int? CustomHandlerPort { get; set; }
+
+    public TimeZoneInfo ResolveTimeZone() => TimeZoneInfo.FindSystemTimeZoneById(Timezone);
+
+    public static void Bind(AgentSpendOptions options, IConfiguration configuration)
+    {
+        options.Timezone = configuration[TimezoneSetting] is { Length: > 0 } tz ? tz : options.Timezone;
+        options.AdminKey = configuration[AdminKeySetting] is { Length: > 0 } key ? key : null;
+        options.RetentionDays = ReadInt(configuration, RetentionDaysSetting, options.RetentionDays);
+        options.QueueLeaseSeconds = ReadInt(configuration, QueueLeaseSecondsSetting, options.QueueLeaseSeconds);
+        options.AggregationConcurrency = ReadInt(configuration, AggregationConcurrencySetting, options.AggregationConcurrency);
+        options.CustomHandlerPort = configuration[CustomHandlerPortSetting] is { Length: > 0 } port
+            ? ReadInt(configuration, CustomHandlerPortSetting, 0)
+            : null;
+        options.LocalTriggers = configuration[LocalTriggersSetting] is { Length: > 0 } local
+            ? ParseBool(LocalTriggersSetting, local)
+            : options.CustomHandlerPort is null;
+    }
+
+    private static int ReadInt(IConfiguration configuration, string name, int fallback)
+    {
+        var raw = configuration[name];
+        if (string.IsNullOrWhiteSpace(raw))
+        {
+            return fallback;
+        }
+
+        return int.TryParse(raw, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw new OptionsValidationException(name, typeof(AgentSpendOptions), [$"{name} must be an integer, got '{raw}'."]);
+    }
+
+    private static bool ParseBool(string name, string raw) =>
+        bool.TryParse(raw, out var value)
+            ? value
+            : throw new OptionsValidationException(name, typeof(AgentSpendOptions), [$"{name} must be true or false, got '{raw}'."]);
+}
+
+/// <summary>Fails start-up with the setting's name and what is wrong with it.</summary>
+public sealed class AgentSpendOptionsValidator : IValidateOptions<AgentSpendOptions>
+{
+    public ValidateOptionsResult Validate(string? name, AgentSpendOptions options)
+    {
+        var failures = new List<string>();
+        if (!TimeZoneInfo.TryFindSystemTimeZoneById(options.Timezone, out _))
+        {
+            failures.Add($"{AgentSpendOptions.TimezoneSetting} '{options.Timezone}' is not a known IANA timezone.");
+        }
+
+        if (options.RetentionDays is < 1 or > 3650)
+        {
+            failures.Add($"{AgentSpendOptions.RetentionDaysSetting} must be between 1 and 3650, got {options.RetentionDays}.");
+        }
+
+        if (options.QueueLeaseSeconds is < 2 or > 600)
+        {
+            failures.Add($"{AgentSpendOptions.QueueLeaseSecondsSetting} must be between 2 and 600, got {options.QueueLeaseSeconds}.");
+        }
+
+        if (options.AggregationConcurrency is < 1 or > 64)
+        {
+            failures.Add($"{AgentSpendOptions.AggregationConcurrencySetting} must be between 1 and 64, got {options.AggregationConcurrency}.");
+        }
+
+        if (options.AdminKey is { Length: < 24 })
+        {
+            failures.Add($"{AgentSpendOptions.AdminKeySetting} must be at least 24 characters long.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

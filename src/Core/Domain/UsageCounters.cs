@@ -1,0 +1,101 @@
+namespace AgentSpend.Core.Domain;
+
+/// <summary>
+/// What every bucket counts. Stored as a fixed-order array of longs; the order is part of the storage
+/// format, so new counters go at the end.
+/// </summary>
+public sealed class UsageCounters
+{
+    public const int FieldCount = 11;
+
+    public long Events { get; set; }
+    public long InputTokens { get; set; }
+    public long OutputTokens { get; set; }
+    public long CacheReadTokens { get; set; }
+    public long CacheWriteTokens { get; set; }
+    public long ReasoningTokens { get; set; }
+    public long CostNanos { get; set; }
+    public long UnpricedEvents { get; set; }
+    public long Successes { get; set; }
+    public long Failures { get; set; }
+    public long DurationMs { get; set; }
+
+    public void Add(UsageEvent e)
+    {
+        Events++;
+        InputTokens += e.InputTokens;
+        OutputTokens += e.OutputTokens;
+        CacheReadTokens += e.CacheReadTokens;
+        CacheWriteTokens += e.CacheWriteTokens;
+        ReasoningTokens += e.ReasoningTokens;
+        if (e.CostNanos is { } cost)
+        {
+            CostNanos += cost;
+        }
+        else
+        {
+            UnpricedEvents++;
+        }
+
+        if (e.TaskSuccess is { } success)
+        {
+            if (success)
+            {
+                Successes++;
+            }
+            else
+            {
+                Failures++;
+            }
+        }
+
+        DurationMs += e.DurationMs ?? 0;
+    }
+
+    public void Add(UsageCounters other)
+    {
+        Events += other.Events;
+        InputTokens += other.InputTokens;
+        OutputTokens += other.OutputTokens;
+        CacheReadTokens += other.CacheReadTokens;
+        CacheWriteTokens += other.CacheWriteTokens;
+        ReasoningTokens += other.ReasoningTokens;
+        CostNanos += other.CostNanos;
+        UnpricedEvents += other.UnpricedEvents;
+        Successes += other.Successes;
+        Failures += other.Failures;
+        DurationMs += other.DurationMs;
+    }
+
+    public UsageCounters Clone()
+    {
+        var copy = new UsageCounters();
+        copy.Add(this);
+        return copy;
+    }
+
+    public long[] ToArray() =>
+    [
+        Events, InputTokens, OutputTokens, CacheReadTokens, CacheWriteTokens, ReasoningTokens,
+        CostNanos, UnpricedEvents, Successes, Failures, DurationMs,
+    ];
+
+    public static UsageCounters FromArray(IReadOnlyList<long> values)
+    {
+        long At(int i) => i < values.Count ? values[i] : 0;
+        return new UsageCounters
+        {
+            Events = At(0),
+            InputTokens = At(1),
+            OutputTokens = At(2),
+            CacheReadTokens = At(3),
+            CacheWriteTokens = At(4),
+            ReasoningTokens = At(5),
+            CostNanos = At(6),
+            UnpricedEvents = At(7),
+            Successes = At(8),
+            Failures = At(9),
+            DurationMs = At(10),
+        };
+    }
+}

@@ -1,0 +1,60 @@
+using System.Text.Json.Serialization;
+
+namespace AgentSpend.Core.Domain;
+
+/// <summary>
+/// One validated, normalised model call as it travels through the ingest queue. Short JSON names
+/// keep queue messages small; <see cref="Day"/> is fixed at ingest so that a redelivered message
+/// always lands in the same partition.
+/// </summary>
+public sealed record UsageEvent
+{
+    /// <summary>Identity used for de-duplication: <c>k:</c> + the client's idempotency key, or <c>s:</c> + a server id.</summary>
+    [JsonPropertyName("id")] public required string Id { get; init; }
+
+    [JsonPropertyName("ws")] public required string WorkspaceId { get; init; }
+
+    /// <summary>The workspace-local calendar day of <see cref="Timestamp"/>, yyyy-MM-dd.</summary>
+    [JsonPropertyName("day")] public required string Day { get; init; }
+
+    [JsonPropertyName("ts")] public required DateTimeOffset Timestamp { get; init; }
+
+    [JsonPropertyName("ag")] public required string Agent { get; init; }
+
+    [JsonPropertyName("pv")] public required string Provider { get; init; }
+
+    [JsonPropertyName("md")] public required string Model { get; init; }
+
+    [JsonPropertyName("in")] public long InputTokens { get; init; }
+
+    [JsonPropertyName("out")] public long OutputTokens { get; init; }
+
+    [JsonPropertyName("cr")] public long CacheReadTokens { get; init; }
+
+    [JsonPropertyName("cw")] public long CacheWriteTokens { get; init; }
+
+    [JsonPropertyName("rs")] public long ReasoningTokens { get; init; }
+
+    /// <summary>Cost in billionths of a US dollar; null when the client sent none (the event is unpriced).</summary>
+    [JsonPropertyName("cost")] public long? CostNanos { get; init; }
+
+    [JsonPropertyName("dur")] public long? DurationMs { get; init; }
+
+    [JsonPropertyName("run")] public string? RunId { get; init; }
+
+    [JsonPropertyName("ses")] public string? SessionId { get; init; }
+
+    [JsonPropertyName("usr")] public string? UserId { get; init; }
+
+    [JsonPropertyName("team")] public string? Team { get; init; }
+
+    [JsonPropertyName("fw")] public string? Framework { get; init; }
+
+    [JsonPropertyName("task")] public string? TaskType { get; init; }
+
+    [JsonPropertyName("ok")] public bool? TaskSuccess { get; init; }
+
+    [JsonPropertyName("ik")] public string? IdempotencyKey { get; init; }
+
+    [JsonPropertyName("tags")] public IReadOnlyDictionary<string, string>? Tags { get; init; }
+}

@@ -1,0 +1,386 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using AgentSpend.Core.Domain;
+using AgentSpend.Core.Workspaces;
+
+namespace AgentSpend.Core.Ingest;
+
+/// <summary>Why one event of a batch was refused.</summary>
+public sealed record IngestError(int Index, string Field, string Reason);
+
+/// <summary>The outcome of reading a batch: either a request-level problem, or accepted events and per-event errors.</summary>
+public sealed record IngestParseResult(IReadOnlyList<UsageEvent> Accepted, int Rejected, IReadOnlyList<IngestError> Errors, IngestProblem? Problem)
+{
+    public static IngestParseResult Failed(IngestProblem problem) => new([], 0, [], problem);
+}
+
+/// <summary>A problem with the request as a whole.</summary>
+public sealed record IngestProblem(IngestProblemKind Kind, string Field, string Detail);
+
+public enum IngestProblemKind
+{
+    MalformedBody,
+    TooLarge,
+}
+
+/// <summary>
+/// Validates the native batch format, <c>{"events":[...]}</c>. Each event stands or falls on its own;
+/// unknown fields are ignored so that newer SDKs keep working.
+/// </summary>
+public sealed partial class IngestRequestParser(TimeProvider clock)
+{
+    public const int MaxEvents = 1_000;
+    public const int MaxBodyBytes = 1024 * 1024;
+    public const int MaxNameLength = 256;
+    public const int MaxTags = 32;
+    public const int MaxTagKeyLength = 64;
+    public const long MaxTokens = 1_000_000_000_000;
+    public const long MaxDurationMs = 7L * 24 * 60 * 60 * 1000;
+
+    private static readonly DateTimeOffset Earliest = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    private static readonly TimeSpan FutureTolerance = TimeSpan.FromHours(24);
+
+    private static readonly string[] RequiredNames = ["agent_name", "provider", "model"];
+    private static readonly string[] TokenFields = ["input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens"];
+    private static readonly string[] OptionalNames = ["run_id", "session_id", "user_id", "team", "framework", "task_type", "idempotency_key"];
+
+    public IngestParseResult Parse(ReadOnlyMemory<byte> body, Workspace workspace)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 16 });
+        }
+        catch (JsonException ex)
+        {
+            return IngestParseResult.Failed(new IngestProblem(IngestProblemKind.MalformedBody, "body", $"The body is not valid JSON: {ex.Message}"));
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return IngestParseResult.Failed(new IngestProblem(IngestProblemKind.MalformedBody, "body", "The body must be a JSON object with an 'events' array."));
+            }
+
+            if (!root.TryGetProperty("events", out var events) || events.ValueKind != JsonValueKind.Array)
+            {
+                return IngestParseResult.Failed(new IngestProblem(IngestProblemKind.MalformedBody, "events", "'events' must be an array of events."));
+            }
+
+            var count = events.GetArrayLength();
+            if (count > MaxEvents)
+            {
+                return IngestParseResult.Failed(new IngestProblem(IngestProblemKind.TooLarge, "events", $"A batch holds at most {MaxEvents} events; this one has {count}."));
+            }
+
+            var accepted = new List<UsageEvent>(count);
+            var errors = new List<IngestError>();
+            var rejected = 0;
+            var now = clock.GetUtcNow();
+            var index = 0;
+            foreach (var element in events.EnumerateArray())
+            {
+                var before = errors.Count;
+                var parsed = ParseEvent(element, index, workspace, now, errors);
+                if (parsed is not null && errors.Count == before)
+                {
+                    accepted.Add(parsed);
+                }
+                else
+                {
+                    rejected++;
+                }
+
+                index++;
+            }
+
+            return new IngestParseResult(accepted, rejected, errors, null);
+        }
+    }
+
+    private static UsageEvent? ParseEvent(JsonElement e, int index, Workspace workspace, DateTimeOffset now, List<IngestError> errors)
+    {
+        if (e.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add(new IngestError(index, "", "An event must be a JSON object."));
+            return null;
+        }
+
+        void Fail(string field, string reason) => errors.Add(new IngestError(index, field, reason));
+
+        var required = new string?[RequiredNames.Length];
+        for (var i = 0; i < RequiredNames.Length; i++)
+        {
+            required[i] = ReadString(e, RequiredNames[i], Fail, required: true);
+        }
+
+        var timestamp = ReadTimestamp(e, now, Fail);
+        var tokens = new long[TokenFields.Length];
+        for (var i = 0; i < TokenFields.Length; i++)
+        {
+            tokens[i] = ReadInteger(e, TokenFields[i], MaxTokens, Fail) ?? 0;
+        }
+
+        var costNanos = ReadCost(e, Fail);
+        var durationMs = ReadInteger(e, "duration_ms", MaxDurationMs, Fail);
+        var optional = new string?[OptionalNames.Length];
+        for (var i = 0; i < OptionalNames.Length; i++)
+        {
+            optional[i] = ReadString(e, OptionalNames[i], Fail, required: false);
+        }
+
+        var success = ReadBool(e, "task_success", Fail);
+        var tags = ReadTags(e, Fail);
+
+        if (timestamp is null || required.Any(r => r is null))
+        {
+            return null;
+        }
+
+        var idempotencyKey = optional[6];
+        return new UsageEvent
+        {
+            Id = idempotencyKey is null ? "s:" + Guid.NewGuid().ToString("N") : "k:" + idempotencyKey,
+            WorkspaceId = workspace.Id,
+            Day = Workspace.FormatDay(workspace.LocalDayOf(timestamp.Value)),
+            Timestamp = timestamp.Value,
+            Agent = required[0]!,
+            Provider = required[1]!,
+            Model = required[2]!,
+            InputTokens = tokens[0],
+            OutputTokens = tokens[1],
+            CacheReadTokens = tokens[2],
+            CacheWriteTokens = tokens[3],
+            ReasoningTokens = tokens[4],
+            CostNanos = costNanos,
+            DurationMs = durationMs,
+            RunId = optional[0],
+            SessionId = optional[1],
+            UserId = optional[2],
+            Team = optional[3],
+            Framework = optional[4],
+            TaskType = optional[5],
+            TaskSuccess = success,
+            IdempotencyKey = idempotencyKey,
+            Tags = tags,
+        };
+    }
+
+    private static bool TryGetPresent(JsonElement e, string name, out JsonElement value) =>
+        e.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null;
+
+    private static string? ReadString(JsonElement e, string name, Action<string, string> fail, bool required)
+    {
+        if (!TryGetPresent(e, name, out var value))
+        {
+            if (required)
+            {
+                fail(name, "is required.");
+            }
+
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            fail(name, "must be a string.");
+            return null;
+        }
+
+        var text = value.GetString()!;
+        var problem = CheckName(text, MaxNameLength);
+        if (problem is not null)
+        {
+            fail(name, problem);
+            return null;
+        }
+
+        return text;
+    }
+
+    private static string? CheckName(string text, int maxLength)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return "must not be empty.";
+        }
+
+        if (text.Length > maxLength)
+        {
+            return $"must be at most {maxLength} characters.";
+        }
+
+        return text.Any(char.IsControl) ? "must not contain control characters." : null;
+    }
+
+    private static DateTimeOffset? ReadTimestamp(JsonElement e, DateTimeOffset now, Action<string, string> fail)
+    {
+        const string field = "timestamp";
+        if (!TryGetPresent(e, field, out var value))
+        {
+            fail(field, "is required.");
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.String || !TryParseTimestamp(value.GetString()!, out var timestamp))
+        {
+            fail(field, "must be an ISO 8601 date-time with a UTC offset, e.g. 2026-11-22T14:05:00Z or 2026-11-22T15:05:00+01:00.");
+            return null;
+        }
+
+        if (timestamp < Earliest)
+        {
+            fail(field, "must not be before 2000-01-01.");
+            return null;
+        }
+
+        if (timestamp > now + FutureTolerance)
+        {
+            fail(field, "must not be more than 24 hours in the future.");
+            return null;
+        }
+
+        return timestamp;
+    }
+
+    internal static bool TryParseTimestamp(string text, out DateTimeOffset timestamp)
+    {
+        timestamp = default;
+        var match = TimestampPattern().Match(text);
+        if (!match.Success)
+        {
+            return false;
+        }
+
+        // .NET reads at most 7 fractional digits; clients send up to 9 (nanoseconds).
+        var fraction = match.Groups["fraction"].Value;
+        var normalised = fraction.Length > 8 ? text.Replace(fraction, fraction[..8], StringComparison.Ordinal) : text;
+        return DateTimeOffset.TryParse(normalised, CultureInfo.InvariantCulture, DateTimeStyles.None, out timestamp);
+    }
+
+    private static long? ReadInteger(JsonElement e, string name, long max, Action<string, string> fail)
+    {
+        if (!TryGetPresent(e, name, out var value))
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out var number))
+        {
+            fail(name, "must be a whole number.");
+            return null;
+        }
+
+        if (number < 0)
+        {
+            fail(name, "must not be negative.");
+            return null;
+        }
+
+        if (number > max)
+        {
+            fail(name, $"must be at most {max}.");
+            return null;
+        }
+
+        return number;
+    }
+
+    private static long? ReadCost(JsonElement e, Action<string, string> fail)
+    {
+        const string field = "cost_usd";
+        if (!TryGetPresent(e, field, out var value))
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetDecimal(out var usd))
+        {
+            fail(field, "must be a number.");
+            return null;
+        }
+
+        if (usd < 0)
+        {
+            fail(field, "must not be negative.");
+            return null;
+        }
+
+        if (usd > Money.MaxEventCostUsd)
+        {
+            fail(field, $"must be at most {Money.MaxEventCostUsd} for one event.");
+            return null;
+        }
+
+        return Money.ToNanos(usd);
+    }
+
+    private static bool? ReadBool(JsonElement e, string name, Action<string, string> fail)
+    {
+        if (!TryGetPresent(e, name, out var value))
+        {
+            return null;
+        }
+
+        if (value.ValueKind is JsonValueKind.True or JsonValueKind.False)
+        {
+            return value.GetBoolean();
+        }
+
+        fail(name, "must be true or false.");
+        return null;
+    }
+
+    private static Dictionary<string, string>? ReadTags(JsonElement e, Action<string, string> fail)
+    {
+        if (!TryGetPresent(e, "tags", out var value))
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Object)
+        {
+            fail("tags", "must be an object of string values.");
+            return null;
+        }
+
+        var tags = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var property in value.EnumerateObject())
+        {
+            var field = "tags." + property.Name;
+            if (tags.Count == MaxTags)
+            {
+                fail("tags", $"must hold at most {MaxTags} tags.");
+                return null;
+            }
+
+            if (CheckName(property.Name, MaxTagKeyLength) is { } keyProblem)
+            {
+                fail(field, "key " + keyProblem);
+                return null;
+            }
+
+            if (property.Value.ValueKind != JsonValueKind.String)
+            {
+                fail(field, "must be a string.");
+                return null;
+            }
+
+            if (CheckName(property.Value.GetString()!, MaxNameLength) is { } valueProblem)
+            {
+                fail(field, valueProblem);
+                return null;
+            }
+
+            tags[property.Name] = property.Value.GetString()!;
+        }
+
+        return tags.Count == 0 ? null : tags;
+    }
+
+    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(?<fraction>\.\d{1,9})?)?(Z|z|[+-]\d{2}:\d{2})$", RegexOptions.CultureInvariant)]
+    private static partial Regex TimestampPattern();
+}

@@ -1,0 +1,125 @@
+using AgentSpend.Core.Aggregation;
+using AgentSpend.Core.Domain;
+using AgentSpend.Core.Storage;
+using AgentSpend.Core.Workspaces;
+
+namespace AgentSpend.Core.Metrics;
+
+/// <summary>Answers metrics from daily buckets only; raw events are never scanned.</summary>
+public sealed class MetricsService(IStorageProvider storage)
+{
+    private const int ReadConcurrency = 16;
+
+    public async Task<Overview> OverviewAsync(Workspace workspace, MetricsRange range, CancellationToken cancellationToken)
+    {
+        var total = new UsageCounters();
+        foreach (var (_, buckets) in await LoadAsync(workspace, range, cancellationToken).ConfigureAwait(false))
+        {
+            foreach (var bucket in buckets)
+            {
+                total.Add(bucket.Total);
+            }
+        }
+
+        return new Overview(Workspace.FormatDay(range.From), Workspace.FormatDay(range.To), total);
+    }
+
+    public async Task<Timeseries> TimeseriesAsync(Workspace workspace, MetricsRange range, Granularity granularity, CancellationToken cancellationToken)
+    {
+        var days = await LoadAsync(workspace, range, cancellationToken).ConfigureAwait(false);
+        var from = Workspace.FormatDay(range.From);
+        var to = Workspace.FormatDay(range.To);
+        if (granularity == Granularity.Day)
+        {
+            var daily = days.Select(d =>
+            {
+                var counters = new UsageCounters();
+                foreach (var bucket in d.Buckets)
+                {
+                    counters.Add(bucket.Total);
+                }
+
+                return new TimeseriesPoint(Workspace.FormatDay(d.Day), null, counters);
+            }).ToArray();
+            return new Timeseries("day", from, to, daily);
+        }
+
+        // Hourly buckets are UTC hours within each local day; an hour that straddles two local days
+        // (half-hour offsets) is the sum of its parts.
+        var hours = new SortedDictionary<string, UsageCounters>(StringComparer.Ordinal);
+        foreach (var bucket in days.SelectMany(d => d.Buckets))
+        {
+            foreach (var (hour, counters) in bucket.Hours)
+            {
+                if (!hours.TryGetValue(hour, out var sum))
+                {
+                    hours[hour] = sum = new UsageCounters();
+                }
+
+                sum.Add(counters);
+            }
+        }
+
+        var start = workspace.StartOfDayUtc(range.From);
+        var end = workspace.StartOfDayUtc(range.To.AddDays(1));
+        var points = new List<TimeseriesPoint>();
+        for (var hour = new DateTimeOffset(start.Year, start.Month, start.Day, start.Hour, 0, 0, TimeSpan.Zero); hour < end; hour = hour.AddHours(1))
+        {
+            var key = DailyBucket.HourKey(hour);
+            points.Add(new TimeseriesPoint(null, hour.ToString("yyyy-MM-dd'T'HH':00:00Z'", System.Globalization.CultureInfo.InvariantCulture), hours.GetValueOrDefault(key) ?? new UsageCounters()));
+        }
+
+        return new Timeseries("hour", from, to, points);
+    }
+
+    public async Task<Breakdown> BreakdownAsync(Workspace workspace, MetricsRange range, Dimension dimension, CancellationToken cancellationToken)
+    {
+        var items = new Dictionary<string, UsageCounters>(StringComparer.Ordinal);
+        foreach (var bucket in (await LoadAsync(workspace, range, cancellationToken).ConfigureAwait(false)).SelectMany(d => d.Buckets))
+        {
+            foreach (var (key, counters) in bucket.Values(dimension))
+            {
+                if (!items.TryGetValue(key, out var sum))
+                {
+                    items[key] = sum = new UsageCounters();
+                }
+
+                sum.Add(counters);
+            }
+        }
+
+        var sorted = items
+            .OrderByDescending(kv => kv.Value.CostNanos)
+            .ThenByDescending(kv => kv.Value.Events)
+            .ThenBy(kv => kv.Key, StringComparer.Ordinal)
+            .Select(kv => new BreakdownItem(kv.Key.Length == 0 ? null : kv.Key, kv.Value))
+            .ToArray();
+        return new Breakdown(dimension.Name(), Workspace.FormatDay(range.From), Workspace.FormatDay(range.To), sorted);
+    }
+
+    private async Task<IReadOnlyList<(DateOnly Day, IReadOnlyList<DailyBucket> Buckets)>> LoadAsync(Workspace workspace, MetricsRange range, CancellationToken cancellationToken)
+    {
+        var table = storage.GetTable(StorageNames.UsageTable);
+        using var gate = new SemaphoreSlim(ReadConcurrency);
+        var days = await Task.WhenAll(range.EachDay().Select(async day =>
+        {
+            var buckets = new List<DailyBucket>(UsageTableKeys.ShardsPerDay);
+            for (var shard = 0; shard < UsageTableKeys.ShardsPerDay; shard++)
+            {
+                await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    var partition = UsageTableKeys.Partition(workspace.Id, Workspace.FormatDay(day), shard);
+                    buckets.Add(await DailyBucket.LoadAsync(table, partition, cancellationToken).ConfigureAwait(false));
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            }
+
+            return (day, (IReadOnlyList<DailyBucket>)buckets);
+        })).ConfigureAwait(false);
+        return days;
+    }
+}

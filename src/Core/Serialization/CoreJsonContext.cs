@@ -1,0 +1,14 @@
+using System.Text.Json.Serialization;
+using AgentSpend.Core.Domain;
+using AgentSpend.Core.Ingest;
+
+namespace AgentSpend.Core;
+
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(long[]))]
+[JsonSerializable(typeof(Dictionary<string, long[]>))]
+[JsonSerializable(typeof(Dictionary<string, Dictionary<string, long[]>>))]
+[JsonSerializable(typeof(Dictionary<string, string>))]
+[JsonSerializable(typeof(IngestMessage))]
+[JsonSerializable(typeof(UsageEvent))]
+internal sealed partial class CoreJsonContext : JsonSerializerContext;

@@ -1,0 +1,49 @@
+using AgentSpend.Core.Aggregation;
+using AgentSpend.Core.Auth;
+using AgentSpend.Core.Configuration;
+using AgentSpend.Core.Ingest;
+using AgentSpend.Core.Metrics;
+using AgentSpend.Core.Retention;
+using AgentSpend.Core.Storage;
+using AgentSpend.Core.Storage.Azure;
+using AgentSpend.Core.Workspaces;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace AgentSpend.Core;
+
+public static class ServiceCollectionExtensions
+{
+    /// <summary>Everything the HTTP, queue and timer functions share: options, storage, and the services.</summary>
+    public static IServiceCollection AddAgentSpendCore(this IServiceCollection services)
+    {
+        services.AddOptions<AgentSpendOptions>()
+            .Configure<IConfiguration>(AgentSpendOptions.Bind)
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AgentSpendOptions>, AgentSpendOptionsValidator>();
+        services.AddSingleton(TimeProvider.System);
+        services.AddMemoryCache();
+
+        services.AddSingleton<StorageRequestCounter>();
+        services.AddSingleton(sp => StorageConnectionSettings.FromConfiguration(sp.GetRequiredService<IConfiguration>()));
+        services.AddSingleton<IStorageProvider, AzureStorageProvider>();
+
+        services.AddSingleton<IWorkspaceDirectory, ConfiguredWorkspaceDirectory>();
+        services.AddSingleton<ApiKeyService>();
+        services.AddSingleton<IngestRequestParser>();
+        services.AddSingleton<IngestService>();
+        services.AddSingleton<UsageAggregator>();
+        services.AddSingleton<MetricsService>();
+        services.AddSingleton<RetentionService>();
+        return services;
+    }
+
+    /// <summary>Creates every table and queue the app uses (idempotent).</summary>
+    public static async Task EnsureStorageAsync(this IStorageProvider storage, CancellationToken cancellationToken)
+    {
+        await Task.WhenAll(
+            StorageNames.Tables.Select(t => storage.GetTable(t).CreateIfNotExistsAsync(cancellationToken))
+                .Concat(StorageNames.Queues.Select(q => storage.GetQueue(q).CreateIfNotExistsAsync(cancellationToken)))).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,51 @@
+using AgentSpend.Core.Aggregation;
+using AgentSpend.Core.Ingest;
+using AgentSpend.Functions.Triggers;
+
+namespace AgentSpend.Functions.AggregateUsage;
+
+/// <summary>Queue trigger on <c>usage-ingest</c>: where queued events are counted into buckets.</summary>
+internal sealed partial class AggregateUsageFunction(UsageAggregator aggregator, ILogger<AggregateUsageFunction> logger) : IQueueFunction
+{
+    public string Name => "AggregateUsage";
+
+    public async Task<IReadOnlyList<Exception?>> RunAsync(IReadOnlyList<QueueInvocation> messages, CancellationToken cancellationToken)
+    {
+        var results = new Exception?[messages.Count];
+        var decoded = new List<(int Index, IngestMessage Message)>(messages.Count);
+        for (var i = 0; i < messages.Count; i++)
+        {
+            try
+            {
+                decoded.Add((i, IngestMessageCodec.Unpack(messages[i].Text)));
+            }
+            catch (Exception ex) when (ex is InvalidDataException or System.Text.Json.JsonException or IOException)
+            {
+                LogUndecodable(logger, ex, messages[i].MessageId);
+                results[i] = ex;
+            }
+        }
+
+        if (decoded.Count == 0)
+        {
+            return results;
+        }
+
+        var started = TimeProvider.System.GetTimestamp();
+        var outcome = await aggregator.AggregateAsync(decoded.Select(d => d.Message).ToArray(), cancellationToken).ConfigureAwait(false);
+        for (var i = 0; i < decoded.Count; i++)
+        {
+            results[decoded[i].Index] = outcome.Failed[i];
+        }
+
+        var elapsedMs = TimeProvider.System.GetElapsedTime(started).TotalMilliseconds;
+        LogAggregated(logger, outcome.Counted, outcome.Duplicates, decoded.Count, outcome.Transactions, elapsedMs);
+        return results;
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Message {MessageId} is not a readable ingest message")]
+    private static partial void LogUndecodable(ILogger logger, Exception exception, string? messageId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Counted {Counted} events ({Duplicates} duplicates skipped) from {Messages} messages in {Transactions} transactions, {ElapsedMs:F0} ms")]
+    private static partial void LogAggregated(ILogger logger, int counted, int duplicates, int messages, int transactions, double elapsedMs);
+}

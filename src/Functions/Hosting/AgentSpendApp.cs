@@ -1,0 +1,71 @@
+using System.Text.Json;
+using AgentSpend.Core;
+using AgentSpend.Core.Auth;
+using AgentSpend.Core.Configuration;
+using AgentSpend.Functions.AggregateUsage;
+using AgentSpend.Functions.Health;
+using AgentSpend.Functions.Ingest;
+using AgentSpend.Functions.Metrics;
+using AgentSpend.Functions.Retention;
+using AgentSpend.Functions.Triggers;
+using Microsoft.AspNetCore.Authentication;
+
+namespace AgentSpend.Functions.Hosting;
+
+/// <summary>Composition of the app, shared by Program.cs, the tests and the benchmark.</summary>
+public static class AgentSpendApp
+{
+    public static WebApplicationBuilder AddAgentSpend(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddAgentSpendCore();
+        services.AddProblemDetails();
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
+
+        services.AddAuthentication(AuthPolicies.Scheme)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(AuthPolicies.Scheme, null);
+        services.AddAuthorizationBuilder()
+            .AddPolicy(AuthPolicies.Ingest, p => p.RequireClaim(AuthPolicies.ScopeClaim, ApiKeyScopes.Ingest, ApiKeyScopes.Admin))
+            .AddPolicy(AuthPolicies.Read, p => p.RequireClaim(AuthPolicies.ScopeClaim, ApiKeyScopes.Read, ApiKeyScopes.Admin))
+            .AddPolicy(AuthPolicies.Admin, p => p.RequireClaim(AuthPolicies.ScopeClaim, ApiKeyScopes.Admin));
+
+        services.AddSingleton(_ => FunctionManifest.Load(AppContext.BaseDirectory));
+        services.AddSingleton<IQueueFunction, AggregateUsageFunction>();
+        services.AddSingleton<ITimerFunction, RetentionFunction>();
+
+        // Registered before the trigger runner so that storage exists when it starts polling.
+        services.AddHostedService<StartupBootstrapper>();
+        var options = new AgentSpendOptions();
+        AgentSpendOptions.Bind(options, builder.Configuration);
+        if (options.CustomHandlerPort is { } port)
+        {
+            builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        }
+
+        if (options.LocalTriggers)
+        {
+            services.AddHostedService<LocalTriggerRunner>();
+        }
+
+        return builder;
+    }
+
+    public static WebApplication MapAgentSpend(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        app.MapHealth();
+        app.MapIngest();
+        app.MapMetrics();
+
+        if (app.Configuration[AgentSpendOptions.CustomHandlerPortSetting] is { Length: > 0 })
+        {
+            app.MapHostInvocations(app.Services.GetRequiredService<FunctionManifest>());
+        }
+
+        return app;
+    }
+}

@@ -1,0 +1,96 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using AgentSpend.Core.Auth;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+
+namespace AgentSpend.Functions.Hosting;
+
+public static class AuthPolicies
+{
+    public const string Scheme = "ApiKey";
+    public const string Ingest = "ingest";
+    public const string Read = "read";
+    public const string Admin = "admin";
+
+    internal const string WorkspaceClaim = "workspace";
+    internal const string ScopeClaim = "scope";
+    internal const string KeyIdClaim = "key_id";
+
+    public static string WorkspaceId(this ClaimsPrincipal user) =>
+        user.FindFirstValue(WorkspaceClaim) ?? throw new InvalidOperationException("The caller is not authenticated.");
+}
+
+/// <summary>
+/// Authenticates <c>Authorization: Bearer &lt;key&gt;</c> or <c>x-api-key: &lt;key&gt;</c>. 401 and 403
+/// answers are problem+json.
+/// </summary>
+internal sealed class ApiKeyAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory loggerFactory,
+    UrlEncoder encoder,
+    ApiKeyService keys,
+    IProblemDetailsService problems) : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
+{
+    private const string MissingKey = "No API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'.";
+    private const string UnknownKey = "The API key is not valid.";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var key = PresentedKey(Request);
+        if (key is null)
+        {
+            return AuthenticateResult.NoResult();
+        }
+
+        var identity = await keys.AuthenticateAsync(key, Context.RequestAborted).ConfigureAwait(false);
+        if (identity is null)
+        {
+            return AuthenticateResult.Fail(UnknownKey);
+        }
+
+        var claims = new List<Claim>
+        {
+            new(AuthPolicies.KeyIdClaim, identity.KeyId),
+            new(AuthPolicies.WorkspaceClaim, identity.WorkspaceId),
+            new(ClaimTypes.Name, identity.Name),
+        };
+        claims.AddRange(identity.Scopes.Select(s => new Claim(AuthPolicies.ScopeClaim, s)));
+        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, AuthPolicies.Scheme));
+        return AuthenticateResult.Success(new AuthenticationTicket(principal, AuthPolicies.Scheme));
+    }
+
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        var result = await HandleAuthenticateOnceSafeAsync().ConfigureAwait(false);
+        Response.StatusCode = StatusCodes.Status401Unauthorized;
+        Response.Headers.WWWAuthenticate = "Bearer";
+        await WriteProblemAsync("Unauthorized", result.Failure is null ? MissingKey : UnknownKey).ConfigureAwait(false);
+    }
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties)
+    {
+        Response.StatusCode = StatusCodes.Status403Forbidden;
+        return WriteProblemAsync("Forbidden", "The API key lacks the scope this endpoint needs.");
+    }
+
+    private async Task WriteProblemAsync(string title, string detail) =>
+        await problems.WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = Context,
+            ProblemDetails = new ProblemDetails { Status = Response.StatusCode, Title = title, Detail = detail },
+        }).ConfigureAwait(false);
+
+    private static string? PresentedKey(HttpRequest request)
+    {
+        var authorization = request.Headers.Authorization.ToString();
+        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return authorization["Bearer ".Length..].Trim();
+        }
+
+        var apiKey = request.Headers["x-api-key"].ToString();
+        return apiKey.Length > 0 ? apiKey.Trim() : null;
+    }
+}

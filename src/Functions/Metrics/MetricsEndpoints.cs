@@ -1,0 +1,71 @@
+using System.Security.Claims;
+using AgentSpend.Core.Domain;
+using AgentSpend.Core.Metrics;
+using AgentSpend.Core.Workspaces;
+using AgentSpend.Functions.Hosting;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace AgentSpend.Functions.Metrics;
+
+/// <summary>GET /api/v1/metrics/*: answers from daily buckets.</summary>
+public static class MetricsEndpoints
+{
+    public static void MapMetrics(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/metrics").RequireAuthorization(AuthPolicies.Read);
+        group.MapGet("/overview", GetOverviewAsync);
+        group.MapGet("/timeseries", GetTimeseriesAsync);
+        group.MapGet("/breakdown", GetBreakdownAsync);
+    }
+
+    public static async Task<Results<Ok<Overview>, ProblemHttpResult>> GetOverviewAsync(
+        string? from, string? to, ClaimsPrincipal user, IWorkspaceDirectory workspaces, MetricsService metrics, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var workspace = workspaces.Find(user.WorkspaceId());
+        var range = MetricsRange.Parse(from, to, workspace, clock, MetricsRange.MaxDays, out var error);
+        return error is not null
+            ? Problems.BadRequest(error.Parameter, error.Reason)
+            : TypedResults.Ok(await metrics.OverviewAsync(workspace, range, cancellationToken).ConfigureAwait(false));
+    }
+
+    public static async Task<Results<Ok<Timeseries>, ProblemHttpResult>> GetTimeseriesAsync(
+        string? granularity, string? from, string? to, ClaimsPrincipal user, IWorkspaceDirectory workspaces, MetricsService metrics, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        Granularity parsed;
+        switch (granularity)
+        {
+            case null or "" or "day":
+                parsed = Granularity.Day;
+                break;
+            case "hour":
+                parsed = Granularity.Hour;
+                break;
+            default:
+                return Problems.BadRequest("granularity", $"'{granularity}' is not a granularity; use day or hour.");
+        }
+
+        var workspace = workspaces.Find(user.WorkspaceId());
+        var maxDays = parsed == Granularity.Hour ? MetricsRange.MaxHourlyDays : MetricsRange.MaxDays;
+        var range = MetricsRange.Parse(from, to, workspace, clock, maxDays, out var error);
+        return error is not null
+            ? Problems.BadRequest(error.Parameter, error.Reason)
+            : TypedResults.Ok(await metrics.TimeseriesAsync(workspace, range, parsed, cancellationToken).ConfigureAwait(false));
+    }
+
+    public static async Task<Results<Ok<Breakdown>, ProblemHttpResult>> GetBreakdownAsync(
+        string? by, string? from, string? to, ClaimsPrincipal user, IWorkspaceDirectory workspaces, MetricsService metrics, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        if (!DimensionExtensions.TryParse(by, out var dimension))
+        {
+            return Problems.BadRequest("by", by is null
+                ? "'by' is required: agent, model, provider, user or team."
+                : $"'{by}' is not a dimension; use agent, model, provider, user or team.");
+        }
+
+        var workspace = workspaces.Find(user.WorkspaceId());
+        var range = MetricsRange.Parse(from, to, workspace, clock, MetricsRange.MaxDays, out var error);
+        return error is not null
+            ? Problems.BadRequest(error.Parameter, error.Reason)
+            : TypedResults.Ok(await metrics.BreakdownAsync(workspace, range, dimension, cancellationToken).ConfigureAwait(false));
+    }
+}

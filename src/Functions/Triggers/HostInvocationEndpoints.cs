@@ -1,0 +1,80 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace AgentSpend.Functions.Triggers;
+
+/// <summary>The Functions host's invocation request to a custom handler.</summary>
+public sealed record InvocationRequest(
+    [property: JsonPropertyName("Data")] Dictionary<string, JsonElement>? Data,
+    [property: JsonPropertyName("Metadata")] Dictionary<string, JsonElement>? Metadata);
+
+/// <summary>The custom handler's answer: non-2xx tells the host the invocation failed (and to retry a queue message).</summary>
+public sealed record InvocationResponse(
+    [property: JsonPropertyName("Outputs")] Dictionary<string, object?> Outputs,
+    [property: JsonPropertyName("Logs")] IReadOnlyList<string> Logs,
+    [property: JsonPropertyName("ReturnValue")] object? ReturnValue);
+
+/// <summary>
+/// Under the Functions host, queue and timer invocations arrive as <c>POST /{FunctionName}</c>. Mapped only
+/// in host mode: standalone, the local trigger runner calls the functions in-process, and no one else may.
+/// </summary>
+internal static class HostInvocationEndpoints
+{
+    public static void MapHostInvocations(this IEndpointRouteBuilder app, FunctionManifest manifest)
+    {
+        foreach (var function in manifest.Functions)
+        {
+            var trigger = function.Trigger;
+            switch (trigger.Type)
+            {
+                case "queueTrigger":
+                    app.MapPost("/" + function.Name, (InvocationRequest request, IEnumerable<IQueueFunction> functions, CancellationToken ct) =>
+                        InvokeQueueAsync(functions.Single(f => f.Name == function.Name), trigger.Name, request, ct))
+                        .ExcludeFromDescription();
+                    break;
+                case "timerTrigger":
+                    app.MapPost("/" + function.Name, (InvocationRequest request, IEnumerable<ITimerFunction> functions, CancellationToken ct) =>
+                        InvokeTimerAsync(functions.Single(f => f.Name == function.Name), ct))
+                        .ExcludeFromDescription();
+                    break;
+            }
+        }
+    }
+
+    public static async Task<Results<Ok<InvocationResponse>, JsonHttpResult<InvocationResponse>>> InvokeQueueAsync(
+        IQueueFunction function, string bindingName, InvocationRequest request, CancellationToken cancellationToken)
+    {
+        if (request.Data is null || !request.Data.TryGetValue(bindingName, out var payload))
+        {
+            return Failed($"The invocation carries no '{bindingName}' in Data.");
+        }
+
+        // The host passes the message text as a JSON string (or, for JSON text, sometimes as the value itself).
+        var text = payload.ValueKind == JsonValueKind.String ? payload.GetString()! : payload.GetRawText();
+        var dequeueCount = request.Metadata is not null && request.Metadata.TryGetValue("DequeueCount", out var dc)
+            ? dc.ValueKind == JsonValueKind.Number ? dc.GetInt64() : long.TryParse(dc.GetString(), out var parsed) ? parsed : 1
+            : 1;
+        var messageId = request.Metadata is not null && request.Metadata.TryGetValue("Id", out var id) ? id.ToString() : null;
+        var results = await function.RunAsync([new QueueInvocation(text, dequeueCount, messageId)], cancellationToken).ConfigureAwait(false);
+        return results[0] is { } error
+            ? Failed($"{function.Name} failed: {error.Message}")
+            : TypedResults.Ok(new InvocationResponse([], [$"{function.Name} handled message {messageId}"], null));
+    }
+
+    public static async Task<Results<Ok<InvocationResponse>, JsonHttpResult<InvocationResponse>>> InvokeTimerAsync(ITimerFunction function, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await function.RunAsync(cancellationToken).ConfigureAwait(false);
+            return TypedResults.Ok(new InvocationResponse([], [$"{function.Name} ran"], null));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return Failed($"{function.Name} failed: {ex.Message}");
+        }
+    }
+
+    private static JsonHttpResult<InvocationResponse> Failed(string log) =>
+        TypedResults.Json(new InvocationResponse([], [log], null), statusCode: StatusCodes.Status500InternalServerError);
+}

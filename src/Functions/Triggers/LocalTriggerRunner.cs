@@ -1,0 +1,105 @@
+using AgentSpend.Core.Configuration;
+using AgentSpend.Core.Storage;
+using Cronos;
+using Microsoft.Extensions.Options;
+
+namespace AgentSpend.Functions.Triggers;
+
+/// <summary>
+/// Standalone mode (no Functions host): runs the queue and timer triggers declared in the function.json
+/// files, calling the same function code the host's invocations call.
+/// </summary>
+internal sealed partial class LocalTriggerRunner(
+    FunctionManifest manifest,
+    IEnumerable<IQueueFunction> queueFunctions,
+    IEnumerable<ITimerFunction> timerFunctions,
+    IStorageProvider storage,
+    IOptions<AgentSpendOptions> options,
+    TimeProvider clock,
+    ILoggerFactory loggerFactory) : BackgroundService
+{
+    private readonly ILogger _logger = loggerFactory.CreateLogger<LocalTriggerRunner>();
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var loops = new List<Task>();
+        foreach (var function in manifest.Functions)
+        {
+            var trigger = function.Trigger;
+            switch (trigger.Type)
+            {
+                case "queueTrigger":
+                    var queueFunction = queueFunctions.Single(f => f.Name == function.Name);
+                    var queueName = trigger.QueueName ?? throw new InvalidDataException($"{function.Name}: queueTrigger without queueName.");
+                    var listener = new QueueTriggerListener(
+                        queueFunction,
+                        storage.GetQueue(queueName),
+                        storage.GetQueue(StorageNames.PoisonQueueOf(queueName)),
+                        manifest.Queues,
+                        TimeSpan.FromSeconds(options.Value.QueueLeaseSeconds),
+                        loggerFactory.CreateLogger($"AgentSpend.Functions.{function.Name}"));
+                    loops.Add(Task.Run(() => listener.RunAsync(stoppingToken), stoppingToken));
+                    break;
+                case "timerTrigger":
+                    var timerFunction = timerFunctions.Single(f => f.Name == function.Name);
+                    loops.Add(Task.Run(() => RunTimerAsync(timerFunction, trigger, stoppingToken), stoppingToken));
+                    break;
+            }
+        }
+
+        return Task.WhenAll(loops);
+    }
+
+    private async Task RunTimerAsync(ITimerFunction function, FunctionBinding trigger, CancellationToken stoppingToken)
+    {
+        var schedule = CronExpression.Parse(trigger.Schedule ?? throw new InvalidDataException($"{function.Name}: timerTrigger without schedule."), CronFormat.IncludeSeconds);
+        LogTimerScheduled(_logger, function.Name, trigger.Schedule);
+        if (trigger.RunOnStartup)
+        {
+            await InvokeTimerAsync(function, stoppingToken).ConfigureAwait(false);
+        }
+
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var now = clock.GetUtcNow();
+            var next = schedule.GetNextOccurrence(now.UtcDateTime, TimeZoneInfo.Utc);
+            if (next is null)
+            {
+                return;
+            }
+
+            try
+            {
+                await Task.Delay(next.Value - now.UtcDateTime, clock, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            await InvokeTimerAsync(function, stoppingToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task InvokeTimerAsync(ITimerFunction function, CancellationToken stoppingToken)
+    {
+        try
+        {
+            LogTimerFired(_logger, function.Name);
+            await function.RunAsync(stoppingToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+        {
+            LogTimerFailed(_logger, ex, function.Name);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Timer function {Function} scheduled: {Schedule} (UTC)")]
+    private static partial void LogTimerScheduled(ILogger logger, string function, string schedule);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Timer function {Function} fired")]
+    private static partial void LogTimerFired(ILogger logger, string function);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Timer function {Function} failed; it runs again at its next occurrence")]
+    private static partial void LogTimerFailed(ILogger logger, Exception exception, string function);
+}

@@ -1,0 +1,118 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using AgentSpend.Core.Storage;
+using AgentSpend.Functions.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace AgentSpend.Integration.Tests.Infrastructure;
+
+/// <summary>The real app, composed as Program.cs composes it, on a free loopback port against a test Azurite.</summary>
+public sealed class TestApp : IAsyncDisposable
+{
+    public const string AdminKey = "as_test_admin_key_0123456789abcdefghijklmnop";
+
+    private readonly WebApplication _app;
+
+    private TestApp(WebApplication app, Uri baseAddress)
+    {
+        _app = app;
+        BaseAddress = baseAddress;
+        Client = CreateClient(AdminKey);
+    }
+
+    public Uri BaseAddress { get; }
+
+    public HttpClient Client { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public IStorageProvider Storage => Services.GetRequiredService<IStorageProvider>();
+
+    public static async Task<TestApp> StartAsync(AzuriteFixture azurite, IDictionary<string, string?>? settings = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, EnvironmentName = "Testing" });
+        var config = new Dictionary<string, string?>
+        {
+            ["AzureWebJobsStorage"] = azurite.ConnectionString,
+            ["AGENTSPEND_ADMIN_KEY"] = AdminKey,
+            ["AGENTSPEND_QUEUE_LEASE_SECONDS"] = "5",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            config[key] = value;
+        }
+
+        builder.Configuration.AddInMemoryCollection(config);
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+        builder.AddAgentSpend();
+        var port = config.TryGetValue("FUNCTIONS_CUSTOMHANDLER_PORT", out var p) && p is not null ? int.Parse(p) : AzuriteFixture.FreePort();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        var app = builder.Build();
+        app.MapAgentSpend();
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new TestApp(app, new Uri(address));
+    }
+
+    public HttpClient CreateClient(string? apiKey)
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        if (apiKey is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+        }
+
+        return client;
+    }
+
+    public async Task<JsonElement> GetJsonAsync(string path)
+    {
+        using var response = await Client.GetAsync(path);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"GET {path} answered {(int)response.StatusCode}: {body}");
+        return JsonDocument.Parse(body).RootElement.Clone();
+    }
+
+    public async Task<JsonElement> IngestAsync(object body)
+    {
+        using var response = await Client.PostAsJsonAsync("/api/v1/ingest", body);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True((int)response.StatusCode == 202, $"ingest answered {(int)response.StatusCode}: {text}");
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    /// <summary>Waits until the ingest queue is drained and the overview of [from, to] counts <paramref name="events"/> events.</summary>
+    public async Task<JsonElement> WaitForEventsAsync(long events, string from, string to, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
+        JsonElement overview;
+        do
+        {
+            overview = await GetJsonAsync($"/api/v1/metrics/overview?from={from}&to={to}");
+            if (overview.GetProperty("events").GetInt64() >= events && await Storage.GetQueue(StorageNames.IngestQueue).GetApproximateCountAsync() == 0)
+            {
+                return overview;
+            }
+
+            await Task.Delay(100);
+        }
+        while (DateTime.UtcNow < deadline);
+
+        return overview;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
