@@ -18,7 +18,12 @@ public sealed class DailyBucket
     internal const int RowDataBudget = 240_000;
 
     private const int ChunkChars = 30_000; // Azure's string property limit is 32 K characters.
-    private const int EntryOverhead = 8 + (UsageCounters.FieldCount * 6);
+
+    // Worst case per entry: quotes, colon, brackets, commas, and 20 characters per counter. With the
+    // key's escaped length this bounds a row at RowDataBudget characters, well under Azure's 1 MiB entity.
+    private const int EntryOverhead = 8 + (UsageCounters.FieldCount * 21);
+
+    internal static int EntrySize(string key) => JsonEncodedText.Encode(key).EncodedUtf8Bytes.Length + EntryOverhead;
 
     private readonly List<BucketRow> _rows;
 
@@ -74,7 +79,7 @@ public sealed class DailyBucket
                 var value = dimension.ValueOf(e);
                 if (!homes.TryGetValue((dimension, value), out var home))
                 {
-                    var size = value.Length + EntryOverhead;
+                    var size = EntrySize(value);
                     if (lastSize + size > RowDataBudget && lastSize > 0)
                     {
                         lastIndex++;
@@ -174,7 +179,7 @@ public sealed class DailyBucket
 
         public Dictionary<Dimension, Dictionary<string, UsageCounters>> Dimensions { get; private init; } = [];
 
-        internal int DataSize => Dimensions.Values.Sum(m => m.Sum(kv => kv.Key.Length + EntryOverhead));
+        internal int DataSize => Dimensions.Values.Sum(m => m.Sum(kv => EntrySize(kv.Key)));
 
         internal UsageCounters HourCounters(string hour) =>
             Hours.TryGetValue(hour, out var counters) ? counters : Hours[hour] = new UsageCounters();

@@ -45,17 +45,17 @@ internal static class HostInvocationEndpoints
     public static async Task<Results<Ok<InvocationResponse>, JsonHttpResult<InvocationResponse>>> InvokeQueueAsync(
         IQueueFunction function, string bindingName, InvocationRequest request, CancellationToken cancellationToken)
     {
-        if (request.Data is null || !request.Data.TryGetValue(bindingName, out var payload))
+        if (Find(request.Data, bindingName) is not { } payload)
         {
             return Failed($"The invocation carries no '{bindingName}' in Data.");
         }
 
         // The host passes the message text as a JSON string (or, for JSON text, sometimes as the value itself).
         var text = payload.ValueKind == JsonValueKind.String ? payload.GetString()! : payload.GetRawText();
-        var dequeueCount = request.Metadata is not null && request.Metadata.TryGetValue("DequeueCount", out var dc)
+        var dequeueCount = Find(request.Metadata, "DequeueCount") is { } dc
             ? dc.ValueKind == JsonValueKind.Number ? dc.GetInt64() : long.TryParse(dc.GetString(), out var parsed) ? parsed : 1
             : 1;
-        var messageId = request.Metadata is not null && request.Metadata.TryGetValue("Id", out var id) ? id.ToString() : null;
+        var messageId = Find(request.Metadata, "Id")?.ToString();
         var results = await function.RunAsync([new QueueInvocation(text, dequeueCount, messageId)], cancellationToken).ConfigureAwait(false);
         return results[0] is { } error
             ? Failed($"{function.Name} failed: {error.Message}")
@@ -74,6 +74,9 @@ internal static class HostInvocationEndpoints
             return Failed($"{function.Name} failed: {ex.Message}");
         }
     }
+
+    private static JsonElement? Find(Dictionary<string, JsonElement>? values, string name) =>
+        values?.FirstOrDefault(kv => string.Equals(kv.Key, name, StringComparison.OrdinalIgnoreCase)) is { Key: not null } found ? found.Value : null;
 
     private static JsonHttpResult<InvocationResponse> Failed(string log) =>
         TypedResults.Json(new InvocationResponse([], [log], null), statusCode: StatusCodes.Status500InternalServerError);

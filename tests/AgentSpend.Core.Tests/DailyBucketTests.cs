@@ -1,0 +1,87 @@
+using AgentSpend.Core.Aggregation;
+using AgentSpend.Core.Domain;
+using Azure;
+
+namespace AgentSpend.Core.Tests;
+
+public class DailyBucketTests
+{
+    private const string Partition = "default|2026-11-22|00";
+
+    private static UsageEvent Event(string agent, string model, long input, long? costNanos, int hour = 10, string? user = null, bool? success = null) => new()
+    {
+        Id = "s:" + Guid.NewGuid().ToString("N"),
+        WorkspaceId = "default",
+        Day = "2026-11-22",
+        Timestamp = new DateTimeOffset(2026, 11, 22, hour, 0, 0, TimeSpan.Zero),
+        Agent = agent,
+        Provider = "anthropic",
+        Model = model,
+        InputTokens = input,
+        OutputTokens = 1,
+        CostNanos = costNanos,
+        UserId = user,
+        TaskSuccess = success,
+        DurationMs = 100,
+    };
+
+    [Fact]
+    public void Applying_events_counts_total_hours_and_every_dimension_without_changing_the_bucket()
+    {
+        var bucket = DailyBucket.Empty(Partition);
+        var rows = bucket.Apply([
+            Event("a", "m1", 10, 1_000, hour: 9, user: "ana", success: true),
+            Event("a", "m2", 20, null, hour: 10, success: false),
+            Event("b", "m1", 30, 3_000, hour: 10, user: "ana"),
+        ]);
+
+        var head = Assert.Single(rows);
+        Assert.Null(head.ETag); // new row: inserted, not updated
+        Assert.Equal(0, bucket.Total.Events); // Apply works on a copy
+
+        bucket.Commit(rows, [new ETag("e1")]);
+        Assert.Equal([3L, 60, 3, 0, 0, 0, 4_000, 1, 1, 1, 300], bucket.Total.ToArray());
+        Assert.Equal(1, bucket.Hours["2026-11-22T09"].Events);
+        Assert.Equal(2, bucket.Hours["2026-11-22T10"].Events);
+        Assert.Equal(new Dictionary<string, long> { ["a"] = 30, ["b"] = 30 }, bucket.Values(Dimension.Agent).ToDictionary(kv => kv.Key, kv => kv.Value.InputTokens));
+        Assert.Equal(new Dictionary<string, long> { ["m1"] = 4_000, ["m2"] = 0 }, bucket.Values(Dimension.Model).ToDictionary(kv => kv.Key, kv => kv.Value.CostNanos));
+        Assert.Equal(new Dictionary<string, long> { ["ana"] = 2, [""] = 1 }, bucket.Values(Dimension.User).ToDictionary(kv => kv.Key, kv => kv.Value.Events));
+    }
+
+    [Fact]
+    public void A_row_survives_a_round_trip_through_its_table_entity()
+    {
+        var bucket = DailyBucket.Empty(Partition);
+        var rows = bucket.Apply([Event("a", "m1", 10, 1_000, user: "ana"), Event("b", "m2", 5, null, hour: 23)]);
+        var entity = rows[0].ToEntity(Partition);
+        entity.ETag = new ETag("stored");
+
+        var read = DailyBucket.BucketRow.FromEntity(entity);
+
+        Assert.Equal(rows[0].Total.ToArray(), read.Total.ToArray());
+        Assert.Equal(rows[0].Hours.Keys.Order(), read.Hours.Keys.Order());
+        Assert.Equal(
+            rows[0].Dimensions.SelectMany(d => d.Value.Select(v => (d.Key, v.Key, v.Value.Events))).Order(),
+            read.Dimensions.SelectMany(d => d.Value.Select(v => (d.Key, v.Key, v.Value.Events))).Order());
+        Assert.Equal(new ETag("stored"), read.ETag);
+    }
+
+    [Fact]
+    public void Values_beyond_a_rows_budget_spill_into_further_rows_and_later_writes_touch_only_their_rows()
+    {
+        var bucket = DailyBucket.Empty(Partition);
+        var agents = Enumerable.Range(0, 4000).Select(i => Event($"agent-with-a-rather-long-name-{i:D5}", "m", 1, 1)).ToArray();
+
+        var rows = bucket.Apply(agents);
+        Assert.True(rows.Count >= 3, $"expected spill-over rows, got {rows.Count}");
+        Assert.Equal(rows.Count, rows[0].RowCount);
+        Assert.All(rows, r => Assert.All(Enumerable.Range(0, 8), i => Assert.True(!r.ToEntity(Partition).TryGetValue($"D{i}", out var chunk) || ((string)chunk).Length <= 30_000)));
+        bucket.Commit(rows, rows.Select((_, i) => new ETag($"e{i}")).ToArray());
+
+        // An agent that lives in the last row: the next write changes row 0 (totals) and that row only.
+        var last = rows[^1].Dimensions[Dimension.Agent].Keys.First();
+        var next = bucket.Apply([Event(last, "m", 1, 1)]);
+        Assert.Equal([0, rows.Count - 1], next.Select(r => r.Index));
+        Assert.Equal(4000, bucket.Values(Dimension.Agent).Count());
+    }
+}

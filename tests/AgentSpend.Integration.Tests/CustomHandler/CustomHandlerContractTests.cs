@@ -1,0 +1,217 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using AgentSpend.Core.Ingest;
+using AgentSpend.Core.Storage;
+using AgentSpend.Functions.Triggers;
+using AgentSpend.Integration.Tests.Infrastructure;
+using Cronos;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AgentSpend.Integration.Tests.CustomHandler;
+
+/// <summary>
+/// The app as the Functions host sees it: started with FUNCTIONS_CUSTOMHANDLER_PORT, HTTP requests forwarded
+/// unchanged, queue and timer functions invoked as POST /{FunctionName}.
+/// </summary>
+public sealed class CustomHandlerContractTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>, IAsyncLifetime
+{
+    private TestApp _host = null!;
+
+    private static readonly FunctionManifest Manifest = FunctionManifest.Load(AppContext.BaseDirectory);
+
+    public async Task InitializeAsync() =>
+        _host = await TestApp.StartAsync(azurite, new Dictionary<string, string?> { ["FUNCTIONS_CUSTOMHANDLER_PORT"] = AzuriteFixture.FreePort().ToString() });
+
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    [Fact]
+    public void Every_function_json_is_valid_and_names_what_the_app_uses()
+    {
+        Assert.Equal(["AggregateUsage", "Health", "Ingest", "Metrics", "Retention"], Manifest.Functions.Select(f => f.Name));
+        Assert.Equal("api", Manifest.RoutePrefix);
+        foreach (var function in Manifest.Functions)
+        {
+            var trigger = function.Trigger; // exactly one trigger binding, or this throws
+            Assert.False(string.IsNullOrWhiteSpace(trigger.Name));
+            switch (trigger.Type)
+            {
+                case "httpTrigger":
+                    Assert.NotNull(trigger.Route);
+                    Assert.NotEmpty(trigger.Methods);
+                    Assert.Contains(function.Bindings, b => b is { Type: "http", Direction: "out" });
+                    break;
+                case "queueTrigger":
+                    Assert.Contains(trigger.QueueName, StorageNames.Queues);
+                    Assert.Contains(_host.Services.GetServices<IQueueFunction>(), f => f.Name == function.Name);
+                    break;
+                case "timerTrigger":
+                    Assert.NotNull(CronExpression.Parse(trigger.Schedule!, CronFormat.IncludeSeconds).GetNextOccurrence(DateTime.UtcNow));
+                    Assert.Contains(_host.Services.GetServices<ITimerFunction>(), f => f.Name == function.Name);
+                    break;
+                default:
+                    Assert.Fail($"{function.Name}: unexpected trigger type {trigger.Type}");
+                    break;
+            }
+        }
+
+        Assert.Equal((32, 5), (Manifest.Queues.BatchSize, Manifest.Queues.MaxDequeueCount));
+    }
+
+    [Fact]
+    public void Every_app_route_is_forwarded_by_a_function_and_every_http_function_reaches_the_app()
+    {
+        var functionRoutes = Manifest.Functions
+            .Where(f => f.Trigger.Type == "httpTrigger")
+            .Select(f => (f.Name, Pattern: RouteRegex($"/{Manifest.RoutePrefix}/{f.Trigger.Route}"), f.Trigger.Methods))
+            .ToArray();
+        var appRoutes = _host.Services.GetRequiredService<EndpointDataSource>().Endpoints
+            .OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText!.StartsWith("/api/", StringComparison.Ordinal))
+            .Select(e => (Path: Regex.Replace(e.RoutePattern.RawText!, @"\{[^}]+\}", "x"), Methods: e.Metadata.GetMetadata<HttpMethodMetadata>()!.HttpMethods))
+            .ToArray();
+
+        Assert.NotEmpty(appRoutes);
+        foreach (var route in appRoutes)
+        {
+            Assert.True(
+                functionRoutes.Any(f => f.Pattern.IsMatch(route.Path) && route.Methods.All(m => f.Methods.Contains(m))),
+                $"{string.Join(',', route.Methods)} {route.Path} is served by the app but no function.json forwards it");
+        }
+
+        foreach (var function in functionRoutes)
+        {
+            Assert.True(appRoutes.Any(r => function.Pattern.IsMatch(r.Path)), $"function {function.Name} forwards a route the app does not serve");
+        }
+    }
+
+    [Theory]
+    [InlineData("GET", "/api/health", HttpStatusCode.OK)]
+    [InlineData("POST", "/api/v1/ingest", HttpStatusCode.Unauthorized)]
+    [InlineData("GET", "/api/v1/metrics/overview", HttpStatusCode.Unauthorized)]
+    public async Task Each_http_function_answers_on_the_custom_handler_port(string method, string path, HttpStatusCode expected)
+    {
+        using var client = _host.CreateClient(null);
+        using var response = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+
+        Assert.Equal(expected, response.StatusCode);
+        if (expected == HttpStatusCode.OK)
+        {
+            var health = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+            Assert.Equal("ok", health.Str("status"));
+            Assert.Matches(@"^\d+\.\d+\.\d+", health.Str("version"));
+        }
+    }
+
+    [Fact]
+    public async Task A_host_shaped_AggregateUsage_invocation_counts_its_message()
+    {
+        var day = DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-1);
+        var text = Assert.Single(IngestMessageCodec.Pack(Enumerable.Range(0, 40).Select(i => EventFactory.Queued(i, day, "s:host-")).ToArray()));
+
+        using var response = await _host.CreateClient(null).PostAsJsonAsync("/AggregateUsage", new
+        {
+            Data = new { message = text },
+            Metadata = new { DequeueCount = 1, Id = "msg-1", InsertionTime = DateTimeOffset.UtcNow },
+        });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(JsonValueKind.Object, body.GetProperty("Outputs").ValueKind);
+        Assert.Equal("AggregateUsage handled message msg-1", body.GetProperty("Logs")[0].GetString());
+        var overview = await _host.GetJsonAsync($"/api/v1/metrics/overview?from={Json.Day(day)}&to={Json.Day(day)}");
+        Assert.Equal(EventFactory.Expected(Enumerable.Range(0, 40)), EventFactory.Actual(overview));
+    }
+
+    [Fact]
+    public async Task A_failing_invocation_answers_500_so_the_host_retries_it()
+    {
+        using var response = await _host.CreateClient(null).PostAsJsonAsync("/AggregateUsage", new { Data = new { message = "b1:not-base64!" }, Metadata = new { DequeueCount = 1 } });
+
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        Assert.StartsWith("AggregateUsage failed:", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("Logs")[0].GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_host_shaped_Retention_invocation_runs()
+    {
+        using var response = await _host.CreateClient(null).PostAsJsonAsync("/Retention", new { Data = new { timer = new { IsPastDue = false } }, Metadata = new { } });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("Retention ran", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("Logs")[0].GetString());
+    }
+
+    private static Regex RouteRegex(string template) =>
+        new("^" + Regex.Replace(Regex.Escape(template).Replace(@"\{", "{", StringComparison.Ordinal), @"\{\*?[^}]+\}", "[^/]+") + "$");
+}
+
+/// <summary>Standalone mode: the local trigger runner, and no invocation endpoints for strangers.</summary>
+public sealed class StandaloneTriggerTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
+{
+    [Fact]
+    public async Task Invocation_endpoints_are_not_served_without_a_functions_host()
+    {
+        await using var app = await TestApp.StartAsync(azurite);
+
+        using var response = await app.CreateClient(null).PostAsJsonAsync("/AggregateUsage", new { Data = new { message = "x" } });
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_message_that_always_fails_lands_in_the_poison_queue_after_maxDequeueCount_tries()
+    {
+        await using var app = await TestApp.StartAsync(azurite);
+        var queue = app.Storage.GetQueue(StorageNames.IngestQueue);
+        var poison = app.Storage.GetQueue(StorageNames.PoisonQueueOf(StorageNames.IngestQueue));
+        await queue.SendAsync("b1:this is not an ingest message");
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        IReadOnlyList<PeekedMessage> poisoned = [];
+        while (DateTime.UtcNow < deadline && poisoned.Count == 0)
+        {
+            await Task.Delay(250);
+            poisoned = await poison.PeekAsync(32);
+        }
+
+        Assert.Equal("b1:this is not an ingest message", Assert.Single(poisoned).Text);
+        Assert.Equal(0, await queue.GetApproximateCountAsync());
+    }
+
+    [Fact]
+    public async Task The_listener_retries_a_failed_message_and_moves_it_only_on_the_last_try()
+    {
+        var queue = azurite.Storage.GetQueue("listener-" + Guid.NewGuid().ToString("N")[..8]);
+        var poison = azurite.Storage.GetQueue(StorageNames.PoisonQueueOf(queue.Name));
+        await queue.CreateIfNotExistsAsync();
+        await poison.CreateIfNotExistsAsync();
+        await queue.SendAsync("fails twice");
+        var function = new FailingFunction(failures: 2);
+        var listener = new QueueTriggerListener(function, queue, poison, new QueueTriggerSettings(32, 3, TimeSpan.Zero, TimeSpan.FromSeconds(1)), TimeSpan.FromSeconds(5),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(1, await listener.PollOnceAsync(CancellationToken.None));
+        }
+
+        Assert.Equal([1L, 2L, 3L], function.DequeueCounts);
+        Assert.Equal(0, await queue.GetApproximateCountAsync());
+        Assert.Empty(await poison.PeekAsync(32)); // succeeded on its third and last allowed try
+    }
+
+    private sealed class FailingFunction(int failures) : IQueueFunction
+    {
+        public List<long> DequeueCounts { get; } = [];
+
+        public string Name => "Failing";
+
+        public Task<IReadOnlyList<Exception?>> RunAsync(IReadOnlyList<QueueInvocation> messages, CancellationToken cancellationToken)
+        {
+            DequeueCounts.AddRange(messages.Select(m => m.DequeueCount));
+            return Task.FromResult<IReadOnlyList<Exception?>>(messages.Select(_ => DequeueCounts.Count <= failures ? new InvalidOperationException("boom") : null).ToArray());
+        }
+    }
+}

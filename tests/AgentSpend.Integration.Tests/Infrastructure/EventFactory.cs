@@ -1,0 +1,46 @@
+using AgentSpend.Core.Domain;
+using AgentSpend.Core.Workspaces;
+
+namespace AgentSpend.Integration.Tests.Infrastructure;
+
+/// <summary>Deterministic events whose totals are known in closed form.</summary>
+internal static class EventFactory
+{
+    /// <summary>Event i has i % 7 + 1 input tokens, 2 output tokens and costs (i % 5) micro-dollars; every 10th is unpriced.</summary>
+    public static UsageEvent Queued(int i, DateOnly day, string idPrefix = "s:") => new()
+    {
+        Id = $"{idPrefix}{i}",
+        WorkspaceId = Workspace.DefaultId,
+        Day = Json.Day(day),
+        Timestamp = new DateTimeOffset(day.ToDateTime(new TimeOnly(12, 0)), TimeSpan.Zero).AddMilliseconds(i),
+        Agent = $"agent-{i % 13}",
+        Provider = "anthropic",
+        Model = $"model-{i % 4}",
+        InputTokens = i % 7 + 1,
+        OutputTokens = 2,
+        CostNanos = i % 10 == 9 ? null : (i % 5) * 1_000L,
+        UserId = $"user-{i % 3}",
+    };
+
+    public static object Wire(int i, DateOnly day, string? idempotencyKey) => new
+    {
+        agent_name = $"agent-{i % 13}",
+        provider = "anthropic",
+        model = $"model-{i % 4}",
+        timestamp = $"{Json.Day(day)}T12:00:00.{i % 1000:D3}Z",
+        input_tokens = i % 7 + 1,
+        output_tokens = 2,
+        cost_usd = i % 10 == 9 ? (decimal?)null : (i % 5) / 1_000_000m,
+        idempotency_key = idempotencyKey,
+    };
+
+    public static (long Events, long Input, long Output, decimal Cost, long Unpriced) Expected(IEnumerable<int> indexes)
+    {
+        var list = indexes.ToArray();
+        return (list.Length, list.Sum(i => (long)(i % 7 + 1)), 2L * list.Length,
+            list.Where(i => i % 10 != 9).Sum(i => (i % 5) / 1_000_000m), list.Count(i => i % 10 == 9));
+    }
+
+    public static (long, long, long, decimal, long) Actual(System.Text.Json.JsonElement overview) =>
+        (overview.Long("events"), overview.Long("input_tokens"), overview.Long("output_tokens"), overview.Dec("cost_usd"), overview.Long("unpriced_events"));
+}
