@@ -21,8 +21,8 @@ trap cleanup INT TERM EXIT
 if [ -z "${AzureWebJobsStorage:-}" ] && [ -z "${AzureWebJobsStorage__accountName:-}" ] && [ -z "${AzureWebJobsStorage__tableServiceUri:-}" ]; then
   as_install_azurite
   blob="${AZURITE_BLOB_PORT:-10000}"; queue="${AZURITE_QUEUE_PORT:-10001}"; table="${AZURITE_TABLE_PORT:-10002}"
-  as_log "Starting Azurite on 127.0.0.1:$blob/$queue/$table, data in .data/azurite"
-  as_start_azurite "$AS_ROOT/.data/azurite" "$blob" "$queue" "$table"
+  as_log "Starting Azurite on 127.0.0.1:$blob/$queue/$table, data in ${AGENTSPEND_DATA_DIR:-.data/azurite}"
+  as_start_azurite "${AGENTSPEND_DATA_DIR:-$AS_ROOT/.data/azurite}" "$blob" "$queue" "$table"
   azurite_pid="$AS_AZURITE_PID"
   export AzureWebJobsStorage
   AzureWebJobsStorage="$(as_connection_string "$blob" "$queue" "$table")"

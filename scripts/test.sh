@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Restores, builds (warnings are errors), runs every test suite (each integration test class starts its
+# own Azurite on free ports and stops it), then runs the README's curl examples against scripts/run.sh.
+# Ends with one line "N passed, N failed, N skipped"; exits non-zero on any failure.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$AS_ROOT"
+
+started=$(date +%s)
+as_require_tools
+as_install_azurite
+export AZURITE_JS="$AS_AZURITE_JS"
+
+as_log "Restoring and building (Release, warnings are errors)"
+dotnet restore AgentSpend.Functions.sln -nologo -v quiet
+dotnet build AgentSpend.Functions.sln -c Release --no-restore -nologo -v quiet -clp:ErrorsOnly -warnaserror
+
+results="$AS_ROOT/artifacts/test-results"
+rm -rf "$results"; mkdir -p "$results"
+as_log "Running the test suites"
+set +e
+dotnet test AgentSpend.Functions.sln -c Release --no-build -nologo \
+  --logger "trx" --logger "console;verbosity=minimal" --results-directory "$results"
+tests_status=$?
+set -e
+
+sum_counter() { # sum one attribute of <Counters> over all TRX files
+  grep -ho "<Counters [^>]*" "$results"/*.trx 2>/dev/null | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' | awk '{s+=$1} END {print s+0}'
+}
+passed=$(sum_counter passed); failed=$(sum_counter failed)
+skipped=$(( $(sum_counter total) - $(sum_counter executed) ))
+if [ "$tests_status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+
+as_log "Running the README examples against scripts/run.sh"
+if scripts/smoke-readme.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+
+as_log "Finished in $(( $(date +%s) - started )) s"
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
