@@ -1,0 +1,58 @@
+using AgentSpend.Core.Configuration;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace AgentSpend.Core.Tests;
+
+public class AgentSpendOptionsTests
+{
+    private static AgentSpendOptions Bind(params (string Key, string Value)[] settings)
+    {
+        var options = new AgentSpendOptions();
+        AgentSpendOptions.Bind(options, new ConfigurationBuilder()
+            .AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value)))
+            .Build());
+        return options;
+    }
+
+    [Fact]
+    public void Defaults_are_documented_values_and_standalone_runs_local_triggers()
+    {
+        var options = Bind();
+
+        Assert.Equal(("UTC", 90, 30, 8, true, (string?)null), (options.Timezone, options.RetentionDays, options.QueueLeaseSeconds, options.AggregationConcurrency, options.LocalTriggers, options.AdminKey));
+        Assert.True(new AgentSpendOptionsValidator().Validate(null, options).Succeeded);
+    }
+
+    [Fact]
+    public void Under_the_functions_host_local_triggers_are_off_unless_asked_for()
+    {
+        Assert.False(Bind(("FUNCTIONS_CUSTOMHANDLER_PORT", "40123")).LocalTriggers);
+        Assert.True(Bind(("FUNCTIONS_CUSTOMHANDLER_PORT", "40123"), ("AGENTSPEND_LOCAL_TRIGGERS", "true")).LocalTriggers);
+    }
+
+    [Fact]
+    public void Every_invalid_setting_is_named_with_its_problem()
+    {
+        var options = Bind(("AGENTSPEND_TIMEZONE", "Mars/Olympus"), ("AGENTSPEND_RETENTION_DAYS", "0"), ("AGENTSPEND_AGGREGATION_CONCURRENCY", "99"), ("AGENTSPEND_ADMIN_KEY", "short"));
+
+        var result = new AgentSpendOptionsValidator().Validate(null, options);
+
+        Assert.Equal(
+            [
+                "AGENTSPEND_TIMEZONE 'Mars/Olympus' is not a known IANA timezone.",
+                "AGENTSPEND_RETENTION_DAYS must be between 1 and 3650, got 0.",
+                "AGENTSPEND_AGGREGATION_CONCURRENCY must be between 1 and 64, got 99.",
+                "AGENTSPEND_ADMIN_KEY must be at least 24 characters long.",
+            ],
+            result.Failures);
+    }
+
+    [Fact]
+    public void A_non_number_is_refused_by_name()
+    {
+        var error = Assert.Throws<OptionsValidationException>(() => Bind(("AGENTSPEND_RETENTION_DAYS", "ninety")));
+
+        Assert.Equal("AGENTSPEND_RETENTION_DAYS must be an integer, got 'ninety'.", error.Message);
+    }
+}
