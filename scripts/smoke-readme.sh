@@ -19,6 +19,8 @@ finish() {
   rm -rf "$data"
 }
 trap finish EXIT
+# Every failing step says where it failed and shows the app's log, so a red CI run explains itself.
+trap 'as_log "smoke-readme.sh failed at line $LINENO (exit $?)"; tail -n 40 "$log" >&2' ERR
 
 for _ in $(seq 1 600); do
   grep -q "Application started" "$log" && break
@@ -32,11 +34,12 @@ export AGENTSPEND_URL="http://127.0.0.1:$AGENTSPEND_PORT" AGENTSPEND_KEY="$KEY"
 examples=$(sed -n '/<!-- readme-example:start -->/,/<!-- readme-example:end -->/p' README.md | grep -v '^```' | grep -v '^<!--')
 [ -n "$examples" ] || { as_log "README.md has no readme-example block"; exit 1; }
 output="$data/examples.out"
-bash -euo pipefail -c "$examples" >"$output"
+bash -euo pipefail -c "$examples" >"$output" || { rc=$?; as_log "README examples failed (exit $rc):"; cat "$output" >&2; exit 1; }
 
 check() { grep -q -- "$1" "$output" || { as_log "README example output lacks: $1"; cat "$output" >&2; exit 1; }; }
 check '"status":"ok"'
 check '"accepted":2,"rejected":0'
 check '"events":2,"input_tokens":3300,"output_tokens":620'
 check '"cost_usd":0.0321'
+check '"granularity":"hour"'
 as_log "README examples answered as documented"

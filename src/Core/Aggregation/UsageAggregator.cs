@@ -29,6 +29,8 @@ public sealed partial class UsageAggregator(IStorageProvider storage, IOptions<A
     private const int MaxOperationsPerTransaction = 100;
     private const int MaxAttemptsPerChunk = 50;
 
+    private readonly BucketCache _buckets = new(capacity: 1024);
+
     public async Task<AggregationOutcome> AggregateAsync(IReadOnlyList<IngestMessage> messages, CancellationToken cancellationToken)
     {
         var table = storage.GetTable(StorageNames.UsageTable);
@@ -90,7 +92,7 @@ public sealed partial class UsageAggregator(IStorageProvider storage, IOptions<A
         var counted = 0;
         var transactions = 0;
 
-        var bucket = await DailyBucket.LoadAsync(table, partitionKey, cancellationToken).ConfigureAwait(false);
+        var bucket = _buckets.Take(partitionKey) ?? await DailyBucket.LoadAsync(table, partitionKey, cancellationToken).ConfigureAwait(false);
         var chunkSize = MaxOperationsPerTransaction - 1;
         var attempts = 0;
         while (pending.Count > 0)
@@ -144,6 +146,7 @@ public sealed partial class UsageAggregator(IStorageProvider storage, IOptions<A
             }
         }
 
+        _buckets.Return(bucket);
         return (counted, duplicates, transactions);
     }
 
@@ -180,46 +183,14 @@ public sealed partial class UsageAggregator(IStorageProvider storage, IOptions<A
         return existing;
     }
 
-    internal static TableEntity ToEventEntity(string partitionKey, string rowKey, UsageEvent e)
-    {
-        var entity = new TableEntity(partitionKey, rowKey)
-        {
-            ["EventId"] = e.Id,
-            ["OccurredAt"] = e.Timestamp.UtcDateTime,
-            ["Agent"] = e.Agent,
-            ["Provider"] = e.Provider,
-            ["Model"] = e.Model,
-            ["InputTokens"] = e.InputTokens,
-            ["OutputTokens"] = e.OutputTokens,
-            ["CacheReadTokens"] = e.CacheReadTokens,
-            ["CacheWriteTokens"] = e.CacheWriteTokens,
-            ["ReasoningTokens"] = e.ReasoningTokens,
-        };
-        void Optional(string name, object? value)
-        {
-            if (value is not null)
-            {
-                entity[name] = value;
-            }
-        }
+    /// <summary>
+    /// The raw event row: the event as one compact JSON document. One property instead of twenty keeps
+    /// rows small, which is what Table Storage bills and what Azurite's single data file grows by.
+    /// </summary>
+    internal static TableEntity ToEventEntity(string partitionKey, string rowKey, UsageEvent e) =>
+        new(partitionKey, rowKey) { [EventProperty] = System.Text.Json.JsonSerializer.Serialize(e, CoreJsonContext.Default.UsageEvent) };
 
-        Optional("CostNanos", e.CostNanos);
-        Optional("DurationMs", e.DurationMs);
-        Optional("RunId", e.RunId);
-        Optional("SessionId", e.SessionId);
-        Optional("UserId", e.UserId);
-        Optional("Team", e.Team);
-        Optional("Framework", e.Framework);
-        Optional("TaskType", e.TaskType);
-        Optional("TaskSuccess", e.TaskSuccess);
-        Optional("IdempotencyKey", e.IdempotencyKey);
-        if (e.Tags is { Count: > 0 } tags)
-        {
-            entity["Tags"] = System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string>(tags), CoreJsonContext.Default.DictionaryStringString);
-        }
-
-        return entity;
-    }
+    internal const string EventProperty = "Event";
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Aggregation of partition {PartitionKey} ({Events} events) failed; its messages will be retried")]
     private static partial void LogPartitionFailed(ILogger logger, Exception exception, string partitionKey, int events);

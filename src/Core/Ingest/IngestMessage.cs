@@ -86,7 +86,7 @@ public static class IngestMessageCodec
     private static byte[] Compress(IngestMessage message)
     {
         var output = new MemoryStream();
-        using (var brotli = new BrotliStream(output, CompressionLevel.Fastest, leaveOpen: true))
+        using (var brotli = new BrotliStream(output, CompressionLevel.Optimal, leaveOpen: true))
         {
             JsonSerializer.Serialize(brotli, message, CoreJsonContext.Default.IngestMessage);
         }

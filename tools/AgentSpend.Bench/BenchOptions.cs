@@ -1,0 +1,31 @@
+using System.Globalization;
+
+namespace AgentSpend.Bench;
+
+internal sealed record BenchOptions(
+    int Events, int Days, int Agents, int Models, int Batch, int Concurrency, int RawEntities, int RawConcurrency, string ConnectionString, string RawConnectionString)
+{
+    public static BenchOptions Parse(string[] args)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < args.Length; i += 2)
+        {
+            if (!args[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= args.Length)
+            {
+                throw new ArgumentException($"Expected '--name value' pairs, got '{args[i]}'.");
+            }
+
+            values[args[i][2..]] = args[i + 1];
+        }
+
+        int Int(string name, int fallback) =>
+            values.Remove(name, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+
+        var options = new BenchOptions(
+            Int("events", 200_000), Int("days", 30), Int("agents", 50), Int("models", 10),
+            Int("batch", 1000), Int("concurrency", 8), Int("raw-entities", 20_000), Int("raw-concurrency", 4),
+            values.Remove("connection-string", out var cs) ? cs : throw new ArgumentException("--connection-string is required."),
+            values.Remove("raw-connection-string", out var raw) ? raw : cs);
+        return values.Count == 0 ? options : throw new ArgumentException($"Unknown options: {string.Join(", ", values.Keys)}.");
+    }
+}
