@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Restores, builds (warnings are errors), runs every test suite (each integration test class starts its
-# own Azurite on free ports and stops it), then runs the README's curl examples against scripts/run.sh.
+# own Azurite on free ports and stops it), then runs the README's curl examples against scripts/run.sh
+# and a small benchmark pass.
 # Ends with one line "N passed, N failed, N skipped"; exits non-zero on any failure.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -33,6 +34,13 @@ if [ "$tests_status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 
 as_log "Running the README examples against scripts/run.sh"
 if scripts/smoke-readme.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+
+as_log "Running a small benchmark pass (scripts/bench.sh: every total must come out exact)"
+if scripts/bench.sh --events 5000 --raw-entities 2000 >"$results/bench.log" 2>&1; then
+  passed=$((passed + 1)); grep -E '^(http ingest|end-to-end|storage requests|totals):' "$results/bench.log" || true
+else
+  failed=$((failed + 1)); as_log "scripts/bench.sh failed:"; tail -n 40 "$results/bench.log" >&2
+fi
 
 as_log "Finished in $(( $(date +%s) - started )) s"
 echo "$passed passed, $failed failed, $skipped skipped"
