@@ -27,7 +27,7 @@ for _ in $(seq 1 600); do
   kill -0 "$run_pid" 2>/dev/null || { cat "$log" >&2; as_log "scripts/run.sh exited"; exit 1; }
   sleep 0.2
 done
-KEY=$(grep -oE 'as_[A-Za-z0-9_-]{43}' "$log" | head -n1)
+KEY=$(grep -oE 'as_default_[A-Za-z0-9_-]{43}' "$log" | head -n1 || true)
 [ -n "$KEY" ] || { cat "$log" >&2; as_log "run.sh printed no admin key on its first run"; exit 1; }
 export AGENTSPEND_URL="http://127.0.0.1:$AGENTSPEND_PORT" AGENTSPEND_KEY="$KEY"
 

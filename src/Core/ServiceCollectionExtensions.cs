@@ -1,5 +1,7 @@
 using AgentSpend.Core.Aggregation;
+using AgentSpend.Core.Audit;
 using AgentSpend.Core.Auth;
+using AgentSpend.Core.Limits;
 using AgentSpend.Core.Configuration;
 using AgentSpend.Core.Ingest;
 using AgentSpend.Core.Metrics;
@@ -29,8 +31,12 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(sp => StorageConnectionSettings.FromConfiguration(sp.GetRequiredService<IConfiguration>()));
         services.AddSingleton<IStorageProvider, AzureStorageProvider>();
 
-        services.AddSingleton<IWorkspaceDirectory, ConfiguredWorkspaceDirectory>();
+        services.AddSingleton<WorkspaceStore>();
+        services.AddSingleton<IWorkspaceDirectory>(sp => sp.GetRequiredService<WorkspaceStore>());
+        services.AddSingleton<WorkspacePurgeService>();
         services.AddSingleton<ApiKeyService>();
+        services.AddSingleton<AuditLog>();
+        services.AddSingleton<PlanLimitEnforcer>();
         services.AddSingleton<IngestRequestParser>();
         services.AddSingleton<IngestService>();
         services.AddSingleton<UsageAggregator>();

@@ -62,7 +62,7 @@ public class IngestMessageCodecTests
     [InlineData("b1:aGVsbG8=")]
     public void Garbage_is_refused_as_invalid_data(string text)
     {
-        Assert.ThrowsAny<Exception>(() => IngestMessageCodec.Unpack(text));
+        Assert.Throws<InvalidDataException>(() => IngestMessageCodec.Unpack(text));
     }
 
     private sealed class EventEquality : IEqualityComparer<UsageEvent>

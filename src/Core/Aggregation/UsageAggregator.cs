@@ -3,6 +3,7 @@ using AgentSpend.Core.Configuration;
 using AgentSpend.Core.Domain;
 using AgentSpend.Core.Ingest;
 using AgentSpend.Core.Storage;
+using AgentSpend.Core.Workspaces;
 using Azure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
@@ -12,7 +13,8 @@ namespace AgentSpend.Core.Aggregation;
 
 /// <summary>What one aggregation pass did.</summary>
 /// <param name="Failed">Per input message: the error that stopped part of it, or null when all of it is counted.</param>
-public sealed record AggregationOutcome(int Counted, int Duplicates, int Transactions, IReadOnlyList<Exception?> Failed);
+/// <param name="Discarded">Events of workspaces that are deleted or being deleted: dropped, never written.</param>
+public sealed record AggregationOutcome(int Counted, int Duplicates, int Transactions, IReadOnlyList<Exception?> Failed, int Discarded = 0);
 
 /// <summary>
 /// Counts queued events into daily buckets exactly once.
@@ -24,7 +26,7 @@ public sealed record AggregationOutcome(int Counted, int Duplicates, int Transac
 /// concurrent writer of the same day fails the ETag check (412) and re-reads.
 /// </para>
 /// </summary>
-public sealed partial class UsageAggregator(IStorageProvider storage, IOptions<AgentSpendOptions> options, ILogger<UsageAggregator> logger)
+public sealed partial class UsageAggregator(IStorageProvider storage, IWorkspaceDirectory workspaces, IOptions<AgentSpendOptions> options, ILogger<UsageAggregator> logger)
 {
     private const int MaxOperationsPerTransaction = 100;
     private const int MaxAttemptsPerChunk = 50;
@@ -35,10 +37,24 @@ public sealed partial class UsageAggregator(IStorageProvider storage, IOptions<A
     {
         var table = storage.GetTable(StorageNames.UsageTable);
         var partitions = new Dictionary<string, (List<UsageEvent> Events, HashSet<int> Messages)>(StringComparer.Ordinal);
+        var active = new Dictionary<string, bool>(StringComparer.Ordinal);
+        foreach (var id in messages.SelectMany(m => m.Events).Select(e => e.WorkspaceId).Distinct(StringComparer.Ordinal))
+        {
+            // Events queued before their workspace was deleted must not re-create rows its purge removed.
+            active[id] = (await workspaces.FindAsync(id, cancellationToken).ConfigureAwait(false))?.IsActive == true;
+        }
+
+        var discarded = 0;
         for (var m = 0; m < messages.Count; m++)
         {
             foreach (var e in messages[m].Events)
             {
+                if (!active[e.WorkspaceId])
+                {
+                    discarded++;
+                    continue;
+                }
+
                 var key = UsageTableKeys.PartitionOf(e);
                 if (!partitions.TryGetValue(key, out var group))
                 {
@@ -77,7 +93,12 @@ public sealed partial class UsageAggregator(IStorageProvider storage, IOptions<A
             }
         })).ConfigureAwait(false);
 
-        return new AggregationOutcome(counted, duplicates, transactions, failed);
+        if (discarded > 0)
+        {
+            LogDiscarded(logger, discarded);
+        }
+
+        return new AggregationOutcome(counted, duplicates, transactions, failed, discarded);
     }
 
     private async Task<(int Counted, int Duplicates, int Transactions)> AggregatePartitionAsync(
@@ -200,4 +221,7 @@ public sealed partial class UsageAggregator(IStorageProvider storage, IOptions<A
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Bucket of partition {PartitionKey} changed under us (attempt {Attempt}); re-reading")]
     private static partial void LogBucketConflict(ILogger logger, string partitionKey, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Discarded {Events} queued events of deleted workspaces")]
+    private static partial void LogDiscarded(ILogger logger, int events);
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using AgentSpend.Core.Configuration;
@@ -14,110 +15,468 @@ namespace AgentSpend.Core.Auth;
 /// <summary>Who is calling: the key's workspace and what it may do.</summary>
 public sealed record ApiKeyIdentity(string KeyId, string WorkspaceId, string Name, IReadOnlySet<string> Scopes);
 
+/// <summary>A key as the list shows it. The raw key is never stored, so it is never here.</summary>
+public sealed record ApiKeyInfo(
+    string Id,
+    string WorkspaceId,
+    string Name,
+    string Prefix,
+    IReadOnlyList<string> Scopes,
+    DateTimeOffset CreatedAt,
+    string? CreatedBy,
+    DateTimeOffset? LastUsedAt,
+    long AuthFailuresCount,
+    DateTimeOffset? LastFailedAt,
+    DateTimeOffset? RevokedAt,
+    DateTimeOffset? ExpiresAt)
+{
+    /// <summary>The stored SHA-256 of the key; internal bookkeeping, never serialised.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string Hash { get; init; } = "";
+
+    public string Status(DateTimeOffset now) =>
+        RevokedAt is not null ? "revoked" : ExpiresAt is { } expires ? (expires <= now ? "expired" : "expiring") : "active";
+}
+
 public static class ApiKeyScopes
 {
-    public const string Admin = "admin";
+    /// <summary>Write usage only: ingest, OTLP, import, check.</summary>
     public const string Ingest = "ingest";
+
+    /// <summary>Metrics only.</summary>
     public const string Read = "read";
+
+    /// <summary>Everything within its workspace.</summary>
+    public const string Admin = "admin";
+
+    /// <summary>Everything within its workspace, and the workspaces themselves.</summary>
+    public const string InstanceAdmin = "instance-admin";
+
+    public static IReadOnlyList<string> All { get; } = [Ingest, Read, Admin, InstanceAdmin];
 }
 
 /// <summary>
-/// API keys are stored only as SHA-256 hashes (the row key), never in clear. A presented key is hashed
-/// and its row looked up; the stored hash is compared in constant time. Lookups are cached briefly so
-/// that authentication costs no storage request on most calls.
+/// API keys are stored only as SHA-256 hashes (the row key), never in clear; a presented key is hashed,
+/// its row looked up and the hash compared in constant time. Lookups are cached briefly, so most calls
+/// cost no storage request. Last use and failed attempts are counted in memory and written by
+/// <see cref="FlushUsageAsync"/> at intervals: one write per key per interval, not one per request.
 /// </summary>
-public sealed partial class ApiKeyService(IStorageProvider storage, IMemoryCache cache, IOptions<AgentSpendOptions> options, ILogger<ApiKeyService> logger)
+public sealed partial class ApiKeyService(IStorageProvider storage, IMemoryCache cache, IOptions<AgentSpendOptions> options, TimeProvider clock, ILogger<ApiKeyService> logger)
 {
     public const string KeyPrefix = "as_";
     private const string KeyPartition = "key";
     private const string BootstrapPartition = "bootstrap";
-    private static readonly TimeSpan PositiveCacheTime = TimeSpan.FromSeconds(60);
-    private static readonly TimeSpan NegativeCacheTime = TimeSpan.FromSeconds(10);
+    private const int MaxPresentedLength = 256;
+    private static readonly TimeSpan CacheTime = TimeSpan.FromSeconds(30);
+
+    private readonly ConcurrentDictionary<string, KeyUsage> _usage = new(StringComparer.Ordinal);
 
     private ITableStore Table => storage.GetTable(StorageNames.ApiKeysTable);
 
     public static string Hash(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
 
-    /// <summary>A new random key: the prefix, then 43 URL-safe characters (256 bits).</summary>
-    public static string Generate()
+    /// <summary>A new random key: <c>as_</c>, the workspace id, <c>_</c>, then 43 URL-safe characters (256 bits).</summary>
+    public static string Generate(string workspaceId)
     {
         var secret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-        return KeyPrefix + secret;
+        return $"{KeyPrefix}{workspaceId}_{secret}";
     }
 
     public async Task<ApiKeyIdentity?> AuthenticateAsync(string presentedKey, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrEmpty(presentedKey) || presentedKey.Length > 256)
+        if (string.IsNullOrEmpty(presentedKey) || presentedKey.Length > MaxPresentedLength)
         {
             return null;
         }
 
         var hash = Hash(presentedKey);
-        if (cache.TryGetValue(hash, out ApiKeyIdentity? cached))
+        if (!cache.TryGetValue(CacheKey(hash), out StoredKey? stored))
         {
-            return cached;
+            var row = await Table.GetIfExistsAsync(KeyPartition, hash, cancellationToken: cancellationToken).ConfigureAwait(false);
+            stored = row is not null && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(row.RowKey), Encoding.ASCII.GetBytes(hash))
+                ? new StoredKey(ToInfo(row))
+                : null;
+            cache.Set(CacheKey(hash), stored, CacheTime);
         }
 
-        var row = await Table.GetIfExistsAsync(KeyPartition, hash, cancellationToken: cancellationToken).ConfigureAwait(false);
-        ApiKeyIdentity? identity = null;
-        if (row is not null
-            && row.GetBoolean("Revoked") != true
-            && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(row.RowKey), Encoding.ASCII.GetBytes(hash)))
+        if (stored is null)
         {
-            identity = new ApiKeyIdentity(
-                row.GetString("KeyId") ?? hash[..12],
-                row.GetString("WorkspaceId") ?? Workspace.DefaultId,
-                row.GetString("Name") ?? "",
-                (row.GetString("Scopes") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal));
+            return null;
         }
 
-        cache.Set(hash, identity, identity is null ? NegativeCacheTime : PositiveCacheTime);
-        return identity;
+        var now = clock.GetUtcNow();
+        var usage = _usage.GetOrAdd(hash, static _ => new KeyUsage());
+        if (stored.Info.Status(now) is "revoked" or "expired")
+        {
+            usage.Failed(now);
+            LogRefusedKey(logger, stored.Info.Id, stored.Info.WorkspaceId);
+            return null;
+        }
+
+        usage.Used(now);
+        return stored.Identity;
+    }
+
+    public async Task<(ApiKeyInfo Info, string RawKey)> CreateAsync(string workspaceId, string name, IReadOnlyCollection<string> scopes, string? createdBy, CancellationToken cancellationToken)
+    {
+        var raw = Generate(workspaceId);
+        var entity = NewKeyEntity(raw, workspaceId, name, scopes, createdBy, clock.GetUtcNow());
+        await Table.InsertAsync(entity, cancellationToken).ConfigureAwait(false);
+        return (ToInfo(entity), raw);
+    }
+
+    public async Task<IReadOnlyList<ApiKeyInfo>> ListAsync(string workspaceId, CancellationToken cancellationToken)
+    {
+        var list = new List<ApiKeyInfo>();
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {KeyPartition} and WorkspaceId eq {workspaceId}");
+        await foreach (var row in Table.QueryAsync(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            list.Add(WithPendingUsage(ToInfo(row)));
+        }
+
+        return list.OrderBy(k => k.CreatedAt).ThenBy(k => k.Id, StringComparer.Ordinal).ToArray();
+    }
+
+    public async Task<ApiKeyInfo?> GetAsync(string workspaceId, string keyId, CancellationToken cancellationToken)
+    {
+        var row = await FindRowAsync(workspaceId, keyId, cancellationToken).ConfigureAwait(false);
+        return row is null ? null : WithPendingUsage(ToInfo(row));
+    }
+
+    /// <summary>Revokes a key of the workspace at once. Returns it before and after, or null when the workspace has no such key.</summary>
+    public async Task<(ApiKeyInfo Before, ApiKeyInfo After)?> RevokeAsync(string workspaceId, string keyId, CancellationToken cancellationToken)
+    {
+        var row = await FindRowAsync(workspaceId, keyId, cancellationToken).ConfigureAwait(false);
+        if (row is null)
+        {
+            return null;
+        }
+
+        var before = ToInfo(row);
+        if (before.RevokedAt is null)
+        {
+            row["RevokedAt"] = clock.GetUtcNow();
+            await Table.UpdateAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+            cache.Remove(CacheKey(row.RowKey));
+        }
+
+        return (before, ToInfo(row));
     }
 
     /// <summary>
-    /// Makes sure the default workspace has an admin key: the one in AGENTSPEND_ADMIN_KEY, or on the very
-    /// first start a generated one, which is returned (to be printed once) and never again.
+    /// Issues a new key with the old one's name and scopes, and retires the old one after
+    /// <paramref name="grace"/> (at once when zero). Both happen in one transaction, with the new key
+    /// first, so there is no moment without a working key. Null when the key is unknown or already retired.
+    /// </summary>
+    public async Task<(ApiKeyInfo Old, ApiKeyInfo New, string RawKey)?> RotateAsync(string workspaceId, string keyId, TimeSpan grace, string? rotatedBy, CancellationToken cancellationToken)
+    {
+        var row = await FindRowAsync(workspaceId, keyId, cancellationToken).ConfigureAwait(false);
+        var now = clock.GetUtcNow();
+        if (row is null || ToInfo(row).Status(now) is "revoked" or "expired")
+        {
+            return null;
+        }
+
+        var old = ToInfo(row);
+        var raw = Generate(workspaceId);
+        var fresh = NewKeyEntity(raw, workspaceId, old.Name, old.Scopes, rotatedBy, now);
+        fresh["RotatedFrom"] = old.Id;
+        if (grace > TimeSpan.Zero)
+        {
+            row["ExpiresAt"] = now + grace;
+        }
+        else
+        {
+            row["RevokedAt"] = now;
+        }
+
+        await Table.SubmitTransactionAsync(
+        [
+            new TableTransactionAction(TableTransactionActionType.Add, fresh),
+            new TableTransactionAction(TableTransactionActionType.UpdateReplace, row, row.ETag),
+        ], cancellationToken).ConfigureAwait(false);
+        cache.Remove(CacheKey(row.RowKey));
+        return (ToInfo(row), ToInfo(fresh), raw);
+    }
+
+    /// <summary>Revokes every key of a workspace (when the workspace is deleted). Returns how many.</summary>
+    public async Task<int> RevokeAllAsync(string workspaceId, CancellationToken cancellationToken)
+    {
+        var revoked = 0;
+        foreach (var key in await ListAsync(workspaceId, cancellationToken).ConfigureAwait(false))
+        {
+            if (key.RevokedAt is null && await RevokeAsync(workspaceId, key.Id, cancellationToken).ConfigureAwait(false) is not null)
+            {
+                revoked++;
+            }
+        }
+
+        return revoked;
+    }
+
+    /// <summary>Deletes every key row of a workspace (the last step of its purge). Returns how many.</summary>
+    public async Task<int> DeleteAllAsync(string workspaceId, CancellationToken cancellationToken)
+    {
+        var deleted = 0;
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {KeyPartition} and WorkspaceId eq {workspaceId}");
+        await foreach (var row in Table.QueryAsync(filter, ["PartitionKey", "RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            await Table.DeleteAsync(row.PartitionKey, row.RowKey, ETag.All, cancellationToken).ConfigureAwait(false);
+            cache.Remove(CacheKey(row.RowKey));
+            _usage.TryRemove(row.RowKey, out _);
+            deleted++;
+        }
+
+        return deleted;
+    }
+
+    /// <summary>Writes the last-used times and failure counts gathered since the previous flush.</summary>
+    public async Task<int> FlushUsageAsync(CancellationToken cancellationToken)
+    {
+        var written = 0;
+        foreach (var (hash, usage) in _usage)
+        {
+            var (lastUsed, failures, lastFailed) = usage.Take();
+            if (lastUsed is null && failures == 0)
+            {
+                continue;
+            }
+
+            try
+            {
+                await ApplyUsageAsync(hash, lastUsed, failures, lastFailed, cancellationToken).ConfigureAwait(false);
+                written++;
+            }
+            catch (RequestFailedException ex)
+            {
+                usage.Restore(lastUsed, failures, lastFailed); // kept for the next flush
+                LogUsageFlushFailed(logger, ex, ex.Status);
+            }
+        }
+
+        return written;
+    }
+
+    /// <summary>
+    /// Makes sure the default workspace has an instance-admin key: the one in AGENTSPEND_ADMIN_KEY, or on
+    /// the very first start a generated one, which is returned (to be printed once) and never again.
     /// </summary>
     public async Task<string?> EnsureBootstrapKeyAsync(CancellationToken cancellationToken)
     {
         var configured = options.Value.AdminKey;
+        var now = clock.GetUtcNow();
         if (configured is not null)
         {
-            await Table.UpsertAsync(NewKeyEntity(configured, "admin key from " + AgentSpendOptions.AdminKeySetting), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+            var entity = NewKeyEntity(configured, Workspace.DefaultId, "admin key from " + AgentSpendOptions.AdminKeySetting, [ApiKeyScopes.InstanceAdmin], null, now);
+            var existing = await Table.GetIfExistsAsync(KeyPartition, entity.RowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (existing is null)
+            {
+                await Table.UpsertAsync(entity, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
+            }
+            else if (ToInfo(existing).Status(now) is "revoked" or "expired")
+            {
+                // Revoking it through the API must stick, even though the setting still names it.
+                LogConfiguredKeyRevoked(logger, AgentSpendOptions.AdminKeySetting);
+            }
+
+            cache.Remove(CacheKey(entity.RowKey));
             return null;
         }
 
         // Whoever inserts the marker first generates the key, so concurrent first starts print one key.
         try
         {
-            await Table.InsertAsync(new TableEntity(BootstrapPartition, Workspace.DefaultId) { ["CreatedAt"] = DateTimeOffset.UtcNow }, cancellationToken).ConfigureAwait(false);
+            await Table.InsertAsync(new TableEntity(BootstrapPartition, Workspace.DefaultId) { ["CreatedAt"] = now }, cancellationToken).ConfigureAwait(false);
         }
         catch (RequestFailedException ex) when (ex.Status == 409)
         {
             return null;
         }
 
-        var key = Generate();
-        await Table.InsertAsync(NewKeyEntity(key, "generated admin key"), cancellationToken).ConfigureAwait(false);
-        LogGenerated(logger, key[..8]);
+        var key = Generate(Workspace.DefaultId);
+        await Table.InsertAsync(NewKeyEntity(key, Workspace.DefaultId, "generated admin key", [ApiKeyScopes.InstanceAdmin], null, now), cancellationToken).ConfigureAwait(false);
+        LogGenerated(logger, DisplayPrefix(key));
         return key;
     }
 
-    private static TableEntity NewKeyEntity(string key, string name)
+    /// <summary>What a list shows of a key: enough to recognise it, too little to use it.</summary>
+    public static string DisplayPrefix(string key)
+    {
+        var secretStart = key.StartsWith(KeyPrefix, StringComparison.Ordinal) ? key.IndexOf('_', KeyPrefix.Length) + 1 : 0;
+        return key[..Math.Min(key.Length, Math.Max(secretStart, 3) + 4)];
+    }
+
+    private async Task ApplyUsageAsync(string hash, DateTimeOffset? lastUsed, long failures, DateTimeOffset? lastFailed, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var row = await Table.GetIfExistsAsync(KeyPartition, hash, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (row is null)
+            {
+                return; // deleted meanwhile
+            }
+
+            if (lastUsed is { } used && (row.GetDateTimeOffset("LastUsedAt") is not { } stored || stored < used))
+            {
+                row["LastUsedAt"] = used;
+            }
+
+            if (failures > 0)
+            {
+                row["AuthFailures"] = (row.GetInt64("AuthFailures") ?? 0) + failures;
+                row["LastFailedAt"] = lastFailed;
+            }
+
+            try
+            {
+                await Table.UpdateAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (RequestFailedException ex) when (ex.Status == 412)
+            {
+                // Another instance flushed the same key: read again and add to its figures.
+            }
+        }
+    }
+
+    private async Task<TableEntity?> FindRowAsync(string workspaceId, string keyId, CancellationToken cancellationToken)
+    {
+        if (keyId.Length is 0 or > 64 || !keyId.All(char.IsAsciiLetterOrDigit))
+        {
+            return null;
+        }
+
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {KeyPartition} and KeyId eq {keyId} and WorkspaceId eq {workspaceId}");
+        await foreach (var row in Table.QueryAsync(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            return row;
+        }
+
+        return null;
+    }
+
+    private ApiKeyInfo WithPendingUsage(ApiKeyInfo info)
+    {
+        if (!_usage.TryGetValue(info.Hash, out var usage))
+        {
+            return info;
+        }
+
+        var (lastUsed, failures, lastFailed) = usage.Peek();
+        return info with
+        {
+            LastUsedAt = lastUsed is { } u && (info.LastUsedAt is null || info.LastUsedAt < u) ? u : info.LastUsedAt,
+            AuthFailuresCount = info.AuthFailuresCount + failures,
+            LastFailedAt = lastFailed ?? info.LastFailedAt,
+        };
+    }
+
+    private static TableEntity NewKeyEntity(string key, string workspaceId, string name, IEnumerable<string> scopes, string? createdBy, DateTimeOffset now)
     {
         var hash = Hash(key);
         return new TableEntity(KeyPartition, hash)
         {
             ["KeyId"] = hash[..12],
-            ["WorkspaceId"] = Workspace.DefaultId,
+            ["WorkspaceId"] = workspaceId,
             ["Name"] = name,
-            ["Scopes"] = ApiKeyScopes.Admin,
-            ["Prefix"] = key[..Math.Min(8, key.Length)],
-            ["CreatedAt"] = DateTimeOffset.UtcNow,
+            ["Scopes"] = string.Join(',', scopes),
+            ["Prefix"] = DisplayPrefix(key),
+            ["CreatedAt"] = now,
+            ["CreatedBy"] = createdBy,
         };
+    }
+
+    private static ApiKeyInfo ToInfo(TableEntity row) => new(
+        row.GetString("KeyId") ?? row.RowKey[..12],
+        row.GetString("WorkspaceId") ?? Workspace.DefaultId,
+        row.GetString("Name") ?? "",
+        row.GetString("Prefix") ?? "",
+        (row.GetString("Scopes") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries),
+        row.GetDateTimeOffset("CreatedAt") ?? default,
+        row.GetString("CreatedBy"),
+        row.GetDateTimeOffset("LastUsedAt"),
+        row.GetInt64("AuthFailures") ?? 0,
+        row.GetDateTimeOffset("LastFailedAt"),
+        row.GetDateTimeOffset("RevokedAt"),
+        row.GetDateTimeOffset("ExpiresAt"))
+    {
+        Hash = row.RowKey,
+    };
+
+    private static string CacheKey(string hash) => "apikey:" + hash;
+
+    private sealed record StoredKey(ApiKeyInfo Info)
+    {
+        public ApiKeyIdentity Identity { get; } = new(Info.Id, Info.WorkspaceId, Info.Name, Info.Scopes.ToHashSet(StringComparer.Ordinal));
+    }
+
+    /// <summary>Uses and failures of one key since the last flush.</summary>
+    private sealed class KeyUsage
+    {
+        private readonly Lock _lock = new();
+        private DateTimeOffset? _lastUsed;
+        private long _failures;
+        private DateTimeOffset? _lastFailed;
+
+        public void Used(DateTimeOffset at)
+        {
+            lock (_lock)
+            {
+                _lastUsed = _lastUsed is { } previous && previous > at ? previous : at;
+            }
+        }
+
+        public void Failed(DateTimeOffset at)
+        {
+            lock (_lock)
+            {
+                _failures++;
+                _lastFailed = at;
+            }
+        }
+
+        public (DateTimeOffset? LastUsed, long Failures, DateTimeOffset? LastFailed) Peek()
+        {
+            lock (_lock)
+            {
+                return (_lastUsed, _failures, _lastFailed);
+            }
+        }
+
+        public (DateTimeOffset? LastUsed, long Failures, DateTimeOffset? LastFailed) Take()
+        {
+            lock (_lock)
+            {
+                var taken = (_lastUsed, _failures, _lastFailed);
+                (_lastUsed, _failures, _lastFailed) = (null, 0, null);
+                return taken;
+            }
+        }
+
+        public void Restore(DateTimeOffset? lastUsed, long failures, DateTimeOffset? lastFailed)
+        {
+            if (lastUsed is { } used)
+            {
+                Used(used);
+            }
+
+            lock (_lock)
+            {
+                _failures += failures;
+                _lastFailed ??= lastFailed;
+            }
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Generated the first admin key ({KeyPrefix}…); it is shown once on the console and stored only as a hash")]
     private static partial void LogGenerated(ILogger logger, string keyPrefix);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The key in {Setting} was revoked through the API and stays revoked; set a new one")]
+    private static partial void LogConfiguredKeyRevoked(ILogger logger, string setting);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused key {KeyId} of workspace {WorkspaceId}: it is revoked or expired")]
+    private static partial void LogRefusedKey(ILogger logger, string keyId, string workspaceId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not write key usage (status {Status}); it is kept for the next flush")]
+    private static partial void LogUsageFlushFailed(ILogger logger, Exception exception, int status);
 }

@@ -16,11 +16,29 @@ public sealed class AgentSpendOptions
     public const string QueueLeaseSecondsSetting = "AGENTSPEND_QUEUE_LEASE_SECONDS";
     public const string AggregationConcurrencySetting = "AGENTSPEND_AGGREGATION_CONCURRENCY";
     public const string CustomHandlerPortSetting = "FUNCTIONS_CUSTOMHANDLER_PORT";
+    public const string AggregateRetentionDaysSetting = "AGENTSPEND_AGGREGATE_RETENTION_DAYS";
+    public const string CorsOriginsSetting = "AGENTSPEND_CORS_ORIGINS";
+    public const string KeyUsageFlushSecondsSetting = "AGENTSPEND_KEY_USAGE_FLUSH_SECONDS";
 
     /// <summary>IANA timezone of the default workspace: its days are the metrics' days.</summary>
     public string Timezone { get; set; } = "UTC";
 
-    /// <summary>When set, this key is an admin key of the default workspace.</summary>
+    /// <summary>True when AGENTSPEND_TIMEZONE was given: it then overrides the default workspace's stored timezone.</summary>
+    public bool TimezoneIsSet { get; set; }
+
+    /// <summary>True when AGENTSPEND_RETENTION_DAYS was given: it then overrides the default workspace's stored retention.</summary>
+    public bool RetentionDaysIsSet { get; set; }
+
+    /// <summary>Daily buckets older than this many days are deleted.</summary>
+    public int AggregateRetentionDays { get; set; } = 400;
+
+    /// <summary>Origins allowed to call the API from a browser; empty: CORS off.</summary>
+    public IReadOnlyList<string> CorsOrigins { get; set; } = [];
+
+    /// <summary>How often the keys' last-used times and failure counts are written (they are kept in memory in between).</summary>
+    public int KeyUsageFlushSeconds { get; set; } = 60;
+
+    /// <summary>When set, this key is an instance-admin key of the default workspace.</summary>
     public string? AdminKey { get; set; }
 
     /// <summary>Raw events older than this many days are deleted; buckets are kept.</summary>
@@ -45,7 +63,13 @@ public sealed class AgentSpendOptions
 
     public static void Bind(AgentSpendOptions options, IConfiguration configuration)
     {
+        options.TimezoneIsSet = configuration[TimezoneSetting] is { Length: > 0 };
         options.Timezone = configuration[TimezoneSetting] is { Length: > 0 } tz ? tz : options.Timezone;
+        options.RetentionDaysIsSet = configuration[RetentionDaysSetting] is { Length: > 0 };
+        options.AggregateRetentionDays = ReadInt(configuration, AggregateRetentionDaysSetting, options.AggregateRetentionDays);
+        options.KeyUsageFlushSeconds = ReadInt(configuration, KeyUsageFlushSecondsSetting, options.KeyUsageFlushSeconds);
+        options.CorsOrigins = (configuration[CorsOriginsSetting] ?? "")
+            .Split([',', ' ', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         options.AdminKey = configuration[AdminKeySetting] is { Length: > 0 } key ? key : null;
         options.RetentionDays = ReadInt(configuration, RetentionDaysSetting, options.RetentionDays);
         options.QueueLeaseSeconds = ReadInt(configuration, QueueLeaseSecondsSetting, options.QueueLeaseSeconds);
@@ -101,6 +125,24 @@ public sealed class AgentSpendOptionsValidator : IValidateOptions<AgentSpendOpti
         if (options.AggregationConcurrency is < 1 or > 64)
         {
             failures.Add($"{AgentSpendOptions.AggregationConcurrencySetting} must be between 1 and 64, got {options.AggregationConcurrency}.");
+        }
+
+        if (options.AggregateRetentionDays is < 1 or > 3650)
+        {
+            failures.Add($"{AgentSpendOptions.AggregateRetentionDaysSetting} must be between 1 and 3650, got {options.AggregateRetentionDays}.");
+        }
+
+        if (options.KeyUsageFlushSeconds is < 1 or > 3600)
+        {
+            failures.Add($"{AgentSpendOptions.KeyUsageFlushSecondsSetting} must be between 1 and 3600, got {options.KeyUsageFlushSeconds}.");
+        }
+
+        foreach (var origin in options.CorsOrigins)
+        {
+            if (!Uri.TryCreate(origin, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.AbsolutePath != "/")
+            {
+                failures.Add($"{AgentSpendOptions.CorsOriginsSetting}: '{origin}' is not an origin such as https://dashboard.example.com.");
+            }
         }
 
         if (options.AdminKey is { Length: < 24 })

@@ -57,4 +57,7 @@ public sealed record UsageEvent
     [JsonPropertyName("ik")] public string? IdempotencyKey { get; init; }
 
     [JsonPropertyName("tags")] public IReadOnlyDictionary<string, string>? Tags { get; init; }
+
+    /// <summary>Where the event stood in the request's batch, for error reports; not queued.</summary>
+    [JsonIgnore] public int SourceIndex { get; init; }
 }

@@ -39,8 +39,14 @@ public static class IngestMessageCodec
         return messages;
     }
 
+    /// <summary>
+    /// Reads one queue message. Anything that is not a message <see cref="Pack"/> could have written (wrong tag,
+    /// bad base64, corrupt Brotli, JSON that is not an ingest message, an unsupported version) throws
+    /// <see cref="InvalidDataException"/>, with the underlying error as its inner exception.
+    /// </summary>
     public static IngestMessage Unpack(string text)
     {
+        ArgumentNullException.ThrowIfNull(text);
         if (!text.StartsWith(FormatTag, StringComparison.Ordinal))
         {
             throw new InvalidDataException($"Not an ingest message: it does not start with '{FormatTag}'.");
@@ -56,12 +62,54 @@ public static class IngestMessageCodec
             throw new InvalidDataException("Ingest message is not valid base64.", ex);
         }
 
-        using var input = new BrotliStream(new MemoryStream(compressed), CompressionMode.Decompress);
-        var message = JsonSerializer.Deserialize(input, CoreJsonContext.Default.IngestMessage)
-            ?? throw new InvalidDataException("Ingest message is empty.");
-        return message.Version == IngestMessage.CurrentVersion
-            ? message
-            : throw new InvalidDataException($"Ingest message version {message.Version} is not supported.");
+        using var json = new MemoryStream();
+        try
+        {
+            using var input = new BrotliStream(new MemoryStream(compressed), CompressionMode.Decompress);
+            input.CopyTo(json);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or IOException)
+        {
+            // BrotliStream reports corrupt data as InvalidOperationException.
+            throw new InvalidDataException($"Ingest message is not valid Brotli data: {ex.Message}", ex);
+        }
+
+        IngestMessage? message;
+        try
+        {
+            message = JsonSerializer.Deserialize(json.GetBuffer().AsSpan(0, (int)json.Length), CoreJsonContext.Default.IngestMessage);
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"Ingest message is not a valid JSON batch: {ex.Message}", ex);
+        }
+
+        if (message is null)
+        {
+            throw new InvalidDataException("Ingest message is empty.");
+        }
+
+        if (message.Version != IngestMessage.CurrentVersion)
+        {
+            throw new InvalidDataException($"Ingest message version {message.Version} is not supported.");
+        }
+
+        // The serializer lets explicit nulls through for non-nullable members; the aggregator relies on them.
+        if (message.Events is null)
+        {
+            throw new InvalidDataException("Ingest message has no 'events' array.");
+        }
+
+        for (var i = 0; i < message.Events.Count; i++)
+        {
+            var e = message.Events[i];
+            if (e is null || e.Id is null || e.WorkspaceId is null || e.Day is null || e.Agent is null || e.Provider is null || e.Model is null)
+            {
+                throw new InvalidDataException($"Ingest message event {i} is null or lacks one of id, ws, day, ag, pv, md.");
+            }
+        }
+
+        return message;
     }
 
     private static void PackInto(List<string> messages, IReadOnlyList<UsageEvent> events)

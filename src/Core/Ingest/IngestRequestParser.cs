@@ -16,12 +16,19 @@ public sealed record IngestParseResult(IReadOnlyList<UsageEvent> Accepted, int R
 }
 
 /// <summary>A problem with the request as a whole.</summary>
-public sealed record IngestProblem(IngestProblemKind Kind, string Field, string Detail);
+public sealed record IngestProblem(IngestProblemKind Kind, string Field, string Detail)
+{
+    /// <summary>For <see cref="IngestProblemKind.DailyLimit"/>: when the quota opens again.</summary>
+    public TimeSpan? RetryAfter { get; init; }
+}
 
 public enum IngestProblemKind
 {
     MalformedBody,
     TooLarge,
+
+    /// <summary>The workspace's events-per-day quota would be exceeded: 429.</summary>
+    DailyLimit,
 }
 
 /// <summary>
@@ -65,7 +72,18 @@ public sealed partial class IngestRequestParser(TimeProvider clock)
                 return IngestParseResult.Failed(new IngestProblem(IngestProblemKind.MalformedBody, "body", "The body must be a JSON object with an 'events' array."));
             }
 
-            if (!root.TryGetProperty("events", out var events) || events.ValueKind != JsonValueKind.Array)
+            JsonElement events;
+            try
+            {
+                root.TryGetProperty("events", out events);
+            }
+            catch (InvalidOperationException)
+            {
+                // Looking a name up unescapes the others, which throws when one holds an unpaired surrogate escape.
+                return IngestParseResult.Failed(new IngestProblem(IngestProblemKind.MalformedBody, "body", $"The body contains {InvalidText}"));
+            }
+
+            if (events.ValueKind != JsonValueKind.Array)
             {
                 return IngestParseResult.Failed(new IngestProblem(IngestProblemKind.MalformedBody, "events", "'events' must be an array of events."));
             }
@@ -84,7 +102,18 @@ public sealed partial class IngestRequestParser(TimeProvider clock)
             foreach (var element in events.EnumerateArray())
             {
                 var before = errors.Count;
-                var parsed = ParseEvent(element, index, workspace, now, errors);
+                UsageEvent? parsed;
+                try
+                {
+                    parsed = ParseEvent(element, index, workspace, now, errors);
+                }
+                catch (InvalidOperationException)
+                {
+                    // JsonDocument accepts invalid UTF-8 and unpaired \uD800-style escapes in strings, then throws reading them.
+                    errors.Add(new IngestError(index, "", $"An event must not contain {InvalidText}"));
+                    parsed = null;
+                }
+
                 if (parsed is not null && errors.Count == before)
                 {
                     accepted.Add(parsed);
@@ -100,6 +129,8 @@ public sealed partial class IngestRequestParser(TimeProvider clock)
             return new IngestParseResult(accepted, rejected, errors, null);
         }
     }
+
+    private const string InvalidText = "invalid UTF-8 or unpaired surrogate escapes such as \\uD800.";
 
     private static UsageEvent? ParseEvent(JsonElement e, int index, Workspace workspace, DateTimeOffset now, List<IngestError> errors)
     {
@@ -144,6 +175,7 @@ public sealed partial class IngestRequestParser(TimeProvider clock)
         return new UsageEvent
         {
             Id = idempotencyKey is null ? "s:" + Guid.NewGuid().ToString("N") : "k:" + idempotencyKey,
+            SourceIndex = index,
             WorkspaceId = workspace.Id,
             Day = Workspace.FormatDay(workspace.LocalDayOf(timestamp.Value)),
             Timestamp = timestamp.Value,

@@ -2,77 +2,84 @@ using AgentSpend.Core.Aggregation;
 using AgentSpend.Core.Configuration;
 using AgentSpend.Core.Storage;
 using AgentSpend.Core.Workspaces;
-using Azure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace AgentSpend.Core.Retention;
 
-public sealed record RetentionOutcome(string Workspace, string Cutoff, int Partitions, int Deleted);
+public sealed record RetentionOutcome(string Workspace, string Cutoff, int Partitions, int Deleted, string AggregateCutoff, int AggregatesDeleted);
 
 /// <summary>
-/// Deletes raw event rows of days older than the retention period; the daily buckets stay. It works
-/// from whatever is left, so a run that stops half-way is finished by the next one.
+/// Deletes a workspace's raw event rows of days older than its retention, and its daily buckets older
+/// than AGENTSPEND_AGGREGATE_RETENTION_DAYS. It works from whatever is left, so it is idempotent and a
+/// run that stops half-way is finished by the next one.
 /// </summary>
-public sealed partial class RetentionService(IStorageProvider storage, IOptions<AgentSpendOptions> options, TimeProvider clock, ILogger<RetentionService> logger)
+public sealed partial class RetentionService(IStorageProvider storage, IWorkspaceDirectory workspaces, IOptions<AgentSpendOptions> options, TimeProvider clock, ILogger<RetentionService> logger)
 {
-    private const int BatchSize = 100;
+    /// <summary>Runs retention for every active workspace.</summary>
+    public async Task<IReadOnlyList<RetentionOutcome>> RunAllAsync(CancellationToken cancellationToken)
+    {
+        var outcomes = new List<RetentionOutcome>();
+        foreach (var workspace in await workspaces.ListAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (workspace.IsActive)
+            {
+                outcomes.Add(await RunAsync(workspace, cancellationToken).ConfigureAwait(false));
+            }
+        }
+
+        return outcomes;
+    }
 
     public async Task<RetentionOutcome> RunAsync(Workspace workspace, CancellationToken cancellationToken)
     {
-        var table = storage.GetTable(StorageNames.UsageTable);
-        var cutoff = workspace.Today(clock).AddDays(-options.Value.RetentionDays);
-        var cutoffDay = Workspace.FormatDay(cutoff);
-        var cutoffKey = UsageTableKeys.Partition(workspace.Id, cutoffDay);
-        var firstKey = workspace.Id + "|";
-        var filter = TableClient.CreateQueryFilter(
-            $"PartitionKey ge {firstKey} and PartitionKey lt {cutoffKey} and RowKey ge {UsageTableKeys.EventRowPrefix} and RowKey lt {"e}"}");
-        LogStarted(logger, workspace.Id, cutoffDay);
+        var today = workspace.Today(clock);
+        var cutoff = Workspace.FormatDay(today.AddDays(-workspace.RetentionDays));
+        var aggregateCutoff = Workspace.FormatDay(today.AddDays(-options.Value.AggregateRetentionDays));
+        LogStarted(logger, workspace.Id, cutoff, aggregateCutoff);
 
-        var deleted = 0;
         var partitions = new HashSet<string>(StringComparer.Ordinal);
-        var batch = new List<TableTransactionAction>(BatchSize);
-        string? batchPartition = null;
-        async Task FlushAsync()
-        {
-            if (batch.Count == 0)
-            {
-                return;
-            }
+        var deleted = await DeleteBeforeAsync(workspace.Id, cutoff, UsageTableKeys.EventRowPrefix, partitions, cancellationToken).ConfigureAwait(false);
+        var aggregates = await DeleteBeforeAsync(workspace.Id, aggregateCutoff, UsageTableKeys.BucketRowPrefix, null, cancellationToken).ConfigureAwait(false);
 
-            await table.SubmitTransactionAsync(batch, cancellationToken).ConfigureAwait(false);
-            deleted += batch.Count;
-            batch.Clear();
-            if (deleted % 10_000 < BatchSize)
-            {
-                LogProgress(logger, workspace.Id, deleted, partitions.Count);
-            }
-        }
-
-        await foreach (var row in table.QueryAsync(filter, ["PartitionKey", "RowKey"], 1000, cancellationToken).ConfigureAwait(false))
-        {
-            if (batchPartition != row.PartitionKey || batch.Count == BatchSize)
-            {
-                await FlushAsync().ConfigureAwait(false);
-                batchPartition = row.PartitionKey;
-                partitions.Add(row.PartitionKey);
-            }
-
-            batch.Add(new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(row.PartitionKey, row.RowKey), ETag.All));
-        }
-
-        await FlushAsync().ConfigureAwait(false);
-        LogFinished(logger, workspace.Id, deleted, partitions.Count);
-        return new RetentionOutcome(workspace.Id, cutoffDay, partitions.Count, deleted);
+        LogFinished(logger, workspace.Id, deleted, partitions.Count, aggregates);
+        return new RetentionOutcome(workspace.Id, cutoff, partitions.Count, deleted, aggregateCutoff, aggregates);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Retention for workspace {WorkspaceId}: deleting raw events of days before {Cutoff}")]
-    private static partial void LogStarted(ILogger logger, string workspaceId, string cutoff);
+    private async Task<int> DeleteBeforeAsync(string workspaceId, string cutoffDay, string rowPrefix, HashSet<string>? partitions, CancellationToken cancellationToken)
+    {
+        var table = storage.GetTable(StorageNames.UsageTable);
+        var firstKey = workspaceId + "|";
+        var cutoffKey = UsageTableKeys.Partition(workspaceId, cutoffDay);
+        var rowEnd = rowPrefix[..^1] + "}"; // '}' sorts right after '|'
+        var filter = TableClient.CreateQueryFilter(
+            $"PartitionKey ge {firstKey} and PartitionKey lt {cutoffKey} and RowKey ge {rowPrefix} and RowKey lt {rowEnd}");
+        if (partitions is not null)
+        {
+            await foreach (var row in table.QueryAsync(filter, ["PartitionKey"], 1000, cancellationToken).ConfigureAwait(false))
+            {
+                partitions.Add(row.PartitionKey);
+            }
+        }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Retention for workspace {WorkspaceId}: {Deleted} raw events deleted so far, in {Partitions} days")]
-    private static partial void LogProgress(ILogger logger, string workspaceId, int deleted, int partitions);
+        return await table.DeletePartitionRowsAsync(filter, cancellationToken, deleted =>
+        {
+            if (deleted % 10_000 < 100)
+            {
+                LogProgress(logger, workspaceId, rowPrefix, deleted);
+            }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Retention for workspace {WorkspaceId} done: {Deleted} raw events deleted in {Partitions} days")]
-    private static partial void LogFinished(ILogger logger, string workspaceId, int deleted, int partitions);
+            return Task.CompletedTask;
+        }).ConfigureAwait(false);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Retention for workspace {WorkspaceId}: deleting raw events of days before {Cutoff} and buckets of days before {AggregateCutoff}")]
+    private static partial void LogStarted(ILogger logger, string workspaceId, string cutoff, string aggregateCutoff);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Retention for workspace {WorkspaceId}: {Deleted} rows with prefix {RowPrefix} deleted so far")]
+    private static partial void LogProgress(ILogger logger, string workspaceId, string rowPrefix, int deleted);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Retention for workspace {WorkspaceId} done: {Deleted} raw events deleted in {Partitions} days, {Aggregates} bucket rows deleted")]
+    private static partial void LogFinished(ILogger logger, string workspaceId, int deleted, int partitions, int aggregates);
 }

@@ -11,11 +11,19 @@ public static class StorageNames
 
     public const string ApiKeysTable = "apikeys";
 
+    public const string WorkspacesTable = "workspaces";
+
+    /// <summary>Append-only record of administrative actions, partitioned by workspace.</summary>
+    public const string AuditTable = "audit";
+
+    /// <summary>Per workspace: the agents seen (for the max-agents limit) and the day's ingest count (for the daily quota).</summary>
+    public const string LimitsTable = "limits";
+
     public const string IngestQueue = "usage-ingest";
 
     public static string PoisonQueueOf(string queue) => queue + "-poison";
 
-    public static IReadOnlyList<string> Tables { get; } = [UsageTable, ApiKeysTable];
+    public static IReadOnlyList<string> Tables { get; } = [UsageTable, ApiKeysTable, WorkspacesTable, AuditTable, LimitsTable];
 
     public static IReadOnlyList<string> Queues { get; } = [IngestQueue, PoisonQueueOf(IngestQueue)];
 }

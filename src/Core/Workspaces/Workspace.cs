@@ -2,12 +2,50 @@ using System.Globalization;
 
 namespace AgentSpend.Core.Workspaces;
 
+/// <summary>What a workspace's plan allows; null means no limit.</summary>
+public sealed record PlanLimits(int? MaxAgents = null, long? EventsPerDay = null, int? RetentionCeilingDays = null)
+{
+    public static PlanLimits None { get; } = new();
+}
+
+public enum WorkspaceState
+{
+    Active,
+
+    /// <summary>Deletion requested: its keys no longer work and the purge timer is removing its data.</summary>
+    Deleting,
+
+    /// <summary>Every row is gone; the record stays so that the id is never reused.</summary>
+    Deleted,
+}
+
+/// <summary>Progress of a workspace's purge.</summary>
+public sealed record WorkspaceDeletion(DateTimeOffset RequestedAt, long DeletedRows, DateTimeOffset? FinishedAt);
+
 /// <summary>A tenant. Its timezone decides which calendar day an event belongs to.</summary>
 public sealed record Workspace(string Id, TimeZoneInfo TimeZone)
 {
     public const string DefaultId = "default";
 
     public const string DayFormat = "yyyy-MM-dd";
+
+    public const int DefaultRetentionDays = 90;
+
+    public string Name { get; init; } = "";
+
+    public int RetentionDays { get; init; } = DefaultRetentionDays;
+
+    public PlanLimits Limits { get; init; } = PlanLimits.None;
+
+    public WorkspaceState State { get; init; } = WorkspaceState.Active;
+
+    public DateTimeOffset CreatedAt { get; init; }
+
+    public DateTimeOffset UpdatedAt { get; init; }
+
+    public WorkspaceDeletion? Deletion { get; init; }
+
+    public bool IsActive => State == WorkspaceState.Active;
 
     public DateOnly LocalDayOf(DateTimeOffset instant) =>
         DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(instant, TimeZone).DateTime);
@@ -30,8 +68,11 @@ public sealed record Workspace(string Id, TimeZoneInfo TimeZone)
     }
 }
 
-/// <summary>Finds workspaces. For now there is one, <c>default</c>, configured by app settings.</summary>
+/// <summary>Finds workspaces. Lookups are cached briefly: a change made on another instance shows within seconds.</summary>
 public interface IWorkspaceDirectory
 {
-    Workspace Find(string workspaceId);
+    /// <summary>The workspace, whatever its state; null when there is none with this id.</summary>
+    Task<Workspace?> FindAsync(string workspaceId, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<Workspace>> ListAsync(CancellationToken cancellationToken);
 }

@@ -19,7 +19,7 @@ internal sealed partial class AggregateUsageFunction(UsageAggregator aggregator,
             {
                 decoded.Add((i, IngestMessageCodec.Unpack(messages[i].Text)));
             }
-            catch (Exception ex) when (ex is InvalidDataException or System.Text.Json.JsonException or IOException)
+            catch (InvalidDataException ex)
             {
                 LogUndecodable(logger, ex, messages[i].MessageId);
                 results[i] = ex;

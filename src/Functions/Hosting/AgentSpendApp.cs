@@ -3,6 +3,10 @@ using AgentSpend.Core;
 using AgentSpend.Core.Auth;
 using AgentSpend.Core.Configuration;
 using AgentSpend.Functions.AggregateUsage;
+using AgentSpend.Functions.Audit;
+using AgentSpend.Functions.Keys;
+using AgentSpend.Functions.PurgeWorkspaces;
+using AgentSpend.Functions.Workspaces;
 using AgentSpend.Functions.Health;
 using AgentSpend.Functions.Ingest;
 using AgentSpend.Functions.Metrics;
@@ -24,19 +28,27 @@ public static class AgentSpendApp
 
         services.AddAuthentication(AuthPolicies.Scheme)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(AuthPolicies.Scheme, null);
-        services.AddAuthorizationBuilder()
-            .AddPolicy(AuthPolicies.Ingest, p => p.RequireClaim(AuthPolicies.ScopeClaim, ApiKeyScopes.Ingest, ApiKeyScopes.Admin))
-            .AddPolicy(AuthPolicies.Read, p => p.RequireClaim(AuthPolicies.ScopeClaim, ApiKeyScopes.Read, ApiKeyScopes.Admin))
-            .AddPolicy(AuthPolicies.Admin, p => p.RequireClaim(AuthPolicies.ScopeClaim, ApiKeyScopes.Admin));
+        var authorization = services.AddAuthorizationBuilder();
+        foreach (var (policy, scopes) in AuthPolicies.ScopesFor)
+        {
+            authorization.AddPolicy(policy, p => p.RequireClaim(AuthPolicies.ScopeClaim, scopes));
+        }
 
         services.AddSingleton(_ => FunctionManifest.Load(AppContext.BaseDirectory));
         services.AddSingleton<IQueueFunction, AggregateUsageFunction>();
         services.AddSingleton<ITimerFunction, RetentionFunction>();
+        services.AddSingleton<ITimerFunction, PurgeWorkspacesFunction>();
+        services.AddHostedService<KeyUsageFlusher>();
 
         // Registered before the trigger runner so that storage exists when it starts polling.
         services.AddHostedService<StartupBootstrapper>();
         var options = new AgentSpendOptions();
         AgentSpendOptions.Bind(options, builder.Configuration);
+        services.AddCors(cors => cors.AddDefaultPolicy(policy => policy
+            .WithOrigins([.. options.CorsOrigins])
+            .WithMethods("GET", "POST", "PATCH", "DELETE")
+            .WithHeaders("Authorization", "Content-Type", "x-api-key")
+            .WithExposedHeaders("Retry-After", "Location")));
         if (options.CustomHandlerPort is { } port)
         {
             builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
@@ -52,14 +64,23 @@ public static class AgentSpendApp
 
     public static WebApplication MapAgentSpend(this WebApplication app)
     {
+        app.UseSecurityHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<AgentSpendOptions>>().Value.CorsOrigins.Count > 0)
+        {
+            app.UseCors();
+        }
+
         app.UseAuthentication();
         app.UseAuthorization();
 
         app.MapHealth();
         app.MapIngest();
         app.MapMetrics();
+        app.MapWorkspaces();
+        app.MapKeys();
+        app.MapAudit();
 
         if (app.Configuration[AgentSpendOptions.CustomHandlerPortSetting] is { Length: > 0 })
         {

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
 using AgentSpend.Core.Auth;
+using AgentSpend.Core.Workspaces;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
@@ -13,6 +14,16 @@ public static class AuthPolicies
     public const string Ingest = "ingest";
     public const string Read = "read";
     public const string Admin = "admin";
+    public const string InstanceAdmin = "instance-admin";
+
+    /// <summary>The scopes that satisfy each policy: a wider scope includes the narrower ones.</summary>
+    public static IReadOnlyDictionary<string, string[]> ScopesFor { get; } = new Dictionary<string, string[]>
+    {
+        [Ingest] = [ApiKeyScopes.Ingest, ApiKeyScopes.Admin, ApiKeyScopes.InstanceAdmin],
+        [Read] = [ApiKeyScopes.Read, ApiKeyScopes.Admin, ApiKeyScopes.InstanceAdmin],
+        [Admin] = [ApiKeyScopes.Admin, ApiKeyScopes.InstanceAdmin],
+        [InstanceAdmin] = [ApiKeyScopes.InstanceAdmin],
+    };
 
     internal const string WorkspaceClaim = "workspace";
     internal const string ScopeClaim = "scope";
@@ -31,6 +42,7 @@ internal sealed class ApiKeyAuthenticationHandler(
     ILoggerFactory loggerFactory,
     UrlEncoder encoder,
     ApiKeyService keys,
+    IWorkspaceDirectory workspaces,
     IProblemDetailsService problems) : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
     private const string MissingKey = "No API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'.";
@@ -45,10 +57,14 @@ internal sealed class ApiKeyAuthenticationHandler(
         }
 
         var identity = await keys.AuthenticateAsync(key, Context.RequestAborted).ConfigureAwait(false);
-        if (identity is null)
+        var workspace = identity is null ? null : await workspaces.FindAsync(identity.WorkspaceId, Context.RequestAborted).ConfigureAwait(false);
+        if (identity is null || workspace is not { IsActive: true })
         {
+            // One answer for unknown, revoked and deleted-workspace keys: nothing to learn by trying.
             return AuthenticateResult.Fail(UnknownKey);
         }
+
+        Context.Items[Caller.WorkspaceItem] = workspace;
 
         var claims = new List<Claim>
         {

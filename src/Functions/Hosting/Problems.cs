@@ -11,6 +11,35 @@ public static class Problems
     public static ProblemHttpResult TooLarge(string field, string reason) =>
         Create(StatusCodes.Status413PayloadTooLarge, "The request is too large.", field, reason);
 
+    /// <summary>400 for a batch of which no event could be accepted: one error per refused event, with its index.</summary>
+    public static ProblemHttpResult BadRequestEvents(IReadOnlyList<AgentSpend.Core.Ingest.IngestError> errors, IReadOnlyList<string> rejectedAgents) =>
+        TypedResults.Problem(
+            detail: $"None of the batch's events was accepted: {errors.Count} error(s).",
+            statusCode: StatusCodes.Status400BadRequest,
+            title: "The request is not valid.",
+            extensions: new Dictionary<string, object?>
+            {
+                ["errors"] = errors.Select(e => new Dictionary<string, object> { ["index"] = e.Index, ["field"] = e.Field, ["reason"] = e.Reason }).ToArray(),
+                ["rejected_agents"] = rejectedAgents,
+            });
+
+    public static ProblemHttpResult UnsupportedMediaType() =>
+        Create(StatusCodes.Status415UnsupportedMediaType, "The body's media type is not supported.", "Content-Type", "must be application/json (UTF-8).");
+
+    public static ProblemHttpResult NotFound(string field, string reason) =>
+        Create(StatusCodes.Status404NotFound, "Not found.", field, reason);
+
+    public static ProblemHttpResult Conflict(string field, string reason) =>
+        Create(StatusCodes.Status409Conflict, "The request conflicts with the current state.", field, reason);
+
+    public static ProblemHttpResult Forbidden(string field, string reason) =>
+        Create(StatusCodes.Status403Forbidden, "Forbidden", field, reason);
+
+    /// <summary>429 with a machine-readable <c>reason</c> (e.g. <c>daily_limit</c>); the caller sets Retry-After.</summary>
+    public static ProblemHttpResult TooManyRequests(string reason, string detail) =>
+        TypedResults.Problem(detail: detail, statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests.",
+            extensions: new Dictionary<string, object?> { ["reason"] = reason });
+
     private static ProblemHttpResult Create(int status, string title, string field, string reason) =>
         TypedResults.Problem(
             detail: $"{field}: {reason}",

@@ -4,6 +4,14 @@ namespace AgentSpend.Functions.Hosting;
 
 internal static class RequestBody
 {
+    /// <summary>True for application/json and application/*+json (any charset parameter).</summary>
+    public static bool IsJson(HttpRequest request) =>
+        Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(request.ContentType, out var type)
+        && type.MediaType.Value is { } media
+        && (media.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+            || media.StartsWith("application/", StringComparison.OrdinalIgnoreCase) && media.EndsWith("+json", StringComparison.OrdinalIgnoreCase))
+        && (type.Charset.Value is null || type.Charset.Value.Equals("utf-8", StringComparison.OrdinalIgnoreCase));
+
     /// <summary>Reads the whole body, or returns null as soon as it exceeds <paramref name="maxBytes"/> (chunked bodies included).</summary>
     public static async Task<ReadOnlyMemory<byte>?> ReadAsync(HttpRequest request, int maxBytes, CancellationToken cancellationToken)
     {

@@ -1,12 +1,11 @@
-using System.Security.Claims;
+using System.Globalization;
 using AgentSpend.Core.Ingest;
-using AgentSpend.Core.Workspaces;
 using AgentSpend.Functions.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace AgentSpend.Functions.Ingest;
 
-public sealed record IngestResponse(int Accepted, int Rejected, IReadOnlyList<IngestError> Errors);
+public sealed record IngestResponse(int Accepted, int Rejected, IReadOnlyList<IngestError> Errors, IReadOnlyList<string> RejectedAgents);
 
 /// <summary>POST /api/v1/ingest: where usage enters from SDKs and scripts.</summary>
 public static class IngestEndpoints
@@ -16,7 +15,7 @@ public static class IngestEndpoints
             .RequireAuthorization(AuthPolicies.Ingest);
 
     public static async Task<Results<Accepted<IngestResponse>, ProblemHttpResult>> IngestAsync(
-        HttpRequest request, ClaimsPrincipal user, IngestService ingest, IWorkspaceDirectory workspaces, CancellationToken cancellationToken)
+        HttpRequest request, Caller caller, IngestService ingest, CancellationToken cancellationToken)
     {
         var body = await RequestBody.ReadAsync(request, IngestRequestParser.MaxBodyBytes, cancellationToken).ConfigureAwait(false);
         if (body is null)
@@ -24,14 +23,27 @@ public static class IngestEndpoints
             return Problems.TooLarge("body", $"The body must be at most {IngestRequestParser.MaxBodyBytes} bytes.");
         }
 
-        var (receipt, problem) = await ingest.IngestAsync(body.Value, workspaces.Find(user.WorkspaceId()), cancellationToken).ConfigureAwait(false);
-        if (problem is not null)
+        if (!RequestBody.IsJson(request))
         {
-            return problem.Kind == IngestProblemKind.TooLarge
-                ? Problems.TooLarge(problem.Field, problem.Detail)
-                : Problems.BadRequest(problem.Field, problem.Detail);
+            return Problems.UnsupportedMediaType();
         }
 
-        return TypedResults.Accepted((string?)null, new IngestResponse(receipt!.Accepted, receipt.Rejected, receipt.Errors));
+        var (receipt, problem) = await ingest.IngestAsync(body.Value, caller.Workspace, cancellationToken).ConfigureAwait(false);
+        switch (problem)
+        {
+            case null when receipt!.Accepted == 0 && receipt.Rejected > 0:
+                // Nothing to queue: say so with an error status, listing every event's reason.
+                return Problems.BadRequestEvents(receipt.Errors, receipt.RejectedAgents);
+            case null:
+                return TypedResults.Accepted((string?)null, new IngestResponse(receipt.Accepted, receipt.Rejected, receipt.Errors, receipt.RejectedAgents));
+            case { Kind: IngestProblemKind.DailyLimit }:
+                var seconds = (long)Math.Ceiling(Math.Max(1, problem.RetryAfter?.TotalSeconds ?? 60));
+                request.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+                return Problems.TooManyRequests("daily_limit", problem.Detail);
+            case { Kind: IngestProblemKind.TooLarge }:
+                return Problems.TooLarge(problem.Field, problem.Detail);
+            default:
+                return Problems.BadRequest(problem.Field, problem.Detail);
+        }
     }
 }

@@ -1,7 +1,5 @@
-using System.Security.Claims;
 using AgentSpend.Core.Domain;
 using AgentSpend.Core.Metrics;
-using AgentSpend.Core.Workspaces;
 using AgentSpend.Functions.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -19,9 +17,9 @@ public static class MetricsEndpoints
     }
 
     public static async Task<Results<Ok<Overview>, ProblemHttpResult>> GetOverviewAsync(
-        string? from, string? to, ClaimsPrincipal user, IWorkspaceDirectory workspaces, MetricsService metrics, TimeProvider clock, CancellationToken cancellationToken)
+        string? from, string? to, Caller caller, MetricsService metrics, TimeProvider clock, CancellationToken cancellationToken)
     {
-        var workspace = workspaces.Find(user.WorkspaceId());
+        var workspace = caller.Workspace;
         var range = MetricsRange.Parse(from, to, workspace, clock, MetricsRange.MaxDays, out var error);
         return error is not null
             ? Problems.BadRequest(error.Parameter, error.Reason)
@@ -29,7 +27,7 @@ public static class MetricsEndpoints
     }
 
     public static async Task<Results<Ok<Timeseries>, ProblemHttpResult>> GetTimeseriesAsync(
-        string? granularity, string? from, string? to, ClaimsPrincipal user, IWorkspaceDirectory workspaces, MetricsService metrics, TimeProvider clock, CancellationToken cancellationToken)
+        string? granularity, string? from, string? to, Caller caller, MetricsService metrics, TimeProvider clock, CancellationToken cancellationToken)
     {
         Granularity parsed;
         switch (granularity)
@@ -44,7 +42,7 @@ public static class MetricsEndpoints
                 return Problems.BadRequest("granularity", $"'{granularity}' is not a granularity; use day or hour.");
         }
 
-        var workspace = workspaces.Find(user.WorkspaceId());
+        var workspace = caller.Workspace;
         var maxDays = parsed == Granularity.Hour ? MetricsRange.MaxHourlyDays : MetricsRange.MaxDays;
         var range = MetricsRange.Parse(from, to, workspace, clock, maxDays, out var error);
         return error is not null
@@ -53,7 +51,7 @@ public static class MetricsEndpoints
     }
 
     public static async Task<Results<Ok<Breakdown>, ProblemHttpResult>> GetBreakdownAsync(
-        string? by, string? from, string? to, ClaimsPrincipal user, IWorkspaceDirectory workspaces, MetricsService metrics, TimeProvider clock, CancellationToken cancellationToken)
+        string? by, string? from, string? to, Caller caller, MetricsService metrics, TimeProvider clock, CancellationToken cancellationToken)
     {
         if (!DimensionExtensions.TryParse(by, out var dimension))
         {
@@ -62,7 +60,7 @@ public static class MetricsEndpoints
                 : $"'{by}' is not a dimension; use agent, model, provider, user or team.");
         }
 
-        var workspace = workspaces.Find(user.WorkspaceId());
+        var workspace = caller.Workspace;
         var range = MetricsRange.Parse(from, to, workspace, clock, MetricsRange.MaxDays, out var error);
         return error is not null
             ? Problems.BadRequest(error.Parameter, error.Reason)

@@ -1,14 +1,12 @@
 using AgentSpend.Core.Retention;
-using AgentSpend.Core.Workspaces;
 using AgentSpend.Functions.Triggers;
 
 namespace AgentSpend.Functions.Retention;
 
-/// <summary>Daily timer: deletes raw events past the retention period; buckets stay.</summary>
-internal sealed class RetentionFunction(RetentionService retention, IWorkspaceDirectory workspaces) : ITimerFunction
+/// <summary>Daily timer: per workspace, deletes raw events past its retention and buckets past AGENTSPEND_AGGREGATE_RETENTION_DAYS.</summary>
+internal sealed class RetentionFunction(RetentionService retention) : ITimerFunction
 {
     public string Name => "Retention";
 
-    public Task RunAsync(CancellationToken cancellationToken) =>
-        retention.RunAsync(workspaces.Find(Workspace.DefaultId), cancellationToken);
+    public Task RunAsync(CancellationToken cancellationToken) => retention.RunAllAsync(cancellationToken);
 }

@@ -15,6 +15,7 @@ public sealed class ApiKeyBootstrapTests(AzuriteFixture azurite) : IClassFixture
         azurite.Storage,
         new MemoryCache(new MemoryCacheOptions()),
         Options.Create(new AgentSpendOptions { AdminKey = adminKey }),
+        TimeProvider.System,
         NullLogger<ApiKeyService>.Instance);
 
     [Fact]
@@ -27,9 +28,9 @@ public sealed class ApiKeyBootstrapTests(AzuriteFixture azurite) : IClassFixture
 
         var key = Assert.Single(results, r => r is not null)!; // concurrent first starts print one key
         Assert.Null(again);
-        Assert.Matches("^as_[A-Za-z0-9_-]{43}$", key);
+        Assert.Matches("^as_default_[A-Za-z0-9_-]{43}$", key);
         var identity = await Service().AuthenticateAsync(key, CancellationToken.None);
-        Assert.Equal(("default", true), (identity?.WorkspaceId, identity?.Scopes.Contains(ApiKeyScopes.Admin)));
+        Assert.Equal(("default", true), (identity?.WorkspaceId, identity?.Scopes.Contains(ApiKeyScopes.InstanceAdmin)));
         Assert.Null(await Service().AuthenticateAsync(key + "x", CancellationToken.None));
 
         var rows = new List<TableEntity>();

@@ -30,7 +30,7 @@ public sealed class CustomHandlerContractTests(AzuriteFixture azurite) : IClassF
     [Fact]
     public void Every_function_json_is_valid_and_names_what_the_app_uses()
     {
-        Assert.Equal(["AggregateUsage", "Health", "Ingest", "Metrics", "Retention"], Manifest.Functions.Select(f => f.Name));
+        Assert.Equal(["AggregateUsage", "Audit", "Health", "Ingest", "Keys", "Metrics", "PurgeWorkspaces", "Retention", "Workspaces"], Manifest.Functions.Select(f => f.Name));
         Assert.Equal("api", Manifest.RoutePrefix);
         foreach (var function in Manifest.Functions)
         {
@@ -91,6 +91,9 @@ public sealed class CustomHandlerContractTests(AzuriteFixture azurite) : IClassF
     [InlineData("GET", "/api/health", HttpStatusCode.OK)]
     [InlineData("POST", "/api/v1/ingest", HttpStatusCode.Unauthorized)]
     [InlineData("GET", "/api/v1/metrics/overview", HttpStatusCode.Unauthorized)]
+    [InlineData("GET", "/api/v1/workspaces", HttpStatusCode.Unauthorized)]
+    [InlineData("POST", "/api/v1/keys/abc/rotate", HttpStatusCode.Unauthorized)]
+    [InlineData("GET", "/api/v1/audit", HttpStatusCode.Unauthorized)]
     public async Task Each_http_function_answers_on_the_custom_handler_port(string method, string path, HttpStatusCode expected)
     {
         using var client = _host.CreateClient(null);
@@ -143,8 +146,12 @@ public sealed class CustomHandlerContractTests(AzuriteFixture azurite) : IClassF
         Assert.Equal("Retention ran", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("Logs")[0].GetString());
     }
 
-    private static Regex RouteRegex(string template) =>
-        new("^" + Regex.Replace(Regex.Escape(template).Replace(@"\{", "{", StringComparison.Ordinal), @"\{\*?[^}]+\}", "[^/]+") + "$");
+    // A catch-all {*rest} is optional and spans segments, as in the Functions host's (ASP.NET Core) routing.
+    private static Regex RouteRegex(string template)
+    {
+        var escaped = Regex.Escape(Regex.Replace(template, @"/\{\*[^}]+\}", "\u0001")).Replace(@"\{", "{", StringComparison.Ordinal);
+        return new("^" + Regex.Replace(escaped, @"\{[^}]+\}", "[^/]+").Replace("\u0001", "(/.*)?", StringComparison.Ordinal) + "$");
+    }
 }
 
 /// <summary>Standalone mode: the local trigger runner, and no invocation endpoints for strangers.</summary>

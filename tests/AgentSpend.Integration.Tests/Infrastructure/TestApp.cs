@@ -13,6 +13,9 @@ using Microsoft.Extensions.Logging;
 
 namespace AgentSpend.Integration.Tests.Infrastructure;
 
+/// <summary>An HTTP answer: status, JSON body (when JSON), raw text, media type and Retry-After.</summary>
+public sealed record Reply(int Status, JsonElement? Body, string Text, string? MediaType, TimeSpan? RetryAfter);
+
 /// <summary>The real app, composed as Program.cs composes it, on a free loopback port against a test Azurite.</summary>
 public sealed class TestApp : IAsyncDisposable
 {
@@ -28,6 +31,9 @@ public sealed class TestApp : IAsyncDisposable
     }
 
     public Uri BaseAddress { get; }
+
+    /// <summary>Every line the app logged at Information or above.</summary>
+    public IReadOnlyCollection<string> LogLines { get; private init; } = [];
 
     public HttpClient Client { get; }
 
@@ -51,7 +57,10 @@ public sealed class TestApp : IAsyncDisposable
 
         builder.Configuration.AddInMemoryCollection(config);
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+        var captured = new CapturingLoggerProvider();
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information);
+        builder.Logging.AddFilter<Microsoft.Extensions.Logging.Console.ConsoleLoggerProvider>(null, LogLevel.Warning);
+        builder.Logging.AddProvider(captured);
         builder.AddAgentSpend();
         var port = config.TryGetValue("FUNCTIONS_CUSTOMHANDLER_PORT", out var p) && p is not null ? int.Parse(p) : AzuriteFixture.FreePort();
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
@@ -59,7 +68,7 @@ public sealed class TestApp : IAsyncDisposable
         app.MapAgentSpend();
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new TestApp(app, new Uri(address));
+        return new TestApp(app, new Uri(address)) { LogLines = captured.Lines };
     }
 
     public HttpClient CreateClient(string? apiKey)
@@ -107,6 +116,37 @@ public sealed class TestApp : IAsyncDisposable
         while (DateTime.UtcNow < deadline);
 
         return overview;
+    }
+
+    /// <summary>Sends a request with the given key (none when null) and JSON body; returns the status and the parsed body (null when empty).</summary>
+    public async Task<Reply> SendAsync(string method, string path, object? body = null, string? key = AdminKey)
+    {
+        using var client = CreateClient(key);
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        if (body is string raw)
+        {
+            request.Content = new StringContent(raw, System.Text.Encoding.UTF8, "application/json");
+        }
+        else if (body is not null)
+        {
+            request.Content = JsonContent.Create(body);
+        }
+
+        using var response = await client.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        return new Reply((int)response.StatusCode, text.Length == 0 || !(response.Content.Headers.ContentType?.MediaType?.Contains("json") ?? false) ? null : JsonDocument.Parse(text).RootElement.Clone(), text,
+            response.Content.Headers.ContentType?.MediaType, response.Headers.RetryAfter?.Delta);
+    }
+
+    /// <summary>Creates a workspace as the instance admin and issues it an admin key.</summary>
+    public async Task<(string Id, string AdminKey)> CreateWorkspaceAsync(object body, params string[] scopes)
+    {
+        var created = await SendAsync("POST", "/api/v1/workspaces", body);
+        Assert.True(created.Status == 201, created.Text);
+        var id = created.Body!.Value.Str("id")!;
+        var key = await SendAsync("POST", $"/api/v1/workspaces/{id}/keys", new { name = "admin", scopes = scopes.Length == 0 ? ["admin"] : scopes });
+        Assert.True(key.Status == 201, key.Text);
+        return (id, key.Body!.Value.Str("key")!);
     }
 
     public async ValueTask DisposeAsync()

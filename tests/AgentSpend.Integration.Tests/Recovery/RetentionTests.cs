@@ -24,7 +24,7 @@ public sealed class RetentionTests(AzuriteFixture azurite) : IClassFixture<Azuri
             .Select(x => new IngestMessage { Events = Enumerable.Range(0, x.Item2).Select(i => EventFactory.Queued(i, x.Item1, $"s:{x.Item1}-")).ToArray() })
             .ToArray();
         await app.Services.GetRequiredService<UsageAggregator>().AggregateAsync(messages, CancellationToken.None);
-        var workspace = app.Services.GetRequiredService<IWorkspaceDirectory>().Find(Workspace.DefaultId);
+        var workspace = (await app.Services.GetRequiredService<IWorkspaceDirectory>().FindAsync(Workspace.DefaultId, CancellationToken.None))!;
         var retention = app.Services.GetRequiredService<RetentionService>();
 
         var first = await retention.RunAsync(workspace, CancellationToken.None);
@@ -37,9 +37,9 @@ public sealed class RetentionTests(AzuriteFixture azurite) : IClassFixture<Azuri
         Assert.Equal(350, overview.Long("events")); // buckets outlive raw events
     }
 
-    private static async Task<int> RawEventsAsync(IStorageProvider storage, DateOnly day)
+    internal static async Task<int> RawEventsAsync(IStorageProvider storage, DateOnly day, string workspaceId = Workspace.DefaultId)
     {
-        var partition = UsageTableKeys.Partition(Workspace.DefaultId, Json.Day(day));
+        var partition = UsageTableKeys.Partition(workspaceId, Json.Day(day));
         var count = 0;
         await foreach (var _ in storage.GetTable(StorageNames.UsageTable).QueryAsync($"PartitionKey eq '{partition}' and RowKey ge 'e|' and RowKey lt 'e}}'", ["RowKey"]))
         {
@@ -47,5 +47,53 @@ public sealed class RetentionTests(AzuriteFixture azurite) : IClassFixture<Azuri
         }
 
         return count;
+    }
+}
+
+/// <summary>Per-workspace retention, in an Azurite of its own so that its days do not mix with the test above.</summary>
+public sealed class WorkspaceRetentionTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
+{
+    [Fact]
+    public async Task Each_workspace_keeps_raw_events_for_its_own_retention_and_buckets_for_the_aggregate_retention()
+    {
+        await using var app = await TestApp.StartAsync(azurite, new Dictionary<string, string?>
+        {
+            ["AGENTSPEND_LOCAL_TRIGGERS"] = "false",
+            ["AGENTSPEND_RETENTION_DAYS"] = "30",
+            ["AGENTSPEND_AGGREGATE_RETENTION_DAYS"] = "40",
+        });
+        var (shortLived, key) = await app.CreateWorkspaceAsync(new { name = "short", retention_days = 10 });
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        var days = new[] { -5, -15, -35, -45 }.Select(today.AddDays).ToArray();
+        var messages = days.SelectMany(day => new[] { Workspace.DefaultId, shortLived }.Select(ws => new IngestMessage
+        {
+            Events = Enumerable.Range(0, 40).Select(i => EventFactory.Queued(i, day, $"s:{ws}{day}-") with { WorkspaceId = ws }).ToArray(),
+        })).ToArray();
+        await app.Services.GetRequiredService<UsageAggregator>().AggregateAsync(messages, CancellationToken.None);
+        // A run that stopped half-way left some rows deleted: the next run must finish the job, not fail on them.
+        var table = app.Storage.GetTable(StorageNames.UsageTable);
+        var partition = UsageTableKeys.Partition(shortLived, Json.Day(days[1]));
+        var deletedEarlier = 0;
+        await foreach (var row in table.QueryAsync($"PartitionKey eq '{partition}' and RowKey ge 'e|' and RowKey lt 'e}}'", ["PartitionKey", "RowKey"], 7))
+        {
+            await table.DeleteAsync(row.PartitionKey, row.RowKey, Azure.ETag.All);
+            if (++deletedEarlier == 7)
+            {
+                break;
+            }
+        }
+
+        var first = await app.Services.GetRequiredService<RetentionService>().RunAllAsync(CancellationToken.None);
+        var second = await app.Services.GetRequiredService<RetentionService>().RunAllAsync(CancellationToken.None);
+
+        var byWorkspace = first.ToDictionary(o => o.Workspace);
+        Assert.Equal((80, 1), (byWorkspace[Workspace.DefaultId].Deleted, byWorkspace[Workspace.DefaultId].AggregatesDeleted)); // days -35 and -45; bucket of -45
+        Assert.Equal((113, 1), (byWorkspace[shortLived].Deleted, byWorkspace[shortLived].AggregatesDeleted)); // days -15 (33 left), -35, -45
+        Assert.All(second, o => Assert.Equal((0, 0), (o.Deleted, o.AggregatesDeleted)));
+        Assert.Equal(new[] { 40, 40, 0, 0 }, await Task.WhenAll(days.Select(d => RetentionTests.RawEventsAsync(app.Storage, d))));
+        Assert.Equal(new[] { 40, 0, 0, 0 }, await Task.WhenAll(days.Select(d => RetentionTests.RawEventsAsync(app.Storage, d, shortLived))));
+        var range = $"?from={Json.Day(days[3])}&to={Json.Day(today)}";
+        Assert.Equal(120, (await app.SendAsync("GET", "/api/v1/metrics/overview" + range)).Body!.Value.Long("events"));
+        Assert.Equal(120, (await app.SendAsync("GET", "/api/v1/metrics/overview" + range, key: key)).Body!.Value.Long("events"));
     }
 }

@@ -65,6 +65,19 @@ public sealed class TableStoreConformanceTests(AzuriteFixture azurite) : IClassF
     }
 
     [Fact]
+    public async Task A_null_property_is_not_stored_and_merge_of_a_null_leaves_the_stored_value()
+    {
+        var table = await NewTableAsync();
+        await table.InsertAsync(new TableEntity("p", "r") { ["Kept"] = "v", ["Missing"] = null });
+
+        await table.UpsertAsync(new TableEntity("p", "r") { ["Kept"] = null, ["Other"] = 1 }, TableUpdateMode.Merge);
+
+        var read = await table.GetIfExistsAsync("p", "r");
+        Assert.False(read!.ContainsKey("Missing"));
+        Assert.Equal(("v", 1), (read.GetString("Kept"), read.GetInt32("Other")!.Value));
+    }
+
+    [Fact]
     public async Task Point_read_of_a_missing_entity_returns_null_and_projection_limits_properties()
     {
         var table = await NewTableAsync();

@@ -1,0 +1,194 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using AgentSpend.Core.Storage;
+using Azure.Data.Tables;
+
+namespace AgentSpend.Core.Audit;
+
+/// <summary>One administrative action: who (key id), when, from where, what, and the values before and after.</summary>
+public sealed record AuditEntry(
+    string Id,
+    string WorkspaceId,
+    DateTimeOffset At,
+    string Action,
+    string Target,
+    string? ActorKeyId,
+    string? SourceIp,
+    JsonElement? Before,
+    JsonElement? After);
+
+/// <summary>What a caller asks of the log: all optional.</summary>
+public sealed record AuditQuery(string? Action = null, string? ActorKeyId = null, DateTimeOffset? From = null, DateTimeOffset? To = null, int Limit = 100, string? Cursor = null);
+
+public sealed record AuditPage(IReadOnlyList<AuditEntry> Entries, string? NextCursor);
+
+public static class AuditActions
+{
+    public const string KeyCreate = "key.create";
+    public const string KeyRevoke = "key.revoke";
+    public const string KeyRotate = "key.rotate";
+    public const string WorkspaceCreate = "workspace.create";
+    public const string WorkspaceUpdate = "workspace.update";
+    public const string WorkspaceDelete = "workspace.delete";
+}
+
+/// <summary>
+/// The append-only audit log: the <c>audit</c> table, a partition per workspace, newest first (row keys
+/// count down). Entries are inserted, never upserted, and this type offers no way to change or remove
+/// one; the only deletion is the purge of a deleted workspace.
+/// </summary>
+public sealed class AuditLog(IStorageProvider storage, TimeProvider clock)
+{
+    public const int MaxLimit = 1000;
+    private const string CursorTag = "a1:";
+
+    private ITableStore Table => storage.GetTable(StorageNames.AuditTable);
+
+    public async Task<AuditEntry> AppendAsync(string workspaceId, string action, string target, string? actorKeyId, string? sourceIp, object? before, object? after, CancellationToken cancellationToken)
+    {
+        var at = clock.GetUtcNow();
+        var id = $"{DateTimeOffset.MaxValue.UtcTicks - at.UtcTicks:D19}-{Guid.NewGuid():N}";
+        var entry = new AuditEntry(id, workspaceId, at, action, target, actorKeyId, sourceIp, ToJson(before), ToJson(after));
+        await Table.InsertAsync(new TableEntity(workspaceId, id)
+        {
+            ["At"] = at,
+            ["Action"] = action,
+            ["Target"] = target,
+            ["ActorKeyId"] = actorKeyId,
+            ["SourceIp"] = sourceIp,
+            ["Before"] = entry.Before?.GetRawText(),
+            ["After"] = entry.After?.GetRawText(),
+        }, cancellationToken).ConfigureAwait(false);
+        return entry;
+    }
+
+    public async Task<AuditPage> QueryAsync(string workspaceId, AuditQuery query, CancellationToken cancellationToken)
+    {
+        var filter = new StringBuilder(TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId}"));
+        if (query.Cursor is not null)
+        {
+            filter.Append(TableClient.CreateQueryFilter($" and RowKey gt {DecodeCursor(query.Cursor)}"));
+        }
+
+        // Row keys count down with time: later instants have smaller keys.
+        if (query.To is { } to)
+        {
+            filter.Append(TableClient.CreateQueryFilter($" and RowKey ge {$"{DateTimeOffset.MaxValue.UtcTicks - to.UtcTicks:D19}"}"));
+        }
+
+        if (query.From is { } from)
+        {
+            filter.Append(TableClient.CreateQueryFilter($" and RowKey lt {$"{DateTimeOffset.MaxValue.UtcTicks - from.UtcTicks + 1:D19}"}"));
+        }
+
+        if (query.Action is not null)
+        {
+            filter.Append(TableClient.CreateQueryFilter($" and Action eq {query.Action}"));
+        }
+
+        if (query.ActorKeyId is not null)
+        {
+            filter.Append(TableClient.CreateQueryFilter($" and ActorKeyId eq {query.ActorKeyId}"));
+        }
+
+        var entries = new List<AuditEntry>(Math.Min(query.Limit, MaxLimit));
+        string? next = null;
+        await foreach (var row in Table.QueryAsync(filter.ToString(), pageSize: Math.Min(query.Limit + 1, MaxLimit), cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            if (entries.Count == query.Limit)
+            {
+                next = EncodeCursor(entries[^1].Id);
+                break;
+            }
+
+            entries.Add(FromEntity(row));
+        }
+
+        return new AuditPage(entries, next);
+    }
+
+    /// <summary>Deletes a purged workspace's entries. Returns how many.</summary>
+    public async Task<int> DeleteWorkspaceAsync(string workspaceId, CancellationToken cancellationToken) =>
+        await Table.DeletePartitionRowsAsync(TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId}"), cancellationToken).ConfigureAwait(false);
+
+    /// <summary>True when <paramref name="cursor"/> is one this log handed out.</summary>
+    public static bool IsValidCursor(string cursor)
+    {
+        try
+        {
+            DecodeCursor(cursor);
+            return true;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+
+    private static string EncodeCursor(string rowKey) =>
+        CursorTag + Convert.ToBase64String(Encoding.ASCII.GetBytes(rowKey)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private static string DecodeCursor(string cursor)
+    {
+        if (!cursor.StartsWith(CursorTag, StringComparison.Ordinal) || cursor.Length > 100)
+        {
+            throw new FormatException("not an audit cursor");
+        }
+
+        var body = cursor[CursorTag.Length..].Replace('-', '+').Replace('_', '/');
+        body = body.PadRight(body.Length + (4 - body.Length % 4) % 4, '=');
+        var rowKey = Encoding.ASCII.GetString(Convert.FromBase64String(body));
+        return rowKey.Length == 52 && rowKey[19] == '-' && rowKey[..19].All(char.IsAsciiDigit) && rowKey[20..].All(char.IsAsciiHexDigitLower)
+            ? rowKey
+            : throw new FormatException("not an audit cursor");
+    }
+
+    private static JsonElement? ToJson(object? value) =>
+        value is null ? null : JsonSerializer.SerializeToElement(value, AuditJson.Options);
+
+    private static AuditEntry FromEntity(TableEntity e) => new(
+        e.RowKey,
+        e.PartitionKey,
+        e.GetDateTimeOffset("At") ?? default,
+        e.GetString("Action") ?? "",
+        e.GetString("Target") ?? "",
+        e.GetString("ActorKeyId"),
+        e.GetString("SourceIp"),
+        Parse(e.GetString("Before")),
+        Parse(e.GetString("After")));
+
+    private static JsonElement? Parse(string? json) => json is null ? null : JsonDocument.Parse(json).RootElement.Clone();
+}
+
+/// <summary>Audit values are written as the API shows them: snake_case.</summary>
+public static class AuditJson
+{
+    public static JsonSerializerOptions Options { get; } = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+    };
+
+    /// <summary>One CSV line per entry (RFC 4180 quoting); before/after as JSON text.</summary>
+    public static string ToCsv(IEnumerable<AuditEntry> entries)
+    {
+        var csv = new StringBuilder("id,at,action,target,actor_key_id,source_ip,before,after\r\n");
+        foreach (var e in entries)
+        {
+            csv.AppendJoin(',', new[]
+            {
+                e.Id, e.At.ToString("O", CultureInfo.InvariantCulture), e.Action, e.Target, e.ActorKeyId ?? "", e.SourceIp ?? "",
+                e.Before?.GetRawText() ?? "", e.After?.GetRawText() ?? "",
+            }.Select(Quote)).Append("\r\n");
+        }
+
+        return csv.ToString();
+    }
+
+    private static string Quote(string field)
+    {
+        // A leading = + - @ would make a spreadsheet run the cell as a formula.
+        var safe = field.Length > 0 && field[0] is '=' or '+' or '-' or '@' ? "'" + field : field;
+        return safe.AsSpan().IndexOfAny(",\"\r\n") >= 0 || safe != field ? "\"" + safe.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : safe;
+    }
+}

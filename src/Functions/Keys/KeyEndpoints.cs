@@ -1,0 +1,166 @@
+using System.Text.Json.Serialization;
+using AgentSpend.Core.Audit;
+using AgentSpend.Core.Auth;
+using AgentSpend.Core.Workspaces;
+using AgentSpend.Functions.Hosting;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace AgentSpend.Functions.Keys;
+
+public sealed record CreateKeyBody(string? Name, IReadOnlyList<string>? Scopes);
+
+public sealed record RotateKeyBody(int? GraceSeconds = null);
+
+/// <summary>A key as the API shows it. <c>key</c>, the raw key, appears once: in the answer that created it.</summary>
+public sealed record KeyView(
+    string Id, string WorkspaceId, string Name, string Prefix, IReadOnlyList<string> Scopes, string Status, DateTimeOffset CreatedAt, string? CreatedBy,
+    DateTimeOffset? LastUsedAt, long AuthFailuresCount, DateTimeOffset? LastFailedAt, DateTimeOffset? RevokedAt, DateTimeOffset? ExpiresAt)
+{
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Key { get; init; }
+
+    public static KeyView Of(ApiKeyInfo k, DateTimeOffset now) => new(
+        k.Id, k.WorkspaceId, k.Name, k.Prefix, k.Scopes, k.Status(now), k.CreatedAt, k.CreatedBy, k.LastUsedAt, k.AuthFailuresCount, k.LastFailedAt, k.RevokedAt, k.ExpiresAt);
+}
+
+public sealed record KeyList(IReadOnlyList<KeyView> Items);
+
+public sealed record RotatedKey(KeyView Old, KeyView New);
+
+/// <summary>/api/v1/keys: a workspace admin creates, lists, revokes and rotates the workspace's keys.</summary>
+public static class KeyEndpoints
+{
+    public const int MaxNameLength = 100;
+    public const int MaxGraceSeconds = 7 * 24 * 3600;
+
+    public static void MapKeys(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/keys").RequireAuthorization(AuthPolicies.Admin);
+        group.MapPost("/", CreateAsync);
+        group.MapGet("/", ListAsync);
+        group.MapGet("/{id}", GetAsync);
+        group.MapPost("/{id}/revoke", RevokeAsync);
+        group.MapPost("/{id}/rotate", RotateAsync);
+    }
+
+    public static Task<Results<Created<KeyView>, ProblemHttpResult>> CreateAsync(
+        HttpRequest request, Caller caller, ApiKeyService keys, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken) =>
+        CreateInAsync(caller.Workspace, request, caller, keys, audit, clock, cancellationToken);
+
+    internal static async Task<Results<Created<KeyView>, ProblemHttpResult>> CreateInAsync(
+        Workspace workspace, HttpRequest request, Caller caller, ApiKeyService keys, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var (body, problem) = await JsonBody.ReadAsync<CreateKeyBody>(request, cancellationToken).ConfigureAwait(false);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var invalid = CheckName(body!.Name) ?? CheckScopes(body.Scopes, caller)
+            ?? (body.Scopes!.Contains(ApiKeyScopes.InstanceAdmin) && workspace.Id != Workspace.DefaultId
+                ? ("scopes", "instance-admin keys belong to the default workspace.")
+                : null);
+        if (invalid is { } bad)
+        {
+            return bad.Field == "scopes" && bad.Reason.StartsWith("only an instance admin", StringComparison.Ordinal)
+                ? Problems.Forbidden(bad.Field, bad.Reason)
+                : Problems.BadRequest(bad.Field, bad.Reason);
+        }
+
+        var scopes = body.Scopes!.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        var (info, raw) = await keys.CreateAsync(workspace.Id, body.Name!.Trim(), scopes, caller.KeyId, cancellationToken).ConfigureAwait(false);
+        var view = KeyView.Of(info, clock.GetUtcNow());
+        await audit.AppendAsync(workspace.Id, AuditActions.KeyCreate, info.Id, caller.KeyId, caller.SourceIp, null, view, cancellationToken).ConfigureAwait(false);
+        return TypedResults.Created($"/api/v1/keys/{info.Id}", view with { Key = raw });
+    }
+
+    public static async Task<Ok<KeyList>> ListAsync(Caller caller, ApiKeyService keys, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var list = await keys.ListAsync(caller.Workspace.Id, cancellationToken).ConfigureAwait(false);
+        return TypedResults.Ok(new KeyList(list.Select(k => KeyView.Of(k, now)).ToArray()));
+    }
+
+    public static async Task<Results<Ok<KeyView>, ProblemHttpResult>> GetAsync(string id, Caller caller, ApiKeyService keys, TimeProvider clock, CancellationToken cancellationToken) =>
+        await keys.GetAsync(caller.Workspace.Id, id, cancellationToken).ConfigureAwait(false) is { } key
+            ? TypedResults.Ok(KeyView.Of(key, clock.GetUtcNow()))
+            : NoSuchKey();
+
+    public static async Task<Results<Ok<KeyView>, ProblemHttpResult>> RevokeAsync(
+        string id, Caller caller, ApiKeyService keys, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        if (await keys.RevokeAsync(caller.Workspace.Id, id, cancellationToken).ConfigureAwait(false) is not { } result)
+        {
+            return NoSuchKey();
+        }
+
+        var now = clock.GetUtcNow();
+        var after = KeyView.Of(result.After, now);
+        if (result.Before.RevokedAt is null)
+        {
+            await audit.AppendAsync(caller.Workspace.Id, AuditActions.KeyRevoke, id, caller.KeyId, caller.SourceIp, KeyView.Of(result.Before, now), after, cancellationToken).ConfigureAwait(false);
+        }
+
+        return TypedResults.Ok(after);
+    }
+
+    public static async Task<Results<Ok<RotatedKey>, ProblemHttpResult>> RotateAsync(
+        string id, HttpRequest request, Caller caller, ApiKeyService keys, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var (body, problem) = await JsonBody.ReadAsync(request, cancellationToken, whenEmpty: new RotateKeyBody()).ConfigureAwait(false);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if (body!.GraceSeconds is < 0 or > MaxGraceSeconds)
+        {
+            return Problems.BadRequest("grace_seconds", $"must be between 0 and {MaxGraceSeconds}.");
+        }
+
+        var before = await keys.GetAsync(caller.Workspace.Id, id, cancellationToken).ConfigureAwait(false);
+        var rotated = await keys.RotateAsync(caller.Workspace.Id, id, TimeSpan.FromSeconds(body.GraceSeconds ?? 0), caller.KeyId, cancellationToken).ConfigureAwait(false);
+        if (before is null || rotated is not { } result)
+        {
+            return before is null ? NoSuchKey() : Problems.Conflict("id", "The key is revoked or expired; create a new one instead.");
+        }
+
+        var now = clock.GetUtcNow();
+        var answer = new RotatedKey(KeyView.Of(result.Old, now), KeyView.Of(result.New, now));
+        await audit.AppendAsync(caller.Workspace.Id, AuditActions.KeyRotate, id, caller.KeyId, caller.SourceIp, KeyView.Of(before, now), answer, cancellationToken).ConfigureAwait(false);
+        return TypedResults.Ok(answer with { New = answer.New with { Key = result.RawKey } });
+    }
+
+    private static (string Field, string Reason)? CheckName(string? name) => name switch
+    {
+        null => ("name", "is required."),
+        _ when string.IsNullOrWhiteSpace(name) => ("name", "must not be empty."),
+        _ when name.Length > MaxNameLength => ("name", $"must be at most {MaxNameLength} characters."),
+        _ when name.Any(char.IsControl) => ("name", "must not contain control characters."),
+        _ => null,
+    };
+
+    private static (string Field, string Reason)? CheckScopes(IReadOnlyList<string>? scopes, Caller caller)
+    {
+        if (scopes is null || scopes.Count == 0)
+        {
+            return ("scopes", $"at least one of {string.Join(", ", ApiKeyScopes.All)} is required.");
+        }
+
+        if (scopes.Any(s => s is null))
+        {
+            return ("scopes", "must hold scope names, not null.");
+        }
+
+        if (scopes.FirstOrDefault(s => !ApiKeyScopes.All.Contains(s)) is { } unknown)
+        {
+            return ("scopes", $"'{(unknown.Length > 40 ? unknown[..40] + "…" : unknown)}' is not a scope; use {string.Join(", ", ApiKeyScopes.All)}.");
+        }
+
+        return scopes.Contains(ApiKeyScopes.InstanceAdmin) && !caller.IsInstanceAdmin
+            ? ("scopes", "only an instance admin may issue instance-admin keys.")
+            : null;
+    }
+
+    private static ProblemHttpResult NoSuchKey() => Problems.NotFound("id", "The workspace has no such key.");
+}
