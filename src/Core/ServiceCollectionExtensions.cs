@@ -5,6 +5,7 @@ using AgentSpend.Core.Limits;
 using AgentSpend.Core.Configuration;
 using AgentSpend.Core.Ingest;
 using AgentSpend.Core.Metrics;
+using AgentSpend.Core.Pricing;
 using AgentSpend.Core.Retention;
 using AgentSpend.Core.Storage;
 using AgentSpend.Core.Storage.Azure;
@@ -37,6 +38,8 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<ApiKeyService>();
         services.AddSingleton<AuditLog>();
         services.AddSingleton<PlanLimitEnforcer>();
+        services.AddSingleton(PriceCatalog.Shipped);
+        services.AddSingleton<CostEstimator>();
         services.AddSingleton<IngestRequestParser>();
         services.AddSingleton<IngestService>();
         services.AddSingleton<UsageAggregator>();

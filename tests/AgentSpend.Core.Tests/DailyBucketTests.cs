@@ -32,7 +32,7 @@ public class DailyBucketTests
         var rows = bucket.Apply([
             Event("a", "m1", 10, 1_000, hour: 9, user: "ana", success: true),
             Event("a", "m2", 20, null, hour: 10, success: false),
-            Event("b", "m1", 30, 3_000, hour: 10, user: "ana"),
+            Event("b", "m1", 30, 3_000, hour: 10, user: "ana") with { EstimatedCostNanos = 2_500, ServerPriced = true, BaselineTokens = 90 },
         ]);
 
         var head = Assert.Single(rows);
@@ -40,12 +40,20 @@ public class DailyBucketTests
         Assert.Equal(0, bucket.Total.Events); // Apply works on a copy
 
         bucket.Commit(rows, [new ETag("e1")]);
-        Assert.Equal([3L, 60, 3, 0, 0, 0, 4_000, 1, 1, 1, 300], bucket.Total.ToArray());
+        Assert.Equal([3L, 60, 3, 0, 0, 0, 4_000, 1, 1, 1, 300, 2_500, 1, 90], bucket.Total.ToArray());
         Assert.Equal(1, bucket.Hours["2026-11-22T09"].Events);
         Assert.Equal(2, bucket.Hours["2026-11-22T10"].Events);
         Assert.Equal(new Dictionary<string, long> { ["a"] = 30, ["b"] = 30 }, bucket.Values(Dimension.Agent).ToDictionary(kv => kv.Key, kv => kv.Value.InputTokens));
         Assert.Equal(new Dictionary<string, long> { ["m1"] = 4_000, ["m2"] = 0 }, bucket.Values(Dimension.Model).ToDictionary(kv => kv.Key, kv => kv.Value.CostNanos));
         Assert.Equal(new Dictionary<string, long> { ["ana"] = 2, [""] = 1 }, bucket.Values(Dimension.User).ToDictionary(kv => kv.Key, kv => kv.Value.Events));
+    }
+
+    [Fact]
+    public void Counters_stored_before_the_pricing_counters_existed_read_as_zero()
+    {
+        var old = UsageCounters.FromArray([3L, 60, 3, 0, 0, 0, 4_000, 1, 1, 1, 300]);
+
+        Assert.Equal([3L, 60, 3, 0, 0, 0, 4_000, 1, 1, 1, 300, 0, 0, 0], old.ToArray());
     }
 
     [Fact]

@@ -6,7 +6,7 @@ namespace AgentSpend.Core.Domain;
 /// </summary>
 public sealed class UsageCounters
 {
-    public const int FieldCount = 11;
+    public const int FieldCount = 14;
 
     public long Events { get; set; }
     public long InputTokens { get; set; }
@@ -19,6 +19,15 @@ public sealed class UsageCounters
     public long Successes { get; set; }
     public long Failures { get; set; }
     public long DurationMs { get; set; }
+
+    /// <summary>Sum of the server's estimates, over events whose model has a price (client-priced ones too).</summary>
+    public long EstimatedCostNanos { get; set; }
+
+    /// <summary>Events whose counted cost is the server's estimate (the client sent none).</summary>
+    public long ServerPricedEvents { get; set; }
+
+    /// <summary>Tokens optimisation runs would have used without the optimisation.</summary>
+    public long BaselineTokens { get; set; }
 
     public void Add(UsageEvent e)
     {
@@ -50,6 +59,9 @@ public sealed class UsageCounters
         }
 
         DurationMs += e.DurationMs ?? 0;
+        EstimatedCostNanos += e.EstimatedCostNanos ?? 0;
+        ServerPricedEvents += e.ServerPriced ? 1 : 0;
+        BaselineTokens += e.BaselineTokens ?? 0;
     }
 
     public void Add(UsageCounters other)
@@ -65,6 +77,9 @@ public sealed class UsageCounters
         Successes += other.Successes;
         Failures += other.Failures;
         DurationMs += other.DurationMs;
+        EstimatedCostNanos += other.EstimatedCostNanos;
+        ServerPricedEvents += other.ServerPricedEvents;
+        BaselineTokens += other.BaselineTokens;
     }
 
     public UsageCounters Clone()
@@ -78,6 +93,7 @@ public sealed class UsageCounters
     [
         Events, InputTokens, OutputTokens, CacheReadTokens, CacheWriteTokens, ReasoningTokens,
         CostNanos, UnpricedEvents, Successes, Failures, DurationMs,
+        EstimatedCostNanos, ServerPricedEvents, BaselineTokens,
     ];
 
     public static UsageCounters FromArray(IReadOnlyList<long> values)
@@ -96,6 +112,9 @@ public sealed class UsageCounters
             Successes = At(8),
             Failures = At(9),
             DurationMs = At(10),
+            EstimatedCostNanos = At(11),
+            ServerPricedEvents = At(12),
+            BaselineTokens = At(13),
         };
     }
 }

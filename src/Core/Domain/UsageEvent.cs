@@ -58,6 +58,18 @@ public sealed record UsageEvent
 
     [JsonPropertyName("tags")] public IReadOnlyDictionary<string, string>? Tags { get; init; }
 
+    /// <summary>The server's catalog estimate of the cost, nano-USD; null when the model has no price.</summary>
+    [JsonPropertyName("est")] public long? EstimatedCostNanos { get; init; }
+
+    /// <summary>True when <see cref="CostNanos"/> is the server's estimate because the client sent no cost.</summary>
+    [JsonPropertyName("sp")] public bool ServerPriced { get; init; }
+
+    /// <summary>For optimisation runs: the tokens the run would have used without the optimisation.</summary>
+    [JsonPropertyName("base")] public long? BaselineTokens { get; init; }
+
+    /// <summary>True for run events whose tokens came as one total (in <see cref="InputTokens"/>): they cannot be priced per kind.</summary>
+    [JsonPropertyName("ut")] public bool UnsplitTokens { get; init; }
+
     /// <summary>Where the event stood in the request's batch, for error reports; not queued.</summary>
     [JsonIgnore] public int SourceIndex { get; init; }
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using AgentSpend.Core.Domain;
+using AgentSpend.Core.Pricing;
 using AgentSpend.Core.Workspaces;
 
 namespace AgentSpend.Core.Ingest;
@@ -35,7 +36,7 @@ public enum IngestProblemKind
 /// Validates the native batch format, <c>{"events":[...]}</c>. Each event stands or falls on its own;
 /// unknown fields are ignored so that newer SDKs keep working.
 /// </summary>
-public sealed partial class IngestRequestParser(TimeProvider clock)
+public sealed partial class IngestRequestParser(TimeProvider clock, PriceCatalog? catalog = null)
 {
     public const int MaxEvents = 1_000;
     public const int MaxBodyBytes = 1024 * 1024;
@@ -48,7 +49,6 @@ public sealed partial class IngestRequestParser(TimeProvider clock)
     private static readonly DateTimeOffset Earliest = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
     private static readonly TimeSpan FutureTolerance = TimeSpan.FromHours(24);
 
-    private static readonly string[] RequiredNames = ["agent_name", "provider", "model"];
     private static readonly string[] TokenFields = ["input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens"];
     private static readonly string[] OptionalNames = ["run_id", "session_id", "user_id", "team", "framework", "task_type", "idempotency_key"];
 
@@ -105,7 +105,7 @@ public sealed partial class IngestRequestParser(TimeProvider clock)
                 UsageEvent? parsed;
                 try
                 {
-                    parsed = ParseEvent(element, index, workspace, now, errors);
+                    parsed = ParseEvent(element, index, workspace, now, errors, catalog ?? PriceCatalog.Shipped);
                 }
                 catch (InvalidOperationException)
                 {
@@ -132,7 +132,7 @@ public sealed partial class IngestRequestParser(TimeProvider clock)
 
     private const string InvalidText = "invalid UTF-8 or unpaired surrogate escapes such as \\uD800.";
 
-    private static UsageEvent? ParseEvent(JsonElement e, int index, Workspace workspace, DateTimeOffset now, List<IngestError> errors)
+    private static UsageEvent? ParseEvent(JsonElement e, int index, Workspace workspace, DateTimeOffset now, List<IngestError> errors, PriceCatalog catalog)
     {
         if (e.ValueKind != JsonValueKind.Object)
         {
@@ -142,17 +142,28 @@ public sealed partial class IngestRequestParser(TimeProvider clock)
 
         void Fail(string field, string reason) => errors.Add(new IngestError(index, field, reason));
 
-        var required = new string?[RequiredNames.Length];
-        for (var i = 0; i < RequiredNames.Length; i++)
-        {
-            required[i] = ReadString(e, RequiredNames[i], Fail, required: true);
-        }
+        // Optimisation SDKs send run events: model_name, framework, tokens_after (all the run used,
+        // not split by kind) and tokens_before (the baseline). They map onto the native fields.
+        var runShaped = TryGetPresent(e, "tokens_after", out _) || (TryGetPresent(e, "model_name", out _) && !TryGetPresent(e, "model", out _));
+        var model = ReadString(e, TryGetPresent(e, "model", out _) || !runShaped ? "model" : "model_name", Fail, required: true);
+        var agent = ReadString(e, TryGetPresent(e, "agent_name", out _) || !runShaped ? "agent_name" : "framework", Fail, required: true);
+        var provider = TryGetPresent(e, "provider", out _) || !runShaped
+            ? ReadString(e, "provider", Fail, required: true)
+            : model is null ? null : catalog.Find(model)?.Provider ?? "unknown";
+        var required = new[] { agent, provider, model };
 
         var timestamp = ReadTimestamp(e, now, Fail);
         var tokens = new long[TokenFields.Length];
         for (var i = 0; i < TokenFields.Length; i++)
         {
             tokens[i] = ReadInteger(e, TokenFields[i], MaxTokens, Fail) ?? 0;
+        }
+
+        var tokensAfter = runShaped ? ReadInteger(e, "tokens_after", MaxTokens, Fail) : null;
+        var baseline = ReadInteger(e, "tokens_before", MaxTokens, Fail);
+        if (tokensAfter is { } used)
+        {
+            tokens[0] += used;
         }
 
         var costNanos = ReadCost(e, Fail);
@@ -198,6 +209,8 @@ public sealed partial class IngestRequestParser(TimeProvider clock)
             TaskSuccess = success,
             IdempotencyKey = idempotencyKey,
             Tags = tags,
+            BaselineTokens = baseline,
+            UnsplitTokens = tokensAfter is not null,
         };
     }
 
@@ -323,7 +336,8 @@ public sealed partial class IngestRequestParser(TimeProvider clock)
 
     private static long? ReadCost(JsonElement e, Action<string, string> fail)
     {
-        const string field = "cost_usd";
+        // "cost" is what older SDKs send; "cost_usd" wins when both are there.
+        var field = TryGetPresent(e, "cost_usd", out _) ? "cost_usd" : "cost";
         if (!TryGetPresent(e, field, out var value))
         {
             return null;

@@ -18,6 +18,11 @@ public class UsageTotals
     public long Failures { get; init; }
     public long DurationMs { get; init; }
 
+    /// <summary>The server's catalog estimate over the same events (where their model has a price), to compare with <see cref="CostUsd"/>.</summary>
+    public decimal EstimatedCostUsd { get; init; }
+    public long ServerPricedEvents { get; init; }
+    public long BaselineTokens { get; init; }
+
     protected UsageTotals(UsageCounters c)
     {
         Events = c.Events;
@@ -31,6 +36,9 @@ public class UsageTotals
         Successes = c.Successes;
         Failures = c.Failures;
         DurationMs = c.DurationMs;
+        EstimatedCostUsd = Money.ToUsd(c.EstimatedCostNanos);
+        ServerPricedEvents = c.ServerPricedEvents;
+        BaselineTokens = c.BaselineTokens;
     }
 }
 

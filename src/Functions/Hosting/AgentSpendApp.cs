@@ -5,7 +5,9 @@ using AgentSpend.Core.Configuration;
 using AgentSpend.Functions.AggregateUsage;
 using AgentSpend.Functions.Audit;
 using AgentSpend.Functions.Keys;
+using AgentSpend.Functions.Pricing;
 using AgentSpend.Functions.PurgeWorkspaces;
+using AgentSpend.Functions.RunEvents;
 using AgentSpend.Functions.Workspaces;
 using AgentSpend.Functions.Health;
 using AgentSpend.Functions.Ingest;
@@ -81,6 +83,8 @@ public static class AgentSpendApp
         app.MapWorkspaces();
         app.MapKeys();
         app.MapAudit();
+        app.MapPricing();
+        app.MapRunEvents();
 
         if (app.Configuration[AgentSpendOptions.CustomHandlerPortSetting] is { Length: > 0 })
         {

@@ -28,7 +28,14 @@ public static class IngestEndpoints
             return Problems.UnsupportedMediaType();
         }
 
-        var (receipt, problem) = await ingest.IngestAsync(body.Value, caller.Workspace, cancellationToken).ConfigureAwait(false);
+        return await AnswerAsync(request, caller, ingest, body.Value, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Ingests a native batch and answers as the ingest API does; shared by the other JSON intakes.</summary>
+    internal static async Task<Results<Accepted<IngestResponse>, ProblemHttpResult>> AnswerAsync(
+        HttpRequest request, Caller caller, IngestService ingest, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    {
+        var (receipt, problem) = await ingest.IngestAsync(body, caller.Workspace, cancellationToken).ConfigureAwait(false);
         switch (problem)
         {
             case null when receipt!.Accepted == 0 && receipt.Rejected > 0:

@@ -25,7 +25,8 @@ public sealed class IngestToMetricsTests(AzuriteFixture azurite) : IClassFixture
     [
         new { agent_name = "reviewer", provider = "anthropic", model = "claude-sonnet-4-5", timestamp = Utc(D, "10:00:00"), input_tokens = 1000, output_tokens = 200, cache_read_tokens = 5000, cache_write_tokens = 100, cost_usd = 0.0195m, user_id = "ana", team = "platform", task_success = true, duration_ms = 1500, idempotency_key = "e1" },
         new { agent_name = "reviewer", provider = "anthropic", model = "claude-sonnet-4-5", timestamp = Utc(D, "20:00:00"), input_tokens = 2000, output_tokens = 300, cost_usd = 0.0105m, user_id = "ana", team = "platform", task_success = false, duration_ms = 500 },
-        new { agent_name = "coder", provider = "openai", model = "gpt-5", timestamp = Utc(D, "18:29:00"), input_tokens = 500, output_tokens = 50, reasoning_tokens = 400, user_id = "bo", team = "apps", duration_ms = 2000 },
+        // A model the price catalog does not know: with no cost_usd it stays unpriced.
+        new { agent_name = "coder", provider = "openai", model = "o9-internal", timestamp = Utc(D, "18:29:00"), input_tokens = 500, output_tokens = 50, reasoning_tokens = 400, user_id = "bo", team = "apps", duration_ms = 2000 },
         new { agent_name = "coder", provider = "openai", model = "gpt-5", timestamp = Utc(D, "18:45:00"), input_tokens = 100, output_tokens = 10, cost_usd = 0.002m },
         new { agent_name = "coder", provider = "openai", model = "gpt-5", timestamp = Utc(D, "18:50:00"), input_tokens = -7 },
         new { agent_name = "triage", provider = "google", model = "gemini-2.5-pro", timestamp = $"{Json.Day(D.AddDays(1))}T03:00:00+05:30", input_tokens = 300, output_tokens = 30, cost_usd = 0.0001m, team = "apps", task_success = true },
@@ -65,7 +66,7 @@ public sealed class IngestToMetricsTests(AzuriteFixture azurite) : IClassFixture
             hourPoints.Where(kv => kv.Value != 0).ToDictionary());
 
         await AssertBreakdownAsync("agent", d0, d1, [("reviewer", 2, 0.03m), ("coder", 2, 0.002m), ("triage", 1, 0.0001m)]);
-        await AssertBreakdownAsync("model", d0, d1, [("claude-sonnet-4-5", 2, 0.03m), ("gpt-5", 2, 0.002m), ("gemini-2.5-pro", 1, 0.0001m)]);
+        await AssertBreakdownAsync("model", d0, d1, [("claude-sonnet-4-5", 2, 0.03m), ("gpt-5", 1, 0.002m), ("gemini-2.5-pro", 1, 0.0001m), ("o9-internal", 1, 0m)]);
         await AssertBreakdownAsync("provider", d0, d1, [("anthropic", 2, 0.03m), ("openai", 2, 0.002m), ("google", 1, 0.0001m)]);
         await AssertBreakdownAsync("user", d0, d1, [("ana", 2, 0.03m), (null, 2, 0.0021m), ("bo", 1, 0m)]);
         await AssertBreakdownAsync("team", d0, d1, [("platform", 2, 0.03m), (null, 1, 0.002m), ("apps", 2, 0.0001m)]);
