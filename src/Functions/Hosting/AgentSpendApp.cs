@@ -5,6 +5,7 @@ using AgentSpend.Core.Configuration;
 using AgentSpend.Functions.AggregateUsage;
 using AgentSpend.Functions.Audit;
 using AgentSpend.Functions.Keys;
+using AgentSpend.Functions.Otlp;
 using AgentSpend.Functions.Pricing;
 using AgentSpend.Functions.PurgeWorkspaces;
 using AgentSpend.Functions.RunEvents;
@@ -85,6 +86,7 @@ public static class AgentSpendApp
         app.MapAudit();
         app.MapPricing();
         app.MapRunEvents();
+        app.MapOtlp();
 
         if (app.Configuration[AgentSpendOptions.CustomHandlerPortSetting] is { Length: > 0 })
         {

@@ -40,7 +40,7 @@ public static class Problems
         TypedResults.Problem(detail: detail, statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests.",
             extensions: new Dictionary<string, object?> { ["reason"] = reason });
 
-    private static ProblemHttpResult Create(int status, string title, string field, string reason) =>
+    public static ProblemHttpResult Create(int status, string title, string field, string reason) =>
         TypedResults.Problem(
             detail: $"{field}: {reason}",
             statusCode: status,

@@ -1,0 +1,111 @@
+using System.Globalization;
+using AgentSpend.Core.Ingest;
+using AgentSpend.Core.Otlp;
+using AgentSpend.Core.Otlp.Proto;
+using AgentSpend.Functions.Hosting;
+using Google.Protobuf;
+using Microsoft.Net.Http.Headers;
+
+namespace AgentSpend.Functions.Otlp;
+
+/// <summary>
+/// OTLP/HTTP receiver: set <c>OTEL_EXPORTER_OTLP_ENDPOINT=&lt;base&gt;/api/otlp</c> and the exporters post
+/// here. Protobuf or JSON, gzip or not. Answers as the OTLP spec says: 200 with <c>partialSuccess</c> naming
+/// what was refused, 400 for a body that cannot be read, 413, 415, and 429 with Retry-After.
+/// </summary>
+public static class OtlpEndpoints
+{
+    /// <summary>Largest body on the wire (compressed or not).</summary>
+    public const int MaxBodyBytes = 16 * 1024 * 1024;
+
+    private const string Protobuf = "application/x-protobuf";
+    private const string Json = "application/json";
+
+    public static void MapOtlp(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/otlp/v1").RequireAuthorization(AuthPolicies.Ingest);
+        group.MapPost("/logs", (HttpRequest request, Caller caller, IngestService ingest, CancellationToken ct) =>
+            ReceiveAsync(request, caller, ingest, ExportLogsServiceRequest.Parser, OtlpUsageMapper.FromLogs,
+                rejected => new ExportLogsServiceResponse { PartialSuccess = rejected is { } r ? new ExportLogsPartialSuccess { RejectedLogRecords = r.Count, ErrorMessage = r.Message } : null }, ct));
+        group.MapPost("/traces", (HttpRequest request, Caller caller, IngestService ingest, CancellationToken ct) =>
+            ReceiveAsync(request, caller, ingest, ExportTraceServiceRequest.Parser, OtlpUsageMapper.FromTraces,
+                rejected => new ExportTraceServiceResponse { PartialSuccess = rejected is { } r ? new ExportTracePartialSuccess { RejectedSpans = r.Count, ErrorMessage = r.Message } : null }, ct));
+    }
+
+    public static async Task<IResult> ReceiveAsync<TRequest, TResponse>(
+        HttpRequest request, Caller caller, IngestService ingest, MessageParser<TRequest> parser, Func<TRequest, OtlpBatch> map,
+        Func<(long Count, string Message)?, TResponse> respond, CancellationToken cancellationToken)
+        where TRequest : IMessage<TRequest>, new()
+        where TResponse : IMessage<TResponse>
+    {
+        var json = MediaTypeHeaderValue.TryParse(request.ContentType, out var type) && type.MediaType.Equals(Json, StringComparison.OrdinalIgnoreCase);
+        if (!json && !(type?.MediaType.Equals(Protobuf, StringComparison.OrdinalIgnoreCase) ?? false))
+        {
+            return Problems.Create(StatusCodes.Status415UnsupportedMediaType, "The body's media type is not supported.", "Content-Type", $"must be {Protobuf} or {Json}.");
+        }
+
+        var body = await RequestBody.ReadAsync(request, MaxBodyBytes, cancellationToken).ConfigureAwait(false);
+        if (body is null)
+        {
+            return Problems.TooLarge("body", $"The body must be at most {MaxBodyBytes} bytes.");
+        }
+
+        TRequest export;
+        try
+        {
+            var bytes = body.Value;
+            switch (request.Headers.ContentEncoding.ToString().ToLowerInvariant())
+            {
+                case "" or "identity":
+                    break;
+                case "gzip":
+                    if (OtlpDecoder.Gunzip(bytes) is not { } inflated)
+                    {
+                        return Problems.TooLarge("body", $"The body must inflate to at most {OtlpDecoder.MaxDecodedBytes} bytes.");
+                    }
+
+                    bytes = inflated;
+                    break;
+                default:
+                    return Problems.Create(StatusCodes.Status415UnsupportedMediaType, "The body's encoding is not supported.", "Content-Encoding", "must be gzip or absent.");
+            }
+
+            export = OtlpDecoder.Parse(bytes.Span, json, parser);
+        }
+        catch (OtlpFormatException ex)
+        {
+            return Problems.BadRequest("body", ex.Message);
+        }
+
+        var batch = map(export);
+        long rejected = 0;
+        var reasons = new List<string>();
+        foreach (var native in batch.NativeBatches)
+        {
+            var (receipt, problem) = await ingest.IngestAsync(native, caller.Workspace, cancellationToken).ConfigureAwait(false);
+            if (problem is { Kind: IngestProblemKind.DailyLimit })
+            {
+                var seconds = (long)Math.Ceiling(Math.Max(1, problem.RetryAfter?.TotalSeconds ?? 60));
+                request.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+                return Problems.TooManyRequests("daily_limit", problem.Detail);
+            }
+
+            if (problem is not null)
+            {
+                return Problems.BadRequest(problem.Field, problem.Detail);
+            }
+
+            rejected += receipt!.Rejected;
+            reasons.AddRange(receipt.Errors.Take(5 - Math.Min(5, reasons.Count)).Select(e => $"usage record {e.Index}: {e.Field} {e.Reason}"));
+            if (receipt.RejectedAgents.Count > 0)
+            {
+                reasons.Add("agents over the plan's limit: " + string.Join(", ", receipt.RejectedAgents));
+            }
+        }
+
+        var response = respond(rejected > 0 ? (rejected, string.Join("; ", reasons)) : null);
+        return json
+            ? Results.Text(JsonFormatter.Default.Format(response), Json)
+            : Results.Bytes(response.ToByteArray(), Protobuf);
+    }
+}
