@@ -3,6 +3,7 @@ using AgentSpend.Core.Audit;
 using AgentSpend.Core.Auth;
 using AgentSpend.Core.Limits;
 using AgentSpend.Core.Configuration;
+using AgentSpend.Core.Import;
 using AgentSpend.Core.Ingest;
 using AgentSpend.Core.Metrics;
 using AgentSpend.Core.Pricing;
@@ -42,6 +43,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<CostEstimator>();
         services.AddSingleton<IngestRequestParser>();
         services.AddSingleton<IngestService>();
+        services.AddSingleton<ImportService>();
         services.AddSingleton<UsageAggregator>();
         services.AddSingleton<MetricsService>();
         services.AddSingleton<RetentionService>();

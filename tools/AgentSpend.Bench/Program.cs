@@ -18,6 +18,11 @@ using Microsoft.Extensions.Logging;
 
 // End-to-end benchmark: raw Azurite batch-insert rate, then HTTP ingest → queue → aggregation of
 // --events events by the real app, with every total checked exactly. Prints one figure a line.
+if (args is ["import", .. var importArgs])
+{
+    return await ImportBench.RunAsync(importArgs);
+}
+
 BenchOptions options;
 try
 {

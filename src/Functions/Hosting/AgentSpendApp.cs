@@ -5,6 +5,7 @@ using AgentSpend.Core.Configuration;
 using AgentSpend.Functions.AggregateUsage;
 using AgentSpend.Functions.Audit;
 using AgentSpend.Functions.Keys;
+using AgentSpend.Functions.Import;
 using AgentSpend.Functions.Otlp;
 using AgentSpend.Functions.Pricing;
 using AgentSpend.Functions.PurgeWorkspaces;
@@ -87,6 +88,7 @@ public static class AgentSpendApp
         app.MapPricing();
         app.MapRunEvents();
         app.MapOtlp();
+        app.MapImport();
 
         if (app.Configuration[AgentSpendOptions.CustomHandlerPortSetting] is { Length: > 0 })
         {

@@ -1,3 +1,4 @@
+using AgentSpend.Tests.Shared;
 using System.Text.Json;
 using AgentSpend.Core.Domain;
 using AgentSpend.Core.Pricing;
@@ -129,23 +130,5 @@ public sealed class PricingTests
         Assert.Equal(2_000_000L + 4_000_000L, estimator.EstimateNanos(Call("m", input: 1_000, output: 1_000, at: new DateTimeOffset(2026, 5, 31, 23, 0, 0, TimeSpan.Zero))));
         Assert.Equal(1_000_000L + 2_000_000L, estimator.EstimateNanos(Call("m", input: 1_000, output: 1_000, at: new DateTimeOffset(2026, 6, 1, 0, 0, 0, TimeSpan.Zero))));
         Assert.Equal(2_000_000L + 4_000_000L, estimator.EstimateNanos(Call("m", input: 1_000, output: 1_000, at: new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero))));
-    }
-}
-
-/// <summary>Finds ../shared/fixtures beside the repository (CI clones the repository with shared/ next to it).</summary>
-internal static class Fixtures
-{
-    public static string Path(params string[] parts)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(System.IO.Path.Combine(dir.FullName, "AgentSpend.Functions.sln")))
-            {
-                var path = System.IO.Path.Combine([dir.FullName, "..", "shared", "fixtures", .. parts]);
-                return File.Exists(path) ? path : throw new FileNotFoundException($"The fixture {path} is missing: shared/ must sit beside the repository.");
-            }
-        }
-
-        throw new DirectoryNotFoundException("AgentSpend.Functions.sln not found above " + AppContext.BaseDirectory);
     }
 }

@@ -99,14 +99,19 @@ public sealed class TestApp : IAsyncDisposable
     }
 
     /// <summary>Waits until the ingest queue is drained and the overview of [from, to] counts <paramref name="events"/> events.</summary>
-    public async Task<JsonElement> WaitForEventsAsync(long events, string from, string to, TimeSpan? timeout = null)
+    public Task<JsonElement> WaitForEventsAsync(long events, string from, string to, TimeSpan? timeout = null, string key = AdminKey) =>
+        WaitForOverviewAsync(o => o.GetProperty("events").GetInt64() >= events, from, to, timeout, key);
+
+    /// <summary>Waits until the ingest queue is drained and the overview of [from, to] satisfies <paramref name="done"/>; returns the last overview read.</summary>
+    public async Task<JsonElement> WaitForOverviewAsync(Func<JsonElement, bool> done, string from, string to, TimeSpan? timeout = null, string key = AdminKey)
     {
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
         JsonElement overview;
         do
         {
-            overview = await GetJsonAsync($"/api/v1/metrics/overview?from={from}&to={to}");
-            if (overview.GetProperty("events").GetInt64() >= events && await Storage.GetQueue(StorageNames.IngestQueue).GetApproximateCountAsync() == 0)
+            var reply = await SendAsync("GET", $"/api/v1/metrics/overview?from={from}&to={to}", key: key);
+            overview = reply.Body ?? throw new InvalidOperationException($"overview answered {reply.Status}: {reply.Text}");
+            if (done(overview) && await Storage.GetQueue(StorageNames.IngestQueue).GetApproximateCountAsync() == 0)
             {
                 return overview;
             }

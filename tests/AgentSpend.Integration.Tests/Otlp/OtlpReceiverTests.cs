@@ -1,3 +1,4 @@
+using AgentSpend.Tests.Shared;
 using System.Diagnostics;
 using System.IO.Compression;
 using System.Net.Http.Headers;
@@ -61,22 +62,6 @@ public sealed class OtlpReceiverTests(AzuriteFixture azurite) : IClassFixture<Az
         return new Reply((int)response.StatusCode, text.Length > 0 && text[0] == '{' ? JsonDocument.Parse(text).RootElement.Clone() : null, text, media, response.Headers.RetryAfter?.Delta);
     }
 
-    private static async Task<JsonElement> OverviewWhenAsync(TestApp app, string key, long events)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (true)
-        {
-            var overview = (await app.SendAsync("GET", $"/api/v1/metrics/overview?from={Today}&to={Today}", key: key)).Body!.Value;
-            var queued = await app.Storage.GetQueue(Core.Storage.StorageNames.IngestQueue).GetApproximateCountAsync();
-            if ((overview.Long("events") >= events && queued == 0) || DateTime.UtcNow > deadline)
-            {
-                return overview;
-            }
-
-            await Task.Delay(100);
-        }
-    }
-
     [Fact]
     public async Task Claude_Code_logs_count_each_api_request_once_and_its_spans_of_the_same_calls_add_nothing()
     {
@@ -84,10 +69,10 @@ public sealed class OtlpReceiverTests(AzuriteFixture azurite) : IClassFixture<Az
         var (_, key) = await app.CreateWorkspaceAsync(new { name = "claude-code" }, "ingest", "read");
 
         var logs = await PostAsync(app, "logs", Encoding.UTF8.GetBytes(Fixture("claude-code", "otlp-logs.json")), "application/json", key);
-        var afterLogs = await OverviewWhenAsync(app, key, 2);
+        var afterLogs = await app.WaitForEventsAsync(2, Today, Today, key: key);
         var traces = await PostAsync(app, "traces", Encoding.UTF8.GetBytes(Fixture("claude-code", "otlp-traces.json")), "application/json", key);
         await Task.Delay(1500);
-        var afterTraces = await OverviewWhenAsync(app, key, 2);
+        var afterTraces = await app.WaitForEventsAsync(2, Today, Today, key: key);
         var byUser = (await app.SendAsync("GET", $"/api/v1/metrics/breakdown?by=agent&from={Today}&to={Today}", key: key)).Body!.Value;
 
         Assert.Equal((200, "application/json"), (logs.Status, logs.MediaType));
@@ -109,7 +94,7 @@ public sealed class OtlpReceiverTests(AzuriteFixture azurite) : IClassFixture<Az
         var export = new JsonParser(JsonParser.Settings.Default.WithIgnoreUnknownFields(true)).Parse<ExportLogsServiceRequest>(Fixture("claude-code", "otlp-logs.json"));
 
         var reply = await PostAsync(app, "logs", export.ToByteArray(), "application/x-protobuf", key, gzip: true);
-        var overview = await OverviewWhenAsync(app, key, 2);
+        var overview = await app.WaitForEventsAsync(2, Today, Today, key: key);
 
         Assert.Equal((200, "application/x-protobuf"), (reply.Status, reply.MediaType));
         Assert.Equal((2L, 2_468L, 112L, 8_642L, 1_578L, 0L, 0.0293235m, 0L, 0L, 0L), Totals(overview));
@@ -122,7 +107,7 @@ public sealed class OtlpReceiverTests(AzuriteFixture azurite) : IClassFixture<Az
         var (_, key) = await app.CreateWorkspaceAsync(new { name = "codex" }, "ingest", "read");
 
         var reply = await PostAsync(app, "logs", Encoding.UTF8.GetBytes(Fixture("codex", "otlp-logs.json")), "application/json", key);
-        var overview = await OverviewWhenAsync(app, key, 1);
+        var overview = await app.WaitForEventsAsync(1, Today, Today, key: key);
 
         // gpt-5.5: 234 uncached input × $5 + 1,000 cached × $0.50 + 56 output × $30, per million.
         var cost = Money.ToUsd((234 * 5_000L) + (1_000 * 500L) + (56 * 30_000L));
@@ -138,7 +123,7 @@ public sealed class OtlpReceiverTests(AzuriteFixture azurite) : IClassFixture<Az
         var (_, key) = await app.CreateWorkspaceAsync(new { name = "genai" }, "ingest", "read");
 
         var reply = await PostAsync(app, "traces", Encoding.UTF8.GetBytes(Fixture("otel-sdk", "genai-span.json")), "application/json", key);
-        var overview = await OverviewWhenAsync(app, key, 1);
+        var overview = await app.WaitForEventsAsync(1, Today, Today, key: key);
         var teams = (await app.SendAsync("GET", $"/api/v1/metrics/breakdown?by=team&from={Today}&to={Today}", key: key)).Body!.Value;
 
         var cost = Money.ToUsd((1_234 * 3_000L) + (56 * 15_000L) + (4_321 * 300L) + (789 * 3_750L)); // claude-sonnet-4-5
@@ -177,7 +162,7 @@ public sealed class OtlpReceiverTests(AzuriteFixture azurite) : IClassFixture<Az
         var success = partial.Body!.Value.GetProperty("partialSuccess");
         Assert.Equal("1", success.GetProperty("rejectedLogRecords").ToString());
         Assert.Contains("output_tokens", success.Str("errorMessage"), StringComparison.Ordinal);
-        var overview = await OverviewWhenAsync(app, key, 1);
+        var overview = await app.WaitForEventsAsync(1, Today, Today, key: key);
         Assert.Equal((1L, 1_234L, 56L, 4_321L, 789L, 0L, 0.01466175m, 0L, 0L, 0L), Totals(overview));
     }
 
@@ -214,7 +199,7 @@ public sealed class OtlpReceiverTests(AzuriteFixture azurite) : IClassFixture<Az
             Assert.True(tracer.ForceFlush(10_000));
         }
 
-        var overview = await OverviewWhenAsync(app, key, 3);
+        var overview = await app.WaitForEventsAsync(3, Today, Today, key: key);
 
         // gpt-4.1: $2 input, $0.50 cached, $8 output per million. Uncached input: 800 + 1,800 + 2,800.
         var cost = Money.ToUsd((5_400 * 2_000L) + (600 * 500L) + (300 * 8_000L));
@@ -234,22 +219,4 @@ public sealed class OtlpReceiverTests(AzuriteFixture azurite) : IClassFixture<Az
     private static (long, long, long, long, long, long, decimal, long, long, long) Totals(JsonElement e) =>
         (e.Long("events"), e.Long("input_tokens"), e.Long("output_tokens"), e.Long("cache_read_tokens"), e.Long("cache_write_tokens"),
          e.Long("reasoning_tokens"), e.Dec("cost_usd"), e.Long("unpriced_events"), e.Long("successes"), e.Long("failures"));
-}
-
-/// <summary>Finds ../shared/fixtures beside the repository (CI clones the repository with shared/ next to it).</summary>
-internal static class Fixtures
-{
-    public static string Path(params string[] parts)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(System.IO.Path.Combine(dir.FullName, "AgentSpend.Functions.sln")))
-            {
-                var path = System.IO.Path.Combine([dir.FullName, "..", "shared", "fixtures", .. parts]);
-                return File.Exists(path) ? path : throw new FileNotFoundException($"The fixture {path} is missing: shared/ must sit beside the repository.");
-            }
-        }
-
-        throw new DirectoryNotFoundException("AgentSpend.Functions.sln not found above " + AppContext.BaseDirectory);
-    }
 }
