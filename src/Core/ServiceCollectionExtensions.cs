@@ -1,3 +1,4 @@
+using AgentSpend.Core.Otlp;
 using AgentSpend.Core.Aggregation;
 using AgentSpend.Core.Audit;
 using AgentSpend.Core.Auth;
@@ -44,6 +45,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IngestRequestParser>();
         services.AddSingleton<IngestService>();
         services.AddSingleton<ImportService>();
+        services.AddSingleton<SessionMetricsReader>();
         services.AddSingleton<UsageAggregator>();
         services.AddSingleton<MetricsService>();
         services.AddSingleton<RetentionService>();

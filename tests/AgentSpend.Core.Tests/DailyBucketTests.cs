@@ -35,7 +35,8 @@ public class DailyBucketTests
             Event("b", "m1", 30, 3_000, hour: 10, user: "ana") with { EstimatedCostNanos = 2_500, ServerPriced = true, BaselineTokens = 90 },
         ]);
 
-        var head = Assert.Single(rows);
+        var head = Assert.Single(rows.Rows);
+        Assert.Empty(rows.Ledgers); // events outside session reconciliation touch no ledger
         Assert.Null(head.ETag); // new row: inserted, not updated
         Assert.Equal(0, bucket.Total.Events); // Apply works on a copy
 
@@ -60,7 +61,7 @@ public class DailyBucketTests
     public void A_row_survives_a_round_trip_through_its_table_entity()
     {
         var bucket = DailyBucket.Empty(Partition);
-        var rows = bucket.Apply([Event("a", "m1", 10, 1_000, user: "ana"), Event("b", "m2", 5, null, hour: 23)]);
+        var rows = bucket.Apply([Event("a", "m1", 10, 1_000, user: "ana"), Event("b", "m2", 5, null, hour: 23)]).Rows;
         var entity = rows[0].ToEntity(Partition);
         entity.ETag = new ETag("stored");
 
@@ -80,16 +81,17 @@ public class DailyBucketTests
         var bucket = DailyBucket.Empty(Partition);
         var agents = Enumerable.Range(0, 4000).Select(i => Event($"agent-with-a-rather-long-name-{i:D5}", "m", 1, 1)).ToArray();
 
-        var rows = bucket.Apply(agents);
+        var changes = bucket.Apply(agents);
+        var rows = changes.Rows;
         Assert.True(rows.Count >= 3, $"expected spill-over rows, got {rows.Count}");
         Assert.Equal(rows.Count, rows[0].RowCount);
         Assert.All(rows, r => Assert.All(Enumerable.Range(0, 8), i => Assert.True(!r.ToEntity(Partition).TryGetValue($"D{i}", out var chunk) || ((string)chunk).Length <= 30_000)));
-        bucket.Commit(rows, rows.Select((_, i) => new ETag($"e{i}")).ToArray());
+        bucket.Commit(changes, rows.Select((_, i) => new ETag($"e{i}")).ToArray());
 
         // An agent that lives in the last row: the next write changes row 0 (totals) and that row only.
         var last = rows[^1].Dimensions[Dimension.Agent].Keys.First();
         var next = bucket.Apply([Event(last, "m", 1, 1)]);
-        Assert.Equal([0, rows.Count - 1], next.Select(r => r.Index));
+        Assert.Equal([0, rows.Count - 1], next.Rows.Select(r => r.Index));
         Assert.Equal(4000, bucket.Values(Dimension.Agent).Count());
     }
 }

@@ -27,6 +27,9 @@ public sealed class DailyBucket
 
     private readonly List<BucketRow> _rows;
 
+    // Session ledgers of this day read so far; null marks one known not to exist yet.
+    private readonly Dictionary<string, SessionLedger?> _ledgers = new(StringComparer.Ordinal);
+
     private DailyBucket(string partitionKey, List<BucketRow> rows)
     {
         PartitionKey = partitionKey;
@@ -47,11 +50,58 @@ public sealed class DailyBucket
     public IEnumerable<KeyValuePair<string, UsageCounters>> Values(Dimension dimension) =>
         _rows.SelectMany(r => r.Dimensions.TryGetValue(dimension, out var map) ? map : []);
 
+    /// <summary>Reads the session ledgers that <paramref name="events"/> take part in and this bucket does not hold yet.</summary>
+    public async Task LoadLedgersAsync(Storage.ITableStore table, IEnumerable<UsageEvent> events, CancellationToken cancellationToken)
+    {
+        var missing = events
+            .Where(e => e.Ledger is not null)
+            .Select(e => SessionLedger.KeyOf(e))
+            .Distinct()
+            .Select(k => SessionLedger.RowKeyOf(PartitionKey, k.Session, k.Model))
+            .Where(rowKey => !_ledgers.ContainsKey(rowKey))
+            .ToArray();
+        var rows = await Task.WhenAll(missing.Select(rowKey => table.GetIfExistsAsync(PartitionKey, rowKey, cancellationToken: cancellationToken))).ConfigureAwait(false);
+        for (var i = 0; i < missing.Length; i++)
+        {
+            _ledgers[missing[i]] = rows[i] is { } row ? SessionLedger.FromEntity(row) : null;
+        }
+    }
+
     /// <summary>
     /// Applies events to a copy of the rows they touch and returns the changed rows, each with the ETag
-    /// it must still have (null: the row is new). Leaves this bucket unchanged.
+    /// it must still have (null: the row is new). Leaves this bucket unchanged. The session ledgers of the
+    /// events must have been loaded (<see cref="LoadLedgersAsync"/>).
     /// </summary>
-    public IReadOnlyList<BucketRow> Apply(IReadOnlyCollection<UsageEvent> events)
+    public BucketChanges Apply(IReadOnlyCollection<UsageEvent> events) =>
+        Change(events, e => e, (e, ledgerOf) => e.Ledger is null ? UsageCounters.Of(e) : ledgerOf(e).Count(e));
+
+    /// <summary>
+    /// Changes what counted events contribute, from what their old prices gave to what their new ones give,
+    /// on a copy of the rows (like <see cref="Apply"/>). Only cost fields and the priced/unpriced counts move.
+    /// </summary>
+    public BucketChanges Reprice(IReadOnlyCollection<(UsageEvent Old, UsageEvent New)> events) =>
+        Change(events, pair => pair.New, (pair, ledgerOf) =>
+        {
+            var (old, @new) = pair;
+            var delta = UsageCounters.Of(@new).Minus(UsageCounters.Of(old));
+            if (@new.Ledger is not { } role)
+            {
+                return delta;
+            }
+
+            var reconciled = ledgerOf(@new).Adjust(role, delta.CostNanos, delta.EstimatedCostNanos);
+            return role == LedgerRole.Metric
+                ? reconciled
+                : new UsageCounters
+                {
+                    CostNanos = reconciled.CostNanos,
+                    EstimatedCostNanos = reconciled.EstimatedCostNanos,
+                    UnpricedEvents = delta.UnpricedEvents,
+                    ServerPricedEvents = delta.ServerPricedEvents,
+                };
+        });
+
+    private BucketChanges Change<T>(IReadOnlyCollection<T> items, Func<T, UsageEvent> eventOf, Func<T, Func<UsageEvent, SessionLedger>, UsageCounters> count)
     {
         var changed = new Dictionary<int, BucketRow>();
         BucketRow Writable(int index)
@@ -65,14 +115,34 @@ public sealed class DailyBucket
             return row;
         }
 
+        var ledgers = new Dictionary<string, SessionLedger>(StringComparer.Ordinal);
+        SessionLedger WritableLedger(UsageEvent e)
+        {
+            var (session, model) = SessionLedger.KeyOf(e);
+            var rowKey = SessionLedger.RowKeyOf(PartitionKey, session, model);
+            if (!ledgers.TryGetValue(rowKey, out var ledger))
+            {
+                if (!_ledgers.TryGetValue(rowKey, out var stored))
+                {
+                    throw new InvalidOperationException($"The session ledger {rowKey} of partition '{PartitionKey}' was not loaded before Apply.");
+                }
+
+                ledgers[rowKey] = ledger = stored?.Clone() ?? SessionLedger.New(PartitionKey, session, model);
+            }
+
+            return ledger;
+        }
+
         var homes = BuildHomeIndex();
         var lastIndex = _rows.Count - 1;
         var lastSize = _rows[lastIndex].DataSize;
-        foreach (var e in events)
+        foreach (var item in items)
         {
+            var e = eventOf(item);
+            var counted = count(item, WritableLedger);
             var head = Writable(0);
-            head.Total.Add(e);
-            head.HourCounters(HourKey(e.Timestamp)).Add(e);
+            head.Total.Add(counted);
+            head.HourCounters(HourKey(e.Timestamp)).Add(counted);
 
             foreach (var dimension in DimensionExtensions.All)
             {
@@ -91,7 +161,7 @@ public sealed class DailyBucket
                     homes[(dimension, value)] = home;
                 }
 
-                Writable(home).Counters(dimension, value).Add(e);
+                Writable(home).Counters(dimension, value).Add(counted);
             }
         }
 
@@ -100,12 +170,20 @@ public sealed class DailyBucket
             Writable(0).RowCount = lastIndex + 1;
         }
 
-        return changed.Values.OrderBy(r => r.Index).ToArray();
+        return new BucketChanges(changed.Values.OrderBy(r => r.Index).ToArray(), ledgers.Values.ToArray());
     }
 
-    /// <summary>Adopts rows that were written, with the ETags the service gave them.</summary>
-    public void Commit(IReadOnlyList<BucketRow> written, IReadOnlyList<ETag> etags)
+    /// <summary>Adopts rows that were written, with the ETags the service gave them (bucket rows first, then ledgers).</summary>
+    public void Commit(BucketChanges changes, IReadOnlyList<ETag> etags)
     {
+        var written = changes.Rows;
+        for (var i = 0; i < changes.Ledgers.Count; i++)
+        {
+            var ledger = changes.Ledgers[i];
+            ledger.ETag = etags[written.Count + i];
+            _ledgers[ledger.RowKey] = ledger;
+        }
+
         for (var i = 0; i < written.Count; i++)
         {
             var row = written[i];
@@ -271,4 +349,18 @@ public sealed class DailyBucket
             return row;
         }
     }
+}
+
+/// <summary>The rows one <see cref="DailyBucket.Apply"/> changed: bucket rows and session ledgers.</summary>
+public sealed record BucketChanges(IReadOnlyList<DailyBucket.BucketRow> Rows, IReadOnlyList<SessionLedger> Ledgers)
+{
+    public int Count => Rows.Count + Ledgers.Count;
+
+    /// <summary>The writes, in the order <see cref="DailyBucket.Commit"/> expects their ETags.</summary>
+    public IEnumerable<TableTransactionAction> Actions(string partitionKey) =>
+        Rows.Select(r => Write(r.ToEntity(partitionKey), r.ETag)).Concat(Ledgers.Select(l => Write(l.ToEntity(partitionKey), l.ETag)));
+
+    private static TableTransactionAction Write(TableEntity entity, ETag? etag) => etag is { } match
+        ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, match)
+        : new TableTransactionAction(TableTransactionActionType.Add, entity);
 }

@@ -119,23 +119,22 @@ public sealed partial class UsageAggregator(IStorageProvider storage, IWorkspace
         while (pending.Count > 0)
         {
             var chunk = pending.Take(chunkSize).ToList();
-            var rows = bucket.Apply(chunk.Select(c => c.Event).ToArray());
-            if (chunk.Count + rows.Count > MaxOperationsPerTransaction)
+            await bucket.LoadLedgersAsync(table, chunk.Select(c => c.Event), cancellationToken).ConfigureAwait(false);
+            var changes = bucket.Apply(chunk.Select(c => c.Event).ToArray());
+            if (chunk.Count + changes.Count > MaxOperationsPerTransaction)
             {
-                chunkSize = Math.Max(1, MaxOperationsPerTransaction - rows.Count);
+                chunkSize = Math.Max(1, Math.Min(chunk.Count - 1, MaxOperationsPerTransaction - changes.Count));
                 continue;
             }
 
-            var actions = new List<TableTransactionAction>(chunk.Count + rows.Count);
+            var actions = new List<TableTransactionAction>(chunk.Count + changes.Count);
             actions.AddRange(chunk.Select(c => new TableTransactionAction(TableTransactionActionType.Add, ToEventEntity(partitionKey, c.RowKey, c.Event))));
-            actions.AddRange(rows.Select(r => r.ETag is { } etag
-                ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, r.ToEntity(partitionKey), etag)
-                : new TableTransactionAction(TableTransactionActionType.Add, r.ToEntity(partitionKey))));
+            actions.AddRange(changes.Actions(partitionKey));
 
             try
             {
                 var etags = await table.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
-                bucket.Commit(rows, etags.Skip(chunk.Count).ToArray());
+                bucket.Commit(changes, etags.Skip(chunk.Count).ToArray());
                 for (var i = 0; i < chunk.Count; i++)
                 {
                     pending.Dequeue();

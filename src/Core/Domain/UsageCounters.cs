@@ -29,6 +29,20 @@ public sealed class UsageCounters
     /// <summary>Tokens optimisation runs would have used without the optimisation.</summary>
     public long BaselineTokens { get; set; }
 
+    /// <summary>This minus <paramref name="other"/>, field by field.</summary>
+    public UsageCounters Minus(UsageCounters other)
+    {
+        var (a, b) = (ToArray(), other.ToArray());
+        return FromArray(a.Select((value, i) => value - b[i]).ToArray());
+    }
+
+    public static UsageCounters Of(UsageEvent e)
+    {
+        var counters = new UsageCounters();
+        counters.Add(e);
+        return counters;
+    }
+
     public void Add(UsageEvent e)
     {
         Events++;

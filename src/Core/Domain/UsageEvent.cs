@@ -70,6 +70,22 @@ public sealed record UsageEvent
     /// <summary>True for run events whose tokens came as one total (in <see cref="InputTokens"/>): they cannot be priced per kind.</summary>
     [JsonPropertyName("ut")] public bool UnsplitTokens { get; init; }
 
+    /// <summary>
+    /// Set on the records of harnesses that report one call through both a per-call record and session
+    /// metrics (Claude Code): the aggregator counts, per session and model of a day, the larger of the two.
+    /// </summary>
+    [JsonPropertyName("lr")] public LedgerRole? Ledger { get; init; }
+
     /// <summary>Where the event stood in the request's batch, for error reports; not queued.</summary>
     [JsonIgnore] public int SourceIndex { get; init; }
+}
+
+/// <summary>How an event takes part in its session ledger (see <see cref="Aggregation.SessionLedger"/>).</summary>
+public enum LedgerRole
+{
+    /// <summary>A per-call record (log, span, session-file line): counts one call.</summary>
+    Call = 1,
+
+    /// <summary>A share of a session metric's data point: counts tokens and cost, no call.</summary>
+    Metric = 2,
 }

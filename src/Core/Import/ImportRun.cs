@@ -96,7 +96,7 @@ internal sealed class ImportRun(IngestService ingest, Workspace workspace, strin
         _json.WriteEndArray();
         _json.WriteEndObject();
         await _json.FlushAsync(CancellationToken).ConfigureAwait(false);
-        var (receipt, problem) = await ingest.IngestAsync(_buffer.ToArray(), workspace, CancellationToken).ConfigureAwait(false);
+        var (receipt, problem) = await ingest.IngestAsync(_buffer.ToArray(), workspace, IngestChannel.CallRecords, CancellationToken).ConfigureAwait(false);
         if (problem is not null)
         {
             Problem = problem;

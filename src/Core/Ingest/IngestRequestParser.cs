@@ -52,7 +52,7 @@ public sealed partial class IngestRequestParser(TimeProvider clock, PriceCatalog
     private static readonly string[] TokenFields = ["input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens"];
     private static readonly string[] OptionalNames = ["run_id", "session_id", "user_id", "team", "framework", "task_type", "idempotency_key"];
 
-    public IngestParseResult Parse(ReadOnlyMemory<byte> body, Workspace workspace)
+    public IngestParseResult Parse(ReadOnlyMemory<byte> body, Workspace workspace, IngestChannel channel = IngestChannel.Api)
     {
         JsonDocument document;
         try
@@ -116,7 +116,7 @@ public sealed partial class IngestRequestParser(TimeProvider clock, PriceCatalog
 
                 if (parsed is not null && errors.Count == before)
                 {
-                    accepted.Add(parsed);
+                    accepted.Add(channel.Mark(parsed));
                 }
                 else
                 {

@@ -13,9 +13,13 @@ public sealed record IngestReceipt(int Accepted, int Rejected, IReadOnlyList<Ing
 /// <summary>Validates a batch, applies the workspace's plan limits and queues the accepted events for aggregation.</summary>
 public sealed partial class IngestService(IngestRequestParser parser, CostEstimator pricing, PlanLimitEnforcer limits, IStorageProvider storage, ILogger<IngestService> logger)
 {
-    public async Task<(IngestReceipt? Receipt, IngestProblem? Problem)> IngestAsync(ReadOnlyMemory<byte> body, Workspace workspace, CancellationToken cancellationToken)
+    public async Task<(IngestReceipt? Receipt, IngestProblem? Problem)> IngestAsync(ReadOnlyMemory<byte> body, Workspace workspace, CancellationToken cancellationToken) =>
+        await IngestAsync(body, workspace, IngestChannel.Api, cancellationToken).ConfigureAwait(false);
+
+    /// <param name="channel">Where the batch came from: it decides which events the session ledgers reconcile.</param>
+    public async Task<(IngestReceipt? Receipt, IngestProblem? Problem)> IngestAsync(ReadOnlyMemory<byte> body, Workspace workspace, IngestChannel channel, CancellationToken cancellationToken)
     {
-        var parsed = parser.Parse(body, workspace);
+        var parsed = parser.Parse(body, workspace, channel);
         if (parsed.Problem is not null)
         {
             return (null, parsed.Problem);

@@ -5,8 +5,20 @@ using Google.Protobuf.Collections;
 
 namespace AgentSpend.Core.Otlp;
 
-/// <summary>What an OTLP export held: its usage records as native ingest batches (each within the batch limit), and how many records carried no usage.</summary>
-public sealed record OtlpBatch(IReadOnlyList<byte[]> NativeBatches, int UsageRecords, int OtherRecords);
+/// <summary>
+/// What an OTLP export held: its usage records as native ingest batches (each within the batch limit), how
+/// many records carried no usage, the records refused before ingest (with reasons), and what must be
+/// written once the batches are queued.
+/// </summary>
+public sealed record OtlpBatch(IReadOnlyList<byte[]> NativeBatches, int UsageRecords, int OtherRecords)
+{
+    public int Refused { get; init; }
+
+    public IReadOnlyList<string> RefusalReasons { get; init; } = [];
+
+    /// <summary>Runs after every batch is queued (never before: what it records must not get ahead of the queue).</summary>
+    public Func<CancellationToken, Task>? AfterQueued { get; init; }
+}
 
 /// <summary>
 /// Turns OTLP logs and spans into native ingest events, so they pass the same validation, pricing,
@@ -20,7 +32,7 @@ public sealed record OtlpBatch(IReadOnlyList<byte[]> NativeBatches, int UsageRec
 /// id get a key from their session and timestamp, unique within their channel.
 /// </para>
 /// </summary>
-public static class OtlpUsageMapper
+public static partial class OtlpUsageMapper
 {
     public static OtlpBatch FromLogs(ExportLogsServiceRequest request)
     {
@@ -237,11 +249,11 @@ public static class OtlpUsageMapper
         }
     }
 
-    private static string? Instant(ulong unixNanos) =>
+    internal static string? Instant(ulong unixNanos) =>
         unixNanos == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds((long)(unixNanos / 1_000_000)).AddTicks((long)(unixNanos % 1_000_000 / 100)).ToString("O", CultureInfo.InvariantCulture);
 
     /// <summary>Writes events into native batches of at most <see cref="Ingest.IngestRequestParser.MaxEvents"/>.</summary>
-    private sealed class BatchWriter : IDisposable
+    internal sealed class BatchWriter : IDisposable
     {
         private readonly List<byte[]> _done = [];
         private MemoryStream? _buffer;
@@ -300,7 +312,7 @@ public static class OtlpUsageMapper
     }
 
     /// <summary>A record's attributes, falling back to its resource's. Numbers may arrive as strings.</summary>
-    private readonly struct Attributes(RepeatedField<KeyValue> own, RepeatedField<KeyValue>? resource)
+    internal readonly struct Attributes(RepeatedField<KeyValue> own, RepeatedField<KeyValue>? resource)
     {
         public bool Has(string key) => Find(key) is not null;
 

@@ -43,6 +43,10 @@ public sealed partial class RetentionService(IStorageProvider storage, IWorkspac
         var deleted = await DeleteBeforeAsync(workspace.Id, cutoff, UsageTableKeys.EventRowPrefix, partitions, cancellationToken).ConfigureAwait(false);
         var aggregates = await DeleteBeforeAsync(workspace.Id, aggregateCutoff, UsageTableKeys.BucketRowPrefix, null, cancellationToken).ConfigureAwait(false);
 
+        // Session ledgers and cumulative-series state only matter while late records of their day can still arrive.
+        deleted += await DeleteBeforeAsync(workspace.Id, cutoff, SessionLedger.RowPrefix, null, cancellationToken).ConfigureAwait(false);
+        deleted += await DeleteBeforeAsync(workspace.Id, cutoff, Otlp.SessionMetricsReader.SeriesRowPrefix, null, cancellationToken).ConfigureAwait(false);
+
         LogFinished(logger, workspace.Id, deleted, partitions.Count, aggregates);
         return new RetentionOutcome(workspace.Id, cutoff, partitions.Count, deleted, aggregateCutoff, aggregates);
     }

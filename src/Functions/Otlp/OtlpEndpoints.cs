@@ -25,15 +25,19 @@ public static class OtlpEndpoints
     {
         var group = app.MapGroup("/api/otlp/v1").RequireAuthorization(AuthPolicies.Ingest);
         group.MapPost("/logs", (HttpRequest request, Caller caller, IngestService ingest, CancellationToken ct) =>
-            ReceiveAsync(request, caller, ingest, ExportLogsServiceRequest.Parser, OtlpUsageMapper.FromLogs,
+            ReceiveAsync(request, caller, ingest, ExportLogsServiceRequest.Parser, (export, _, _) => Task.FromResult(OtlpUsageMapper.FromLogs(export)), IngestChannel.CallRecords,
                 rejected => new ExportLogsServiceResponse { PartialSuccess = rejected is { } r ? new ExportLogsPartialSuccess { RejectedLogRecords = r.Count, ErrorMessage = r.Message } : null }, ct));
         group.MapPost("/traces", (HttpRequest request, Caller caller, IngestService ingest, CancellationToken ct) =>
-            ReceiveAsync(request, caller, ingest, ExportTraceServiceRequest.Parser, OtlpUsageMapper.FromTraces,
+            ReceiveAsync(request, caller, ingest, ExportTraceServiceRequest.Parser, (export, _, _) => Task.FromResult(OtlpUsageMapper.FromTraces(export)), IngestChannel.CallRecords,
                 rejected => new ExportTraceServiceResponse { PartialSuccess = rejected is { } r ? new ExportTracePartialSuccess { RejectedSpans = r.Count, ErrorMessage = r.Message } : null }, ct));
+        group.MapPost("/metrics", (HttpRequest request, Caller caller, IngestService ingest, SessionMetricsReader metrics, CancellationToken ct) =>
+            ReceiveAsync(request, caller, ingest, ExportMetricsServiceRequest.Parser, (export, workspace, token) => metrics.ReadAsync(export, workspace, token), IngestChannel.SessionMetrics,
+                rejected => new ExportMetricsServiceResponse { PartialSuccess = rejected is { } r ? new ExportMetricsPartialSuccess { RejectedDataPoints = r.Count, ErrorMessage = r.Message } : null }, ct));
     }
 
     public static async Task<IResult> ReceiveAsync<TRequest, TResponse>(
-        HttpRequest request, Caller caller, IngestService ingest, MessageParser<TRequest> parser, Func<TRequest, OtlpBatch> map,
+        HttpRequest request, Caller caller, IngestService ingest, MessageParser<TRequest> parser,
+        Func<TRequest, AgentSpend.Core.Workspaces.Workspace, CancellationToken, Task<OtlpBatch>> map, IngestChannel channel,
         Func<(long Count, string Message)?, TResponse> respond, CancellationToken cancellationToken)
         where TRequest : IMessage<TRequest>, new()
         where TResponse : IMessage<TResponse>
@@ -77,12 +81,12 @@ public static class OtlpEndpoints
             return Problems.BadRequest("body", ex.Message);
         }
 
-        var batch = map(export);
-        long rejected = 0;
-        var reasons = new List<string>();
+        var batch = await map(export, caller.Workspace, cancellationToken).ConfigureAwait(false);
+        long rejected = batch.Refused;
+        var reasons = new List<string>(batch.RefusalReasons);
         foreach (var native in batch.NativeBatches)
         {
-            var (receipt, problem) = await ingest.IngestAsync(native, caller.Workspace, cancellationToken).ConfigureAwait(false);
+            var (receipt, problem) = await ingest.IngestAsync(native, caller.Workspace, channel, cancellationToken).ConfigureAwait(false);
             if (problem is { Kind: IngestProblemKind.DailyLimit })
             {
                 var seconds = (long)Math.Ceiling(Math.Max(1, problem.RetryAfter?.TotalSeconds ?? 60));
@@ -101,6 +105,11 @@ public static class OtlpEndpoints
             {
                 reasons.Add("agents over the plan's limit: " + string.Join(", ", receipt.RejectedAgents));
             }
+        }
+
+        if (batch.AfterQueued is { } afterQueued)
+        {
+            await afterQueued(cancellationToken).ConfigureAwait(false);
         }
 
         var response = respond(rejected > 0 ? (rejected, string.Join("; ", reasons)) : null);

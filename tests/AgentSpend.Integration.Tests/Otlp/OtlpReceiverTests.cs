@@ -16,7 +16,7 @@ using OpenTelemetry.Trace;
 namespace AgentSpend.Integration.Tests.Otlp;
 
 /// <summary>The OTLP/HTTP receiver, fed the payloads real clients sent (../shared/fixtures) and the real OTel .NET SDK.</summary>
-public sealed class OtlpReceiverTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
+public sealed partial class OtlpReceiverTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
 {
     private static readonly string Today = DateOnly.FromDateTime(DateTime.UtcNow).ToString("yyyy-MM-dd");
 
@@ -57,7 +57,12 @@ public sealed class OtlpReceiverTests(AzuriteFixture azurite) : IClassFixture<Az
         var bytes = await response.Content.ReadAsByteArrayAsync();
         var media = response.Content.Headers.ContentType?.MediaType;
         var text = media == "application/x-protobuf"
-            ? JsonFormatter.Default.Format(signal == "logs" ? ExportLogsServiceResponse.Parser.ParseFrom(bytes) : ExportTraceServiceResponse.Parser.ParseFrom(bytes))
+            ? signal switch
+            {
+                "logs" => JsonFormatter.Default.Format(ExportLogsServiceResponse.Parser.ParseFrom(bytes)),
+                "metrics" => JsonFormatter.Default.Format(ExportMetricsServiceResponse.Parser.ParseFrom(bytes)),
+                _ => JsonFormatter.Default.Format(ExportTraceServiceResponse.Parser.ParseFrom(bytes)),
+            }
             : Encoding.UTF8.GetString(bytes);
         return new Reply((int)response.StatusCode, text.Length > 0 && text[0] == '{' ? JsonDocument.Parse(text).RootElement.Clone() : null, text, media, response.Headers.RetryAfter?.Delta);
     }
