@@ -142,10 +142,11 @@ public sealed class ImportTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
         await using var app = await TestApp.StartAsync(azurite);
         var (_, key) = await app.CreateWorkspaceAsync(new { name = "multipart" }, "ingest", "read");
 
-        var reply = await ImportAsync(app, key, $"model,input_tokens,output_tokens,timestamp,cost_usd\nclaude-sonnet-4-5,10,1,{Now},0.25\n", multipart: true);
+        var reply = await ImportAsync(app, key, $"model,input_tokens,output_tokens,timestamp,cost_usd,colour\nclaude-sonnet-4-5,10,1,{Now},0.25,blue\n", multipart: true);
         var overview = await app.WaitForEventsAsync(1, Today, Today, key: key);
 
         Assert.Equal((202, "csv"), (reply.Status, reply.Body!.Value.Str("format")));
+        Assert.Equal(["colour"], reply.Body.Value.GetProperty("ignored_columns").EnumerateArray().Select(c => c.GetString()));
         Assert.Equal((1L, 10L, 1L, 0L, 0L, 0L, 0.25m, 0L), Totals(overview));
     }
 
