@@ -40,8 +40,10 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<ApiKeyService>();
         services.AddSingleton<AuditLog>();
         services.AddSingleton<PlanLimitEnforcer>();
-        services.AddSingleton(PriceCatalog.Shipped);
+        services.AddSingleton(sp => PriceCatalog.FromConfiguration(sp.GetRequiredService<IConfiguration>()));
         services.AddSingleton<CostEstimator>();
+        services.AddSingleton<WorkspacePricing>();
+        services.AddSingleton<RepriceService>();
         services.AddSingleton<IngestRequestParser>();
         services.AddSingleton<IngestService>();
         services.AddSingleton<ImportService>();

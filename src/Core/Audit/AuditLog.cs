@@ -31,6 +31,7 @@ public static class AuditActions
     public const string WorkspaceCreate = "workspace.create";
     public const string WorkspaceUpdate = "workspace.update";
     public const string WorkspaceDelete = "workspace.delete";
+    public const string PricingReprice = "pricing.reprice";
 }
 
 /// <summary>

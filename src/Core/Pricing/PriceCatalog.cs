@@ -74,6 +74,27 @@ public sealed class PriceCatalog
     /// <summary>The catalog embedded in this assembly.</summary>
     public static PriceCatalog Shipped { get; } = LoadShipped();
 
+    /// <summary>Path of a catalog file that replaces the shipped one, so prices can change without a new release.</summary>
+    public const string CatalogPathSetting = "AGENTSPEND_PRICE_CATALOG";
+
+    /// <summary>The catalog named by <see cref="CatalogPathSetting"/>, else the shipped one. A file that cannot be read stops the start.</summary>
+    public static PriceCatalog FromConfiguration(Microsoft.Extensions.Configuration.IConfiguration configuration)
+    {
+        if (configuration[CatalogPathSetting] is not { Length: > 0 } path)
+        {
+            return Shipped;
+        }
+
+        try
+        {
+            return Parse(File.ReadAllBytes(path));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException or JsonException)
+        {
+            throw new InvalidOperationException($"{CatalogPathSetting}: the price catalog '{path}' cannot be used: {ex.Message}", ex);
+        }
+    }
+
     public CatalogModel? Find(string model) =>
         _byName.TryGetValue(ModelNames.Normalize(model), out var entry) ? entry : null;
 

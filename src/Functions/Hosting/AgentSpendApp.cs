@@ -86,6 +86,7 @@ public static class AgentSpendApp
         app.MapKeys();
         app.MapAudit();
         app.MapPricing();
+        app.MapReprice();
         app.MapRunEvents();
         app.MapOtlp();
         app.MapImport();

@@ -58,6 +58,22 @@ public class SessionLedgerTests
     }
 
     [Fact]
+    public void Repricing_a_call_moves_the_counted_cost_only_as_far_as_the_metrics_allow()
+    {
+        var ledger = SessionLedger.New(Partition, "s1", "claude-sonnet-4-5");
+        ledger.Count(Event(LedgerRole.Call, 100, 10, 1_000));
+        ledger.Count(Event(LedgerRole.Metric, 100, 10, 800));
+
+        var cheaper = ledger.Adjust(LedgerRole.Call, costDelta: -500, estimateDelta: -500);
+        var dearer = ledger.Adjust(LedgerRole.Call, costDelta: 700, estimateDelta: 0);
+
+        // Counted cost: max(1,000, 800) = 1,000 → max(500, 800) = 800 → max(1,200, 800) = 1,200.
+        Assert.Equal((-200L, -200L), (cheaper.CostNanos, cheaper.EstimatedCostNanos));
+        Assert.Equal((400L, 0L), (dearer.CostNanos, dearer.EstimatedCostNanos));
+        Assert.Equal((0L, 0L), (dearer.Events, dearer.InputTokens));
+    }
+
+    [Fact]
     public void A_ledger_survives_a_round_trip_through_its_table_entity()
     {
         var ledger = SessionLedger.New(Partition, "s1", "claude-sonnet-4-5");
