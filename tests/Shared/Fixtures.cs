@@ -1,6 +1,9 @@
 namespace AgentSpend.Tests.Shared;
 
-/// <summary>Finds ../shared/fixtures beside the repository (CI clones the repository with shared/ next to it).</summary>
+/// <summary>
+/// Finds a captured client payload in tests/Fixtures: a copy of the project's shared/fixtures, kept in the
+/// repository so that a bare clone (CI) has them.
+/// </summary>
 internal static class Fixtures
 {
     public static string Path(params string[] parts)
@@ -9,8 +12,8 @@ internal static class Fixtures
         {
             if (File.Exists(System.IO.Path.Combine(dir.FullName, "AgentSpend.Functions.sln")))
             {
-                var path = System.IO.Path.Combine([dir.FullName, "..", "shared", "fixtures", .. parts]);
-                return File.Exists(path) ? path : throw new FileNotFoundException($"The fixture {path} is missing: shared/ must sit beside the repository.");
+                var path = System.IO.Path.Combine([dir.FullName, "tests", "Fixtures", .. parts]);
+                return File.Exists(path) ? path : throw new FileNotFoundException($"The fixture {path} is missing.");
             }
         }
 

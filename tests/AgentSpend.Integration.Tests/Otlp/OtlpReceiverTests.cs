@@ -15,7 +15,7 @@ using OpenTelemetry.Trace;
 
 namespace AgentSpend.Integration.Tests.Otlp;
 
-/// <summary>The OTLP/HTTP receiver, fed the payloads real clients sent (../shared/fixtures) and the real OTel .NET SDK.</summary>
+/// <summary>The OTLP/HTTP receiver, fed the payloads real clients sent (tests/Fixtures) and the real OTel .NET SDK.</summary>
 public sealed partial class OtlpReceiverTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
 {
     private static readonly string Today = DateOnly.FromDateTime(DateTime.UtcNow).ToString("yyyy-MM-dd");
