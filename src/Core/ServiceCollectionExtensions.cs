@@ -42,6 +42,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<PlanLimitEnforcer>();
         services.AddSingleton(sp => PriceCatalog.FromConfiguration(sp.GetRequiredService<IConfiguration>()));
         services.AddSingleton<CostEstimator>();
+        services.AddSingleton<PriceOverrideStore>();
         services.AddSingleton<WorkspacePricing>();
         services.AddSingleton<RepriceService>();
         services.AddSingleton<IngestRequestParser>();

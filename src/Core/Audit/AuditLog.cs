@@ -32,6 +32,8 @@ public static class AuditActions
     public const string WorkspaceUpdate = "workspace.update";
     public const string WorkspaceDelete = "workspace.delete";
     public const string PricingReprice = "pricing.reprice";
+    public const string PricingOverrideSet = "pricing.override.set";
+    public const string PricingOverrideDelete = "pricing.override.delete";
 }
 
 /// <summary>

@@ -33,6 +33,12 @@ public sealed record UsageEvent
 
     [JsonPropertyName("cw")] public long CacheWriteTokens { get; init; }
 
+    /// <summary>
+    /// How many of <see cref="CacheWriteTokens"/> were 1-hour cache writes (Anthropic prices them above 5-minute
+    /// ones); null when the client did not say, and then all are priced as 5-minute writes. Not a bucket counter.
+    /// </summary>
+    [JsonPropertyName("cw1h")] public long? CacheWrite1hTokens { get; init; }
+
     [JsonPropertyName("rs")] public long ReasoningTokens { get; init; }
 
     /// <summary>Cost in billionths of a US dollar; null when the client sent none (the event is unpriced).</summary>

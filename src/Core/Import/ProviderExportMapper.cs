@@ -68,6 +68,8 @@ public static class ProviderExportMapper
                 WriteCount(json, "output_tokens", r.Count("output_tokens", "usage.output_tokens"));
                 WriteCount(json, "cache_read_tokens", r.Count("cache_read_input_tokens", "usage.cache_read_input_tokens", "cache_read_tokens"));
                 WriteCount(json, "cache_write_tokens", r.Count("cache_creation_input_tokens", "usage.cache_creation_input_tokens", "cache_write_tokens", "cache_creation_tokens"));
+                // The Messages API splits cache writes by lifetime; 1-hour writes cost more than 5-minute ones.
+                WriteCount(json, "cache_write_1h_tokens", r.Count("cache_creation.ephemeral_1h_input_tokens", "usage.cache_creation.ephemeral_1h_input_tokens", "cache_write_1h_tokens"));
                 break;
         }
 

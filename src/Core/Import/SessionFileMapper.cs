@@ -57,7 +57,17 @@ public sealed class SessionFileMapper
         ProviderExportMapper.WriteCount(json, "input_tokens", record.Count("input_tokens"));
         ProviderExportMapper.WriteCount(json, "output_tokens", record.Count("output_tokens"));
         ProviderExportMapper.WriteCount(json, "cache_read_tokens", record.Count("cache_read_input_tokens"));
-        ProviderExportMapper.WriteCount(json, "cache_write_tokens", record.Count("cache_creation_input_tokens"));
+        // Claude Code splits cache writes by lifetime under cache_creation: the 1-hour share is priced higher,
+        // the 5-minute one is the rest.
+        var oneHour = record.Count("cache_creation.ephemeral_1h_input_tokens");
+        var cacheWrite = record.Count("cache_creation_input_tokens");
+        if (cacheWrite is (null, null) && oneHour.Raw is null && record.Count("cache_creation.ephemeral_5m_input_tokens") is { Number: { } fiveMinutes })
+        {
+            cacheWrite = (fiveMinutes + (oneHour.Number ?? 0), null);
+        }
+
+        ProviderExportMapper.WriteCount(json, "cache_write_tokens", cacheWrite);
+        ProviderExportMapper.WriteCount(json, "cache_write_1h_tokens", oneHour);
         ProviderExportMapper.WriteText(json, "session_id", Str(line, "sessionId"));
         if (Str(line, "gitBranch") is { Length: > 0 } branch)
         {

@@ -50,6 +50,7 @@ public sealed partial class IngestRequestParser(TimeProvider clock, PriceCatalog
     private static readonly TimeSpan FutureTolerance = TimeSpan.FromHours(24);
 
     private static readonly string[] TokenFields = ["input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens"];
+    private const string CacheWrite1hField = "cache_write_1h_tokens";
     private static readonly string[] OptionalNames = ["run_id", "session_id", "user_id", "team", "framework", "task_type", "idempotency_key"];
 
     public IngestParseResult Parse(ReadOnlyMemory<byte> body, Workspace workspace, IngestChannel channel = IngestChannel.Api)
@@ -159,6 +160,12 @@ public sealed partial class IngestRequestParser(TimeProvider clock, PriceCatalog
             tokens[i] = ReadInteger(e, TokenFields[i], MaxTokens, Fail) ?? 0;
         }
 
+        var cacheWrite1h = ReadInteger(e, CacheWrite1hField, MaxTokens, Fail);
+        if (cacheWrite1h > tokens[3] && !errors.Exists(x => x.Index == index && x.Field == TokenFields[3]))
+        {
+            Fail(CacheWrite1hField, $"must not exceed cache_write_tokens ({tokens[3]}): it is the share of them that were 1-hour cache writes.");
+        }
+
         var tokensAfter = runShaped ? ReadInteger(e, "tokens_after", MaxTokens, Fail) : null;
         var baseline = ReadInteger(e, "tokens_before", MaxTokens, Fail);
         if (tokensAfter is { } used)
@@ -197,6 +204,7 @@ public sealed partial class IngestRequestParser(TimeProvider clock, PriceCatalog
             OutputTokens = tokens[1],
             CacheReadTokens = tokens[2],
             CacheWriteTokens = tokens[3],
+            CacheWrite1hTokens = cacheWrite1h,
             ReasoningTokens = tokens[4],
             CostNanos = costNanos,
             DurationMs = durationMs,

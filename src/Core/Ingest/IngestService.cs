@@ -11,7 +11,7 @@ namespace AgentSpend.Core.Ingest;
 public sealed record IngestReceipt(int Accepted, int Rejected, IReadOnlyList<IngestError> Errors, int Messages, IReadOnlyList<string> RejectedAgents);
 
 /// <summary>Validates a batch, applies the workspace's plan limits and queues the accepted events for aggregation.</summary>
-public sealed partial class IngestService(IngestRequestParser parser, CostEstimator pricing, PlanLimitEnforcer limits, IStorageProvider storage, ILogger<IngestService> logger)
+public sealed partial class IngestService(IngestRequestParser parser, WorkspacePricing pricing, PlanLimitEnforcer limits, IStorageProvider storage, ILogger<IngestService> logger)
 {
     public async Task<(IngestReceipt? Receipt, IngestProblem? Problem)> IngestAsync(ReadOnlyMemory<byte> body, Workspace workspace, CancellationToken cancellationToken) =>
         await IngestAsync(body, workspace, IngestChannel.Api, cancellationToken).ConfigureAwait(false);
@@ -25,7 +25,8 @@ public sealed partial class IngestService(IngestRequestParser parser, CostEstima
             return (null, parsed.Problem);
         }
 
-        var decision = await limits.ApplyAsync(workspace, Price(parsed.Accepted), cancellationToken).ConfigureAwait(false);
+        var priced = await pricing.PriceAsync(workspace, parsed.Accepted, cancellationToken).ConfigureAwait(false);
+        var decision = await limits.ApplyAsync(workspace, priced, cancellationToken).ConfigureAwait(false);
         if (decision.DailyLimitReached)
         {
             LogDailyLimit(logger, workspace.Id, decision.DailyLimit ?? 0);
@@ -57,15 +58,6 @@ public sealed partial class IngestService(IngestRequestParser parser, CostEstima
         LogQueued(logger, decision.Allowed.Count, rejected, messages.Count, workspace.Id);
         return (new IngestReceipt(decision.Allowed.Count, rejected, errors, messages.Count, decision.RejectedAgents), null);
     }
-
-    /// <summary>
-    /// Prices each event from the catalog before it is queued. A client's own cost counts; the estimate is
-    /// kept beside it. Without a client cost the estimate counts; without either the event stays unpriced.
-    /// </summary>
-    private UsageEvent[] Price(IReadOnlyList<UsageEvent> events) =>
-        events.Select(e => pricing.EstimateNanos(e) is { } estimate
-            ? e with { EstimatedCostNanos = estimate, CostNanos = e.CostNanos ?? estimate, ServerPriced = e.CostNanos is null }
-            : e).ToArray();
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Queued {Accepted} events ({Rejected} rejected) in {Messages} messages for workspace {WorkspaceId}")]
     private static partial void LogQueued(ILogger logger, int accepted, int rejected, int messages, string workspaceId);

@@ -4,16 +4,26 @@ using AgentSpend.Core.Workspaces;
 namespace AgentSpend.Core.Pricing;
 
 /// <summary>
-/// Prices one workspace's events: the rule shared by ingest and re-pricing. A client's own cost counts and
-/// the server's estimate is kept beside it; without a client cost the estimate counts; without either the
-/// event stays unpriced.
+/// Prices one workspace's events: the rule shared by ingest and re-pricing. The workspace's override of a
+/// model wins over the catalog. A client's own cost counts and the server's estimate is kept beside it;
+/// without a client cost the estimate counts; without either the event stays unpriced.
 /// </summary>
-public sealed class WorkspacePricing(CostEstimator estimator)
+public sealed class WorkspacePricing(CostEstimator estimator, PriceOverrideStore overrides)
 {
     public string CatalogVersion => estimator.Catalog.Version;
 
-    public ValueTask<UsageEvent> PriceAsync(Workspace workspace, UsageEvent e, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(Price(e, estimator.EstimateNanos(e)));
+    public async ValueTask<UsageEvent> PriceAsync(Workspace workspace, UsageEvent e, CancellationToken cancellationToken)
+    {
+        var own = await overrides.ForWorkspaceAsync(workspace.Id, cancellationToken).ConfigureAwait(false);
+        return Price(e, estimator.EstimateNanos(e, own));
+    }
+
+    /// <summary>A batch: the workspace's overrides are looked up once.</summary>
+    public async ValueTask<UsageEvent[]> PriceAsync(Workspace workspace, IReadOnlyList<UsageEvent> events, CancellationToken cancellationToken)
+    {
+        var own = await overrides.ForWorkspaceAsync(workspace.Id, cancellationToken).ConfigureAwait(false);
+        return events.Select(e => Price(e, estimator.EstimateNanos(e, own))).ToArray();
+    }
 
     public static UsageEvent Price(UsageEvent e, long? estimate) => estimate is { } value
         ? e with { EstimatedCostNanos = value, CostNanos = e.CostNanos ?? value, ServerPriced = e.CostNanos is null }

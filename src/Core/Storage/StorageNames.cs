@@ -19,11 +19,14 @@ public static class StorageNames
     /// <summary>Per workspace: the agents seen (for the max-agents limit) and the day's ingest count (for the daily quota).</summary>
     public const string LimitsTable = "limits";
 
+    /// <summary>Per workspace (the partition), its own prices of models, one row per normalised model name.</summary>
+    public const string PriceOverridesTable = "priceoverrides";
+
     public const string IngestQueue = "usage-ingest";
 
     public static string PoisonQueueOf(string queue) => queue + "-poison";
 
-    public static IReadOnlyList<string> Tables { get; } = [UsageTable, ApiKeysTable, WorkspacesTable, AuditTable, LimitsTable];
+    public static IReadOnlyList<string> Tables { get; } = [UsageTable, ApiKeysTable, WorkspacesTable, AuditTable, LimitsTable, PriceOverridesTable];
 
     public static IReadOnlyList<string> Queues { get; } = [IngestQueue, PoisonQueueOf(IngestQueue)];
 }

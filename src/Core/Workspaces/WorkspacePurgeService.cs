@@ -1,6 +1,7 @@
 using AgentSpend.Core.Audit;
 using AgentSpend.Core.Auth;
 using AgentSpend.Core.Limits;
+using AgentSpend.Core.Pricing;
 using AgentSpend.Core.Storage;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
@@ -10,12 +11,12 @@ namespace AgentSpend.Core.Workspaces;
 public sealed record PurgeOutcome(string WorkspaceId, long DeletedRows, bool Finished);
 
 /// <summary>
-/// Removes the data of workspaces whose deletion was requested: usage rows, plan-limit rows, audit
-/// entries, then keys. Progress is written to the workspace record as it goes, so GET shows it, and a
-/// run cut short is resumed by the next timer tick from whatever is left.
+/// Removes the data of workspaces whose deletion was requested: usage rows, plan-limit rows, price
+/// overrides, audit entries, then keys. Progress is written to the workspace record as it goes, so GET
+/// shows it, and a run cut short is resumed by the next timer tick from whatever is left.
 /// </summary>
 public sealed partial class WorkspacePurgeService(
-    IStorageProvider storage, WorkspaceStore workspaces, ApiKeyService keys, PlanLimitEnforcer limits, AuditLog audit, TimeProvider clock, ILogger<WorkspacePurgeService> logger)
+    IStorageProvider storage, WorkspaceStore workspaces, ApiKeyService keys, PlanLimitEnforcer limits, PriceOverrideStore overrides, AuditLog audit, TimeProvider clock, ILogger<WorkspacePurgeService> logger)
 {
     private const int ProgressEveryRows = 1000;
 
@@ -55,6 +56,7 @@ public sealed partial class WorkspacePurgeService(
         var deleted = previously;
         deleted += await usage.DeletePartitionRowsAsync(usageFilter, cancellationToken, d => ReportAsync(previously + d)).ConfigureAwait(false);
         deleted += await limits.DeleteWorkspaceAsync(workspace.Id, cancellationToken).ConfigureAwait(false);
+        deleted += await overrides.DeleteWorkspaceAsync(workspace.Id, cancellationToken).ConfigureAwait(false);
         deleted += await audit.DeleteWorkspaceAsync(workspace.Id, cancellationToken).ConfigureAwait(false);
         deleted += await keys.DeleteAllAsync(workspace.Id, cancellationToken).ConfigureAwait(false);
         await SetProgressAsync(workspace.Id, deleted, finished: true, cancellationToken).ConfigureAwait(false);

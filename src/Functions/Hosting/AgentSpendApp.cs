@@ -50,7 +50,7 @@ public static class AgentSpendApp
         AgentSpendOptions.Bind(options, builder.Configuration);
         services.AddCors(cors => cors.AddDefaultPolicy(policy => policy
             .WithOrigins([.. options.CorsOrigins])
-            .WithMethods("GET", "POST", "PATCH", "DELETE")
+            .WithMethods("GET", "POST", "PUT", "PATCH", "DELETE")
             .WithHeaders("Authorization", "Content-Type", "x-api-key")
             .WithExposedHeaders("Retry-After", "Location")));
         if (options.CustomHandlerPort is { } port)
@@ -86,6 +86,7 @@ public static class AgentSpendApp
         app.MapKeys();
         app.MapAudit();
         app.MapPricing();
+        app.MapPriceOverrides();
         app.MapReprice();
         app.MapRunEvents();
         app.MapOtlp();

@@ -94,6 +94,8 @@ public sealed class CustomHandlerContractTests(AzuriteFixture azurite) : IClassF
     [InlineData("GET", "/api/v1/workspaces", HttpStatusCode.Unauthorized)]
     [InlineData("POST", "/api/v1/keys/abc/rotate", HttpStatusCode.Unauthorized)]
     [InlineData("GET", "/api/v1/audit", HttpStatusCode.Unauthorized)]
+    [InlineData("PUT", "/api/v1/pricing/models/anthropic/claude-sonnet-4-5-20250929", HttpStatusCode.Unauthorized)]
+    [InlineData("DELETE", "/api/v1/pricing/models/claude-sonnet-4-5", HttpStatusCode.Unauthorized)]
     public async Task Each_http_function_answers_on_the_custom_handler_port(string method, string path, HttpStatusCode expected)
     {
         using var client = _host.CreateClient(null);

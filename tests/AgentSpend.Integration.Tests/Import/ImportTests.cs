@@ -111,6 +111,11 @@ public sealed class ImportTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
             "json", (2, 107, 13, 0, 0, 0, 0.5m, 1)
         },
         {
+            "anthropic messages usage with 1-hour cache writes, priced by the server", "",
+            $"{{\"id\":\"msg_1h\",\"model\":\"claude-sonnet-4-5\",\"timestamp\":\"{Now}\",\"usage\":{{\"input_tokens\":1000,\"output_tokens\":100,\"cache_creation_input_tokens\":1000,\"cache_creation\":{{\"ephemeral_5m_input_tokens\":600,\"ephemeral_1h_input_tokens\":400}}}}}}",
+            "json", (1, 1_000, 100, 0, 1_000, 0, Money.ToUsd((1_000 * 3_000L) + (100 * 15_000L) + (600 * 3_750L) + (400 * 6_000L)), 0)
+        },
+        {
             "json lines of provider records with a provider override", "?format=json&provider=openai",
             $"{{\"model\":\"gpt-4.1\",\"input_tokens\":100,\"output_tokens\":10,\"timestamp\":\"{Now}\",\"id\":\"j1\"}}\n{{\"model\":\"gpt-4.1\",\"input_tokens\":100,\"output_tokens\":10,\"timestamp\":\"{Now}\",\"id\":\"j2\"}}\n",
             "json", (2, 200, 20, 0, 0, 0, Money.ToUsd(2 * ((100 * 2_000L) + (10 * 8_000L))), 0)

@@ -21,14 +21,22 @@ public sealed class IsolationWalkTests(AzuriteFixture azurite) : IClassFixture<A
 {
     private const string SecretAgent = "b-secret-agent";
     private const string SecretName = "b-secret-workspace";
+    private const string BModel = "b-private-model";
 
     /// <summary>How a route parameter names a thing of workspace B. A new parameter must be added here, or the walk fails.</summary>
     private static string TargetOf(string routePrefix, string parameter, (string Workspace, string Key) b) => (routePrefix, parameter) switch
     {
         ("/api/v1/workspaces", "id") => b.Workspace,
         ("/api/v1/keys", "id") => b.Key,
+        ("/api/v1/pricing", "model") => BModel,
         _ => throw new InvalidOperationException($"The isolation walk does not know which of B's things '{{{parameter}}}' under {routePrefix} names; add it to TargetOf."),
     };
+
+    /// <summary>
+    /// Parameters that name something every workspace has its own of (a model's price): A acting on that name
+    /// acts on A's own, which the walk allows; B's stays untouched and unseen (the snapshot and leak checks).
+    /// </summary>
+    private static readonly HashSet<(string, string)> OwnedByEach = [("/api/v1/pricing", "model")];
 
     [Fact]
     public async Task No_key_of_workspace_A_reads_or_changes_anything_of_workspace_B_on_any_endpoint()
@@ -53,6 +61,7 @@ public sealed class IsolationWalkTests(AzuriteFixture azurite) : IClassFixture<A
             agent_name = SecretAgent, provider = "anthropic", model = "claude", timestamp = DateTimeOffset.UtcNow.ToString("O"), input_tokens = 100 + i, idempotency_key = $"b{i}",
         }).ToArray();
         Assert.Equal(202, (await app.SendAsync("POST", "/api/v1/ingest", new { events = bEvents }, bAdmin)).Status);
+        Assert.Equal(200, (await app.SendAsync("PUT", $"/api/v1/pricing/models/{BModel}", new { input = 1, output = 2, note = SecretName }, bAdmin)).Status);
         await AggregateQueuedAsync(app);
         var bBefore = await SnapshotAsync(app, b);
         var bTarget = (b, bKey.Str("id")!);
@@ -76,7 +85,7 @@ public sealed class IsolationWalkTests(AzuriteFixture azurite) : IClassFixture<A
             var allowed = AuthPolicies.ScopesFor[policy!];
             var prefix = Regex.Match(pattern, @"^/api/v1/[^/{]+").Value;
             var path = Regex.Replace(pattern, @"\{\*?([^}:?]+)[^}]*\}", m => TargetOf(prefix, m.Groups[1].Value, bTarget)).TrimEnd('/');
-            var targetsB = path != pattern.TrimEnd('/');
+            var targetsB = Regex.Matches(pattern, @"\{\*?([^}:?]+)[^}]*\}").Any(m => !OwnedByEach.Contains((prefix, m.Groups[1].Value)));
             var smuggled = path + (path.Contains('?') ? "&" : "?") + $"workspace={b}&workspace_id={b}";
             foreach (var method in endpoint.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()!.HttpMethods)
             {
@@ -130,6 +139,7 @@ public sealed class IsolationWalkTests(AzuriteFixture azurite) : IClassFixture<A
         },
         _ when path.Contains("/keys", StringComparison.Ordinal) && path.EndsWith("/rotate", StringComparison.Ordinal) => new { grace_seconds = 0 },
         _ when path.Contains("/keys", StringComparison.Ordinal) => new { name = "intruder", scopes = new[] { "admin" } },
+        _ when path.Contains("/pricing/models/", StringComparison.Ordinal) => new { input = 0, output = 0, note = "intruder" },
         _ => new { name = "intruder", retention_days = 1 },
     };
 
@@ -154,7 +164,7 @@ public sealed class IsolationWalkTests(AzuriteFixture azurite) : IClassFixture<A
     {
         var snapshot = new StringBuilder();
         var byPartition = TableClient.CreateQueryFilter($"PartitionKey ge {b} and PartitionKey lt {b + "}"}");
-        foreach (var table in new[] { StorageNames.UsageTable, StorageNames.LimitsTable, StorageNames.AuditTable })
+        foreach (var table in new[] { StorageNames.UsageTable, StorageNames.LimitsTable, StorageNames.AuditTable, StorageNames.PriceOverridesTable })
         {
             await foreach (var row in app.Storage.GetTable(table).QueryAsync(byPartition))
             {
