@@ -142,7 +142,7 @@ public static partial class OtlpUsageMapper
                        ?? (service is "claude-code" ? "anthropic" : service is "codex_exec" or "codex" ? "openai" : null);
         var model = a.String("gen_ai.response.model") ?? a.String("gen_ai.request.model") ?? a.String("model");
         json.WriteStartObject();
-        WriteCommon(json, a, provider, model, when, a.String("gen_ai.agent.name") ?? service ?? "otel",
+        WriteCommon(json, a, provider, model, when, a.String("gen_ai.agent.name") ?? service ?? a.String("agent.harness.name") ?? "otel",
             a.String("gen_ai.conversation.id") ?? a.String("agent.session.id") ?? a.String("session.id"));
         // OpenAI-family emitters count cached tokens inside input; GenAI conventions ask the same. Claude
         // Code's own span counts them apart. Either way, input here is the uncached share.
@@ -152,10 +152,39 @@ public static partial class OtlpUsageMapper
         {
             WriteTokens(json, uncached, output, cacheRead, cacheWrite, a.Long("gen_ai.usage.reasoning.output_tokens"));
         }
-        a.WriteNumber(json, "agent.cost.total.usd", "cost_usd");
+        WriteAgentCost(json, a);
         WriteKey(json, a.String("request_id") ?? a.String("gen_ai.response.id"), "span", a.String("session.id"), when);
         json.WriteEndObject();
         return true;
+    }
+
+    private static readonly string[] AgentCostParts = ["agent.cost.input.usd", "agent.cost.output.usd", "agent.cost.cache_read.usd", "agent.cost.cache_write.usd"];
+
+    /// <summary>
+    /// The <c>agent.*</c> cost: its total when sent, else the sum of its parts. A part that is not a number
+    /// is copied as text, so the ingest validation refuses the record instead of counting less.
+    /// </summary>
+    private static void WriteAgentCost(Utf8JsonWriter json, Attributes a)
+    {
+        if (a.Has("agent.cost.total.usd") || !AgentCostParts.Any(a.Has))
+        {
+            a.WriteNumber(json, "agent.cost.total.usd", "cost_usd");
+            return;
+        }
+
+        var total = 0m;
+        foreach (var part in AgentCostParts.Where(a.Has))
+        {
+            if (!decimal.TryParse(a.String(part), NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+            {
+                json.WriteString("cost_usd", a.String(part));
+                return;
+            }
+
+            total += value;
+        }
+
+        json.WriteNumber("cost_usd", total);
     }
 
     private static void WriteCommon(Utf8JsonWriter json, Attributes a, string? provider, string? model, string? when, string agent, string? session)
