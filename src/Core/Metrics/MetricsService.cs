@@ -10,7 +10,20 @@ public sealed class MetricsService(IStorageProvider storage)
 {
     private const int ReadConcurrency = 16;
 
+    /// <summary>Totals of the range, with the previous equal period's beside them.</summary>
     public async Task<Overview> OverviewAsync(Workspace workspace, MetricsRange range, CancellationToken cancellationToken)
+    {
+        var before = range.Previous();
+        var totals = await Task.WhenAll(TotalAsync(workspace, range, cancellationToken), TotalAsync(workspace, before, cancellationToken)).ConfigureAwait(false);
+        return new Overview(Workspace.FormatDay(range.From), Workspace.FormatDay(range.To), totals[0])
+        {
+            Range = range.Name,
+            Previous = new PeriodTotals(Workspace.FormatDay(before.From), Workspace.FormatDay(before.To), totals[1]),
+            ChangePct = Change.Between(totals[0], totals[1]),
+        };
+    }
+
+    private async Task<UsageCounters> TotalAsync(Workspace workspace, MetricsRange range, CancellationToken cancellationToken)
     {
         var total = new UsageCounters();
         foreach (var (_, buckets) in await LoadAsync(workspace, range, cancellationToken).ConfigureAwait(false))
@@ -21,7 +34,7 @@ public sealed class MetricsService(IStorageProvider storage)
             }
         }
 
-        return new Overview(Workspace.FormatDay(range.From), Workspace.FormatDay(range.To), total);
+        return total;
     }
 
     public async Task<Timeseries> TimeseriesAsync(Workspace workspace, MetricsRange range, Granularity granularity, CancellationToken cancellationToken)

@@ -44,8 +44,50 @@ public class UsageTotals
 
 public sealed class Overview(string from, string to, UsageCounters counters) : UsageTotals(counters)
 {
+    /// <summary>How the range was named (<c>today</c>, <c>7d</c>, <c>mtd</c>…, or <c>custom</c>).</summary>
+    [JsonPropertyOrder(-3)] public string Range { get; init; } = "custom";
     [JsonPropertyOrder(-2)] public string From { get; } = from;
     [JsonPropertyOrder(-1)] public string To { get; } = to;
+
+    /// <summary>The same figures over the previous equal period.</summary>
+    public PeriodTotals? Previous { get; init; }
+
+    /// <summary>Percentage change from <see cref="Previous"/>; null where the previous figure is zero.</summary>
+    public Change? ChangePct { get; init; }
+}
+
+public sealed class PeriodTotals(string from, string to, UsageCounters counters) : UsageTotals(counters)
+{
+    [JsonPropertyOrder(-2)] public string From { get; } = from;
+    [JsonPropertyOrder(-1)] public string To { get; } = to;
+}
+
+/// <summary>Percentage changes, rounded to one decimal; null when there is nothing to compare with.</summary>
+public sealed class Change
+{
+    public decimal? CostUsd { get; init; }
+    public decimal? EstimatedCostUsd { get; init; }
+    public decimal? Events { get; init; }
+    public decimal? InputTokens { get; init; }
+    public decimal? OutputTokens { get; init; }
+    public decimal? CacheReadTokens { get; init; }
+    public decimal? CacheWriteTokens { get; init; }
+    public decimal? ReasoningTokens { get; init; }
+
+    public static Change Between(UsageCounters current, UsageCounters previous) => new()
+    {
+        CostUsd = Pct(current.CostNanos, previous.CostNanos),
+        EstimatedCostUsd = Pct(current.EstimatedCostNanos, previous.EstimatedCostNanos),
+        Events = Pct(current.Events, previous.Events),
+        InputTokens = Pct(current.InputTokens, previous.InputTokens),
+        OutputTokens = Pct(current.OutputTokens, previous.OutputTokens),
+        CacheReadTokens = Pct(current.CacheReadTokens, previous.CacheReadTokens),
+        CacheWriteTokens = Pct(current.CacheWriteTokens, previous.CacheWriteTokens),
+        ReasoningTokens = Pct(current.ReasoningTokens, previous.ReasoningTokens),
+    };
+
+    public static decimal? Pct(long current, long previous) =>
+        previous == 0 ? null : Math.Round((current - previous) * 100m / previous, 1, MidpointRounding.AwayFromZero);
 }
 
 public sealed class TimeseriesPoint(string? date, string? hour, UsageCounters counters) : UsageTotals(counters)

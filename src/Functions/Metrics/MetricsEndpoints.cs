@@ -17,17 +17,17 @@ public static class MetricsEndpoints
     }
 
     public static async Task<Results<Ok<Overview>, ProblemHttpResult>> GetOverviewAsync(
-        string? from, string? to, Caller caller, MetricsService metrics, TimeProvider clock, CancellationToken cancellationToken)
+        string? range, string? from, string? to, Caller caller, MetricsService metrics, TimeProvider clock, CancellationToken cancellationToken)
     {
         var workspace = caller.Workspace;
-        var range = MetricsRange.Parse(from, to, workspace, clock, MetricsRange.MaxDays, out var error);
+        var days = MetricsRange.Resolve(range, from, to, workspace, clock, MetricsRange.MaxDays, out var error);
         return error is not null
             ? Problems.BadRequest(error.Parameter, error.Reason)
-            : TypedResults.Ok(await metrics.OverviewAsync(workspace, range, cancellationToken).ConfigureAwait(false));
+            : TypedResults.Ok(await metrics.OverviewAsync(workspace, days, cancellationToken).ConfigureAwait(false));
     }
 
     public static async Task<Results<Ok<Timeseries>, ProblemHttpResult>> GetTimeseriesAsync(
-        string? granularity, string? from, string? to, Caller caller, MetricsService metrics, TimeProvider clock, CancellationToken cancellationToken)
+        string? granularity, string? range, string? from, string? to, Caller caller, MetricsService metrics, TimeProvider clock, CancellationToken cancellationToken)
     {
         Granularity parsed;
         switch (granularity)
@@ -44,14 +44,14 @@ public static class MetricsEndpoints
 
         var workspace = caller.Workspace;
         var maxDays = parsed == Granularity.Hour ? MetricsRange.MaxHourlyDays : MetricsRange.MaxDays;
-        var range = MetricsRange.Parse(from, to, workspace, clock, maxDays, out var error);
+        var days = MetricsRange.Resolve(range, from, to, workspace, clock, maxDays, out var error);
         return error is not null
             ? Problems.BadRequest(error.Parameter, error.Reason)
-            : TypedResults.Ok(await metrics.TimeseriesAsync(workspace, range, parsed, cancellationToken).ConfigureAwait(false));
+            : TypedResults.Ok(await metrics.TimeseriesAsync(workspace, days, parsed, cancellationToken).ConfigureAwait(false));
     }
 
     public static async Task<Results<Ok<Breakdown>, ProblemHttpResult>> GetBreakdownAsync(
-        string? by, string? from, string? to, Caller caller, MetricsService metrics, TimeProvider clock, CancellationToken cancellationToken)
+        string? by, string? range, string? from, string? to, Caller caller, MetricsService metrics, TimeProvider clock, CancellationToken cancellationToken)
     {
         if (!DimensionExtensions.TryParse(by, out var dimension))
         {
@@ -61,9 +61,9 @@ public static class MetricsEndpoints
         }
 
         var workspace = caller.Workspace;
-        var range = MetricsRange.Parse(from, to, workspace, clock, MetricsRange.MaxDays, out var error);
+        var days = MetricsRange.Resolve(range, from, to, workspace, clock, MetricsRange.MaxDays, out var error);
         return error is not null
             ? Problems.BadRequest(error.Parameter, error.Reason)
-            : TypedResults.Ok(await metrics.BreakdownAsync(workspace, range, dimension, cancellationToken).ConfigureAwait(false));
+            : TypedResults.Ok(await metrics.BreakdownAsync(workspace, days, dimension, cancellationToken).ConfigureAwait(false));
     }
 }
