@@ -14,6 +14,7 @@ using AgentSpend.Functions.Workspaces;
 using AgentSpend.Functions.Health;
 using AgentSpend.Functions.Ingest;
 using AgentSpend.Functions.Metrics;
+using AgentSpend.Functions.OpenApi;
 using AgentSpend.Functions.Retention;
 using AgentSpend.Functions.Triggers;
 using Microsoft.AspNetCore.Authentication;
@@ -28,6 +29,7 @@ public static class AgentSpendApp
         var services = builder.Services;
         services.AddAgentSpendCore();
         services.AddProblemDetails();
+        services.AddAgentSpendOpenApi();
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
 
         services.AddAuthentication(AuthPolicies.Scheme)
@@ -80,6 +82,7 @@ public static class AgentSpendApp
         app.UseAuthorization();
 
         app.MapHealth();
+        app.MapOpenApiDocument();
         app.MapIngest();
         app.MapMetrics();
         app.MapWorkspaces();

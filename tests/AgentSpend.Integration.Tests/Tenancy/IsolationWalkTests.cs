@@ -76,7 +76,7 @@ public sealed class IsolationWalkTests(AzuriteFixture azurite) : IClassFixture<A
             var pattern = endpoint.RoutePattern.RawText!;
             if (endpoint.Metadata.GetMetadata<IAllowAnonymous>() is not null)
             {
-                Assert.Equal("/api/health", pattern); // the only endpoint open to anyone
+                Assert.Contains(pattern, new[] { "/api/health", "/api/openapi.json" }); // the only endpoints open to anyone: they hold no data
                 continue;
             }
 
