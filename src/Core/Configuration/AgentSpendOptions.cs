@@ -19,6 +19,7 @@ public sealed class AgentSpendOptions
     public const string AggregateRetentionDaysSetting = "AGENTSPEND_AGGREGATE_RETENTION_DAYS";
     public const string CorsOriginsSetting = "AGENTSPEND_CORS_ORIGINS";
     public const string KeyUsageFlushSecondsSetting = "AGENTSPEND_KEY_USAGE_FLUSH_SECONDS";
+    public const string ConcentrationThresholdSetting = "AGENTSPEND_CONCENTRATION_THRESHOLD_PCT";
 
     /// <summary>IANA timezone of the default workspace: its days are the metrics' days.</summary>
     public string Timezone { get; set; } = "UTC";
@@ -56,6 +57,9 @@ public sealed class AgentSpendOptions
     /// <summary>How many workspace-day partitions one aggregation pass writes at once.</summary>
     public int AggregationConcurrency { get; set; } = 8;
 
+    /// <summary>A provider holding at least this share (%) of cost, tokens or calls is reported as over-relied on.</summary>
+    public int ConcentrationThresholdPct { get; set; } = 70;
+
     /// <summary>Set by the Functions host when it starts the app as a custom handler.</summary>
     public int? CustomHandlerPort { get; set; }
 
@@ -74,6 +78,7 @@ public sealed class AgentSpendOptions
         options.RetentionDays = ReadInt(configuration, RetentionDaysSetting, options.RetentionDays);
         options.QueueLeaseSeconds = ReadInt(configuration, QueueLeaseSecondsSetting, options.QueueLeaseSeconds);
         options.AggregationConcurrency = ReadInt(configuration, AggregationConcurrencySetting, options.AggregationConcurrency);
+        options.ConcentrationThresholdPct = ReadInt(configuration, ConcentrationThresholdSetting, options.ConcentrationThresholdPct);
         options.CustomHandlerPort = configuration[CustomHandlerPortSetting] is { Length: > 0 } port
             ? ReadInt(configuration, CustomHandlerPortSetting, 0)
             : null;
@@ -130,6 +135,11 @@ public sealed class AgentSpendOptionsValidator : IValidateOptions<AgentSpendOpti
         if (options.AggregateRetentionDays is < 1 or > 3650)
         {
             failures.Add($"{AgentSpendOptions.AggregateRetentionDaysSetting} must be between 1 and 3650, got {options.AggregateRetentionDays}.");
+        }
+
+        if (options.ConcentrationThresholdPct is < 1 or > 100)
+        {
+            failures.Add($"{AgentSpendOptions.ConcentrationThresholdSetting} must be between 1 and 100, got {options.ConcentrationThresholdPct}.");
         }
 
         if (options.KeyUsageFlushSeconds is < 1 or > 3600)

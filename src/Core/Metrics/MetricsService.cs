@@ -87,19 +87,7 @@ public sealed class MetricsService(IStorageProvider storage)
 
     public async Task<Breakdown> BreakdownAsync(Workspace workspace, MetricsRange range, Dimension dimension, CancellationToken cancellationToken)
     {
-        var items = new Dictionary<string, UsageCounters>(StringComparer.Ordinal);
-        foreach (var bucket in (await LoadAsync(workspace, range, cancellationToken).ConfigureAwait(false)).SelectMany(d => d.Buckets))
-        {
-            foreach (var (key, counters) in bucket.Values(dimension))
-            {
-                if (!items.TryGetValue(key, out var sum))
-                {
-                    items[key] = sum = new UsageCounters();
-                }
-
-                sum.Add(counters);
-            }
-        }
+        var items = Sum((await LoadAsync(workspace, range, cancellationToken).ConfigureAwait(false)).SelectMany(d => d.Buckets), dimension);
 
         var sorted = items
             .OrderByDescending(kv => kv.Value.CostNanos)
@@ -108,6 +96,35 @@ public sealed class MetricsService(IStorageProvider storage)
             .Select(kv => new BreakdownItem(kv.Key.Length == 0 ? null : kv.Key, kv.Value))
             .ToArray();
         return new Breakdown(dimension.Name(), Workspace.FormatDay(range.From), Workspace.FormatDay(range.To), sorted);
+    }
+
+    /// <summary>Shares of cost, tokens and calls per provider and per model, their HHI, and over-reliance warnings.</summary>
+    public async Task<Concentration> ConcentrationAsync(Workspace workspace, MetricsRange range, int thresholdPct, CancellationToken cancellationToken)
+    {
+        var buckets = (await LoadAsync(workspace, range, cancellationToken).ConfigureAwait(false)).SelectMany(d => d.Buckets).ToArray();
+        var providers = Sum(buckets, Dimension.Provider);
+        return new Concentration(
+            range.Name, Workspace.FormatDay(range.From), Workspace.FormatDay(range.To), thresholdPct, Concentration.MinEventsForWarning,
+            Concentration.Of(providers), Concentration.Of(Sum(buckets, Dimension.Model)), Concentration.Warn(providers, thresholdPct));
+    }
+
+    private static Dictionary<string, UsageCounters> Sum(IEnumerable<DailyBucket> buckets, Dimension dimension)
+    {
+        var sums = new Dictionary<string, UsageCounters>(StringComparer.Ordinal);
+        foreach (var bucket in buckets)
+        {
+            foreach (var (key, counters) in bucket.Values(dimension))
+            {
+                if (!sums.TryGetValue(key, out var sum))
+                {
+                    sums[key] = sum = new UsageCounters();
+                }
+
+                sum.Add(counters);
+            }
+        }
+
+        return sums;
     }
 
     private async Task<IReadOnlyList<(DateOnly Day, IReadOnlyList<DailyBucket> Buckets)>> LoadAsync(Workspace workspace, MetricsRange range, CancellationToken cancellationToken)

@@ -1,7 +1,9 @@
+using AgentSpend.Core.Configuration;
 using AgentSpend.Core.Domain;
 using AgentSpend.Core.Metrics;
 using AgentSpend.Functions.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 
 namespace AgentSpend.Functions.Metrics;
 
@@ -14,6 +16,17 @@ public static class MetricsEndpoints
         group.MapGet("/overview", GetOverviewAsync);
         group.MapGet("/timeseries", GetTimeseriesAsync);
         group.MapGet("/breakdown", GetBreakdownAsync);
+        group.MapGet("/concentration", GetConcentrationAsync);
+    }
+
+    public static async Task<Results<Ok<Concentration>, ProblemHttpResult>> GetConcentrationAsync(
+        string? range, string? from, string? to, Caller caller, MetricsService metrics, IOptions<AgentSpendOptions> options, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var workspace = caller.Workspace;
+        var days = MetricsRange.Resolve(range, from, to, workspace, clock, MetricsRange.MaxDays, out var error);
+        return error is not null
+            ? Problems.BadRequest(error.Parameter, error.Reason)
+            : TypedResults.Ok(await metrics.ConcentrationAsync(workspace, days, options.Value.ConcentrationThresholdPct, cancellationToken).ConfigureAwait(false));
     }
 
     public static async Task<Results<Ok<Overview>, ProblemHttpResult>> GetOverviewAsync(
