@@ -1,3 +1,4 @@
+using AgentSpend.Core.Serialization;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -178,20 +179,13 @@ public static class AuditJson
         var csv = new StringBuilder("id,at,action,target,actor_key_id,source_ip,before,after\r\n");
         foreach (var e in entries)
         {
-            csv.AppendJoin(',', new[]
-            {
+            Csv.AppendLine(csv,
+            [
                 e.Id, e.At.ToString("O", CultureInfo.InvariantCulture), e.Action, e.Target, e.ActorKeyId ?? "", e.SourceIp ?? "",
                 e.Before?.GetRawText() ?? "", e.After?.GetRawText() ?? "",
-            }.Select(Quote)).Append("\r\n");
+            ]);
         }
 
         return csv.ToString();
-    }
-
-    private static string Quote(string field)
-    {
-        // A leading = + - @ would make a spreadsheet run the cell as a formula.
-        var safe = field.Length > 0 && field[0] is '=' or '+' or '-' or '@' ? "'" + field : field;
-        return safe.AsSpan().IndexOfAny(",\"\r\n") >= 0 || safe != field ? "\"" + safe.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : safe;
     }
 }

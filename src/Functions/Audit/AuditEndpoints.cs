@@ -26,13 +26,7 @@ public static class AuditEndpoints
         string? action, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "key_id")] string? keyId, string? from, string? to, string? limit, string? cursor, string? format, string? workspace,
         HttpRequest request, Caller caller, AuditLog audit, IWorkspaceDirectory workspaces, CancellationToken cancellationToken)
     {
-        var csv = format switch
-        {
-            null or "" => request.Headers.Accept.ToString().Contains("text/csv", StringComparison.OrdinalIgnoreCase),
-            "csv" => true,
-            "json" => false,
-            _ => (bool?)null,
-        };
+        var csv = ResponseFormat.WantsCsv(format, request);
         if (csv is null)
         {
             return Problems.BadRequest("format", "use json or csv.");
@@ -80,7 +74,7 @@ public static class AuditEndpoints
         var page = await audit.QueryAsync(workspaceId, new AuditQuery(action, keyId, fromAt, toAt, count, cursor), cancellationToken).ConfigureAwait(false);
         if (csv == true)
         {
-            return TypedResults.Text(AuditJson.ToCsv(page.Entries), "text/csv; charset=utf-8");
+            return TypedResults.Text(AuditJson.ToCsv(page.Entries), ResponseFormat.CsvMediaType);
         }
 
         return TypedResults.Ok(new AuditPageView(page.Entries.Select(AuditEntryView.Of).ToArray(), page.NextCursor));

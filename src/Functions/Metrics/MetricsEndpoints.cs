@@ -39,9 +39,14 @@ public static class MetricsEndpoints
             : TypedResults.Ok(await metrics.OverviewAsync(workspace, days, cancellationToken).ConfigureAwait(false));
     }
 
-    public static async Task<Results<Ok<Timeseries>, ProblemHttpResult>> GetTimeseriesAsync(
-        string? granularity, string? range, string? from, string? to, Caller caller, MetricsService metrics, TimeProvider clock, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<Timeseries>, ContentHttpResult, ProblemHttpResult>> GetTimeseriesAsync(
+        string? granularity, string? range, string? from, string? to, string? format, HttpRequest request, Caller caller, MetricsService metrics, TimeProvider clock, CancellationToken cancellationToken)
     {
+        if (ResponseFormat.WantsCsv(format, request) is not { } csv)
+        {
+            return Problems.BadRequest("format", "use json or csv.");
+        }
+
         Granularity parsed;
         switch (granularity)
         {
@@ -58,14 +63,23 @@ public static class MetricsEndpoints
         var workspace = caller.Workspace;
         var maxDays = parsed == Granularity.Hour ? MetricsRange.MaxHourlyDays : MetricsRange.MaxDays;
         var days = MetricsRange.Resolve(range, from, to, workspace, clock, maxDays, out var error);
-        return error is not null
-            ? Problems.BadRequest(error.Parameter, error.Reason)
-            : TypedResults.Ok(await metrics.TimeseriesAsync(workspace, days, parsed, cancellationToken).ConfigureAwait(false));
+        if (error is not null)
+        {
+            return Problems.BadRequest(error.Parameter, error.Reason);
+        }
+
+        var series = await metrics.TimeseriesAsync(workspace, days, parsed, cancellationToken).ConfigureAwait(false);
+        return csv ? TypedResults.Text(MetricsCsv.Of(series), ResponseFormat.CsvMediaType) : TypedResults.Ok(series);
     }
 
-    public static async Task<Results<Ok<Breakdown>, ProblemHttpResult>> GetBreakdownAsync(
-        string? by, string? range, string? from, string? to, Caller caller, MetricsService metrics, TimeProvider clock, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<Breakdown>, ContentHttpResult, ProblemHttpResult>> GetBreakdownAsync(
+        string? by, string? range, string? from, string? to, string? format, HttpRequest request, Caller caller, MetricsService metrics, TimeProvider clock, CancellationToken cancellationToken)
     {
+        if (ResponseFormat.WantsCsv(format, request) is not { } csv)
+        {
+            return Problems.BadRequest("format", "use json or csv.");
+        }
+
         if (!DimensionExtensions.TryParse(by, out var dimension))
         {
             return Problems.BadRequest("by", by is null
@@ -75,8 +89,12 @@ public static class MetricsEndpoints
 
         var workspace = caller.Workspace;
         var days = MetricsRange.Resolve(range, from, to, workspace, clock, MetricsRange.MaxDays, out var error);
-        return error is not null
-            ? Problems.BadRequest(error.Parameter, error.Reason)
-            : TypedResults.Ok(await metrics.BreakdownAsync(workspace, days, dimension, cancellationToken).ConfigureAwait(false));
+        if (error is not null)
+        {
+            return Problems.BadRequest(error.Parameter, error.Reason);
+        }
+
+        var breakdown = await metrics.BreakdownAsync(workspace, days, dimension, cancellationToken).ConfigureAwait(false);
+        return csv ? TypedResults.Text(MetricsCsv.Of(breakdown), ResponseFormat.CsvMediaType) : TypedResults.Ok(breakdown);
     }
 }
