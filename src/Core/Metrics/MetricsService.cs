@@ -108,6 +108,57 @@ public sealed class MetricsService(IStorageProvider storage)
             Concentration.Of(providers), Concentration.Of(Sum(buckets, Dimension.Model)), Concentration.Warn(providers, thresholdPct));
     }
 
+    /// <summary>The last 24 UTC hours hour by hour, the current hourly rate and the projected month-end spend.</summary>
+    public async Task<BurnRate> BurnRateAsync(Workspace workspace, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var currentHour = new DateTimeOffset(now.UtcDateTime.Year, now.UtcDateTime.Month, now.UtcDateTime.Day, now.UtcDateTime.Hour, 0, 0, TimeSpan.Zero);
+        var firstHour = currentHour.AddHours(-23);
+        var today = workspace.LocalDayOf(now);
+        var monthStart = new DateOnly(today.Year, today.Month, 1);
+        // The 24 UTC hours lie within the local days around them; the month to date is its own range.
+        var firstDay = workspace.LocalDayOf(firstHour);
+        var hourDays = new MetricsRange(firstDay < monthStart ? firstDay : monthStart, today);
+        var days = await LoadAsync(workspace, hourDays, cancellationToken).ConfigureAwait(false);
+
+        var byHour = new Dictionary<string, UsageCounters>(StringComparer.Ordinal);
+        var monthToDate = new UsageCounters();
+        foreach (var (day, buckets) in days)
+        {
+            foreach (var bucket in buckets)
+            {
+                if (day >= monthStart)
+                {
+                    monthToDate.Add(bucket.Total);
+                }
+
+                foreach (var (hour, counters) in bucket.Hours)
+                {
+                    if (!byHour.TryGetValue(hour, out var sum))
+                    {
+                        byHour[hour] = sum = new UsageCounters();
+                    }
+
+                    sum.Add(counters);
+                }
+            }
+        }
+
+        var hours = Enumerable.Range(0, 24).Select(i => firstHour.AddHours(i)).Select(h =>
+        {
+            var c = byHour.GetValueOrDefault(DailyBucket.HourKey(h)) ?? new UsageCounters();
+            return new BurnRateHour(h.ToString("yyyy-MM-dd'T'HH':00:00Z'", System.Globalization.CultureInfo.InvariantCulture), Money.ToUsd(c.CostNanos), c.Events, Concentration.TokensOf(c));
+        }).ToArray();
+        var windowHours = (decimal)(now - currentHour.AddHours(-1)).TotalHours;
+        var recent = hours[^1].CostUsd + hours[^2].CostUsd;
+        var elapsedDays = Math.Round((decimal)(now - workspace.StartOfDayUtc(monthStart)).TotalDays, 6, MidpointRounding.AwayFromZero);
+        var monthDays = DateTime.DaysInMonth(monthStart.Year, monthStart.Month);
+        var mtd = Money.ToUsd(monthToDate.CostNanos);
+        return new BurnRate(
+            now.ToString("O", System.Globalization.CultureInfo.InvariantCulture), hours, hours.Sum(h => h.CostUsd),
+            Math.Round(recent / windowHours, 6, MidpointRounding.AwayFromZero),
+            Workspace.FormatDay(monthStart), mtd, elapsedDays, monthDays, BurnRate.Project(mtd, elapsedDays, monthDays));
+    }
+
     private static Dictionary<string, UsageCounters> Sum(IEnumerable<DailyBucket> buckets, Dimension dimension)
     {
         var sums = new Dictionary<string, UsageCounters>(StringComparer.Ordinal);

@@ -17,7 +17,11 @@ public static class MetricsEndpoints
         group.MapGet("/timeseries", GetTimeseriesAsync);
         group.MapGet("/breakdown", GetBreakdownAsync);
         group.MapGet("/concentration", GetConcentrationAsync);
+        group.MapGet("/burn-rate", GetBurnRateAsync);
     }
+
+    public static async Task<Ok<BurnRate>> GetBurnRateAsync(Caller caller, MetricsService metrics, TimeProvider clock, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await metrics.BurnRateAsync(caller.Workspace, clock.GetUtcNow(), cancellationToken).ConfigureAwait(false));
 
     public static async Task<Results<Ok<Concentration>, ProblemHttpResult>> GetConcentrationAsync(
         string? range, string? from, string? to, Caller caller, MetricsService metrics, IOptions<AgentSpendOptions> options, TimeProvider clock, CancellationToken cancellationToken)
