@@ -8,6 +8,13 @@ public enum Dimension
     Provider,
     User,
     Team,
+
+    // Added after the first five: buckets written before them simply have no values for them.
+    Framework,
+    TaskType,
+    Harness,
+    Repo,
+    Branch,
 }
 
 public static class DimensionExtensions
@@ -22,6 +29,11 @@ public static class DimensionExtensions
         Dimension.Provider => "provider",
         Dimension.User => "user",
         Dimension.Team => "team",
+        Dimension.Framework => "framework",
+        Dimension.TaskType => "task_type",
+        Dimension.Harness => "harness",
+        Dimension.Repo => "repo",
+        Dimension.Branch => "branch",
         _ => throw new ArgumentOutOfRangeException(nameof(dimension)),
     };
 
@@ -40,7 +52,10 @@ public static class DimensionExtensions
         return false;
     }
 
-    /// <summary>The event's value on this dimension; empty when the event does not say (user and team are optional).</summary>
+    /// <summary>The names, for messages: "agent, model, … or branch".</summary>
+    public static string NameList { get; } = string.Join(", ", All.Take(All.Count - 1).Select(d => d.Name())) + " or " + All[^1].Name();
+
+    /// <summary>The event's value on this dimension; empty when the event does not say (all but agent, model and provider are optional).</summary>
     public static string ValueOf(this Dimension dimension, UsageEvent e) => dimension switch
     {
         Dimension.Agent => e.Agent,
@@ -48,6 +63,11 @@ public static class DimensionExtensions
         Dimension.Provider => e.Provider,
         Dimension.User => e.UserId ?? string.Empty,
         Dimension.Team => e.Team ?? string.Empty,
+        Dimension.Framework => e.Framework ?? string.Empty,
+        Dimension.TaskType => e.TaskType ?? string.Empty,
+        Dimension.Harness => e.Tags?.GetValueOrDefault("harness") ?? string.Empty,
+        Dimension.Repo => e.Tags?.GetValueOrDefault("repo") ?? string.Empty,
+        Dimension.Branch => e.Tags?.GetValueOrDefault("branch") ?? string.Empty,
         _ => throw new ArgumentOutOfRangeException(nameof(dimension)),
     };
 }

@@ -87,8 +87,8 @@ public static class MetricsEndpoints
         if (!DimensionExtensions.TryParse(by, out var dimension))
         {
             return Problems.BadRequest("by", by is null
-                ? "'by' is required: agent, model, provider, user or team."
-                : $"'{by}' is not a dimension; use agent, model, provider, user or team.");
+                ? $"'by' is required: {DimensionExtensions.NameList}."
+                : $"'{by}' is not a dimension; use {DimensionExtensions.NameList}.");
         }
 
         var workspace = caller.Workspace;
