@@ -14,10 +14,22 @@ public sealed class MetricsService(IStorageProvider storage)
     public async Task<Overview> OverviewAsync(Workspace workspace, MetricsRange range, CancellationToken cancellationToken)
     {
         var before = range.Previous();
-        var totals = await Task.WhenAll(TotalAsync(workspace, range, cancellationToken), TotalAsync(workspace, before, cancellationToken)).ConfigureAwait(false);
+        var current = LoadAsync(workspace, range, cancellationToken);
+        var previous = TotalAsync(workspace, before, cancellationToken);
+        var buckets = (await current.ConfigureAwait(false)).SelectMany(d => d.Buckets).ToArray();
+        var total = new UsageCounters();
+        foreach (var bucket in buckets)
+        {
+            total.Add(bucket.Total);
+        }
+
+        int Active(Dimension dimension) => Sum(buckets, dimension).Count(kv => kv.Key.Length > 0 && kv.Value.Events > 0);
+        var totals = new[] { total, await previous.ConfigureAwait(false) };
         return new Overview(Workspace.FormatDay(range.From), Workspace.FormatDay(range.To), totals[0])
         {
             Range = range.Name,
+            ActiveAgents = Active(Dimension.Agent),
+            ActiveUsers = Active(Dimension.User),
             Previous = new PeriodTotals(Workspace.FormatDay(before.From), Workspace.FormatDay(before.To), totals[1]),
             ChangePct = Change.Between(totals[0], totals[1]),
         };

@@ -23,6 +23,9 @@ public class UsageTotals
     public long ServerPricedEvents { get; init; }
     public long BaselineTokens { get; init; }
 
+    /// <summary>Successes among the events that reported an outcome, in percent (one decimal); null when none did.</summary>
+    public decimal? SuccessRatePct => Successes + Failures == 0 ? null : Math.Round(Successes * 100m / (Successes + Failures), 1, MidpointRounding.AwayFromZero);
+
     protected UsageTotals(UsageCounters c)
     {
         Events = c.Events;
@@ -48,6 +51,12 @@ public sealed class Overview(string from, string to, UsageCounters counters) : U
     [JsonPropertyOrder(-3)] public string Range { get; init; } = "custom";
     [JsonPropertyOrder(-2)] public string From { get; } = from;
     [JsonPropertyOrder(-1)] public string To { get; } = to;
+
+    /// <summary>Distinct agents with events in the range.</summary>
+    public int ActiveAgents { get; init; }
+
+    /// <summary>Distinct named users with events in the range.</summary>
+    public int ActiveUsers { get; init; }
 
     /// <summary>The same figures over the previous equal period.</summary>
     public PeriodTotals? Previous { get; init; }

@@ -32,4 +32,35 @@ public sealed class BreakdownDimensionTests(AzuriteFixture azurite) : IClassFixt
         Assert.Equal([(null, 4.0m), ("acme/api", 3.0m)], await By("repo"));
         Assert.Equal([(null, 4.0m), ("feature/x", 2.0m), ("main", 1.0m)], await By("branch"));
     }
+
+    [Fact]
+    public async Task Success_rates_and_active_agents_and_users_are_counted_from_outcomes_and_named_values()
+    {
+        await using var app = await TestApp.StartAsync(azurite);
+        var (_, key) = await app.CreateWorkspaceAsync(new { name = "success-rates" }, "ingest", "read");
+        var today = DateOnly.FromDateTime(DateTime.UtcNow).ToString("yyyy-MM-dd");
+        var at = DateTimeOffset.UtcNow.AddMinutes(-1).ToString("O");
+        object Call(string agent, string? user, string task, bool? ok, int i) =>
+            new { agent_name = agent, provider = "p", model = "m", timestamp = at, user_id = user, task_type = task, task_success = ok, idempotency_key = $"s{i}" };
+        Assert.Equal(202, (await app.SendAsync("POST", "/api/v1/ingest", new
+        {
+            events = new[]
+            {
+                Call("a", "u1", "review", true, 0), Call("a", "u1", "review", true, 1), Call("a", "u1", "review", true, 2), Call("a", "u1", "review", false, 3),
+                Call("b", "u2", "fix", false, 4),
+                Call("c", null, "chat", null, 5),
+            },
+        }, key)).Status);
+        await app.WaitForEventsAsync(6, today, today, key: key);
+
+        var overview = (await app.SendAsync("GET", "/api/v1/metrics/overview?range=today", key: key)).Body!.Value;
+        async Task<(string?, decimal?)[]> Rates(string by) =>
+            (await app.SendAsync("GET", $"/api/v1/metrics/breakdown?by={by}&range=today", key: key)).Body!.Value.GetProperty("items").EnumerateArray()
+                .Select(i => (i.Str("key"), i.GetProperty("success_rate_pct").ValueKind == System.Text.Json.JsonValueKind.Null ? (decimal?)null : i.Dec("success_rate_pct")))
+                .OrderBy(x => x.Item1, StringComparer.Ordinal).ToArray();
+
+        Assert.Equal((3L, 2L, 60.0m), (overview.Long("active_agents"), overview.Long("active_users"), overview.Dec("success_rate_pct"))); // 3 of 5 outcomes
+        Assert.Equal([("a", 75.0m), ("b", 0.0m), ("c", null)], await Rates("agent"));
+        Assert.Equal([("chat", null), ("fix", 0.0m), ("review", 75.0m)], await Rates("task_type"));
+    }
 }
