@@ -8,6 +8,12 @@ public enum Granularity
 {
     Day,
     Hour,
+
+    /// <summary>Local weeks, Monday to Sunday, each point dated by its Monday.</summary>
+    Week,
+
+    /// <summary>Local calendar months, each point dated by its first day.</summary>
+    Month,
 }
 
 /// <summary>A validated request for metrics: inclusive workspace-local days.</summary>

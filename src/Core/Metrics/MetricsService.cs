@@ -54,19 +54,29 @@ public sealed class MetricsService(IStorageProvider storage)
         var days = await LoadAsync(workspace, range, cancellationToken).ConfigureAwait(false);
         var from = Workspace.FormatDay(range.From);
         var to = Workspace.FormatDay(range.To);
-        if (granularity == Granularity.Day)
+        if (granularity is Granularity.Day or Granularity.Week or Granularity.Month)
         {
-            var daily = days.Select(d =>
+            // Days, weeks and months are the workspace's local ones; a week or month cut by the range counts only its days inside it.
+            DateOnly PeriodOf(DateOnly day) => granularity switch
             {
-                var counters = new UsageCounters();
-                foreach (var bucket in d.Buckets)
+                Granularity.Week => day.AddDays(-(((int)day.DayOfWeek + 6) % 7)),
+                Granularity.Month => new DateOnly(day.Year, day.Month, 1),
+                _ => day,
+            };
+            var periods = days
+                .GroupBy(d => PeriodOf(d.Day))
+                .Select(period =>
                 {
-                    counters.Add(bucket.Total);
-                }
+                    var counters = new UsageCounters();
+                    foreach (var bucket in period.SelectMany(d => d.Buckets))
+                    {
+                        counters.Add(bucket.Total);
+                    }
 
-                return new TimeseriesPoint(Workspace.FormatDay(d.Day), null, counters);
-            }).ToArray();
-            return new Timeseries("day", from, to, daily);
+                    return new TimeseriesPoint(Workspace.FormatDay(period.Key), null, counters);
+                })
+                .ToArray();
+            return new Timeseries(granularity.ToString().ToLowerInvariant(), from, to, periods);
         }
 
         // Hourly buckets are UTC hours within each local day; an hour that straddles two local days

@@ -60,8 +60,14 @@ public static class MetricsEndpoints
             case "hour":
                 parsed = Granularity.Hour;
                 break;
+            case "week":
+                parsed = Granularity.Week;
+                break;
+            case "month":
+                parsed = Granularity.Month;
+                break;
             default:
-                return Problems.BadRequest("granularity", $"'{granularity}' is not a granularity; use day or hour.");
+                return Problems.BadRequest("granularity", $"'{granularity}' is not a granularity; use day, hour, week or month.");
         }
 
         var workspace = caller.Workspace;

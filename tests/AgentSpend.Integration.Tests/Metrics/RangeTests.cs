@@ -68,6 +68,40 @@ public sealed class RangeTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
         Assert.Equal(CostBetween(today.AddDays(-1), today.AddDays(-1)), breakdown.GetProperty("items")[0].Dec("cost_usd"));
     }
 
+    [Theory]
+    [InlineData("week")]
+    [InlineData("month")]
+    public async Task Weekly_and_monthly_points_are_local_weeks_from_Monday_and_calendar_months_zero_filled(string granularity)
+    {
+        await using var app = await TestApp.StartAsync(azurite);
+        var (_, key) = await app.CreateWorkspaceAsync(new { name = "periods-" + granularity, timezone = "Asia/Kolkata" }, "ingest", "read");
+        var zone = TimeZoneInfo.FindSystemTimeZoneById("Asia/Kolkata");
+        var today = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, zone).DateTime);
+        var costs = new Dictionary<DateOnly, decimal> { [today.AddDays(-60)] = 8m, [today.AddDays(-35)] = 4m, [today.AddDays(-20)] = 2m, [today.AddDays(-3)] = 1m, [today] = 0.5m };
+        var receipt = await app.SendAsync("POST", "/api/v1/ingest", new
+        {
+            events = costs.Select((c, i) => new
+            {
+                agent_name = "a", provider = "p", model = "m", cost_usd = c.Value, idempotency_key = $"p{i}",
+                timestamp = new DateTimeOffset(c.Key.ToDateTime(new TimeOnly(0, 20)), zone.BaseUtcOffset).ToString("O"), // 00:20 local: the previous UTC day
+            }).ToArray(),
+        }, key);
+        Assert.Equal(202, receipt.Status);
+        var from = today.AddDays(-40);
+        await app.WaitForEventsAsync(4, D(from), D(today), key: key);
+
+        var series = (await app.SendAsync("GET", $"/api/v1/metrics/timeseries?granularity={granularity}&from={D(from)}&to={D(today)}", key: key)).Body!.Value;
+
+        DateOnly PeriodOf(DateOnly day) => granularity == "week" ? day.AddDays(-(((int)day.DayOfWeek + 6) % 7)) : new DateOnly(day.Year, day.Month, 1);
+        var expected = Enumerable.Range(0, today.DayNumber - from.DayNumber + 1).Select(from.AddDays)
+            .GroupBy(PeriodOf)
+            .Select(p => (D(p.Key), p.Sum(day => costs.GetValueOrDefault(day))))
+            .ToArray();
+        Assert.Equal(granularity, series.Str("granularity"));
+        Assert.Equal(expected, series.GetProperty("points").EnumerateArray().Select(p => (p.Str("date")!, p.Dec("cost_usd"))));
+        Assert.Equal(7.5m, expected.Sum(e => e.Item2)); // the event 60 days back is outside the range
+    }
+
     [Fact]
     public async Task Bad_ranges_get_problem_details_naming_the_parameter()
     {

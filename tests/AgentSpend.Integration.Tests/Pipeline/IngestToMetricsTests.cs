@@ -155,7 +155,7 @@ public sealed class IngestToMetricsTests(AzuriteFixture azurite) : IClassFixture
     [InlineData("/api/v1/metrics/overview?from=2026-13-01", "from", "'2026-13-01' is not a date in the form YYYY-MM-DD.")]
     [InlineData("/api/v1/metrics/overview?from=2026-11-10&to=2026-11-01", "from", "'from' (2026-11-10) must not be after 'to' (2026-11-01).")]
     [InlineData("/api/v1/metrics/overview?from=2024-01-01&to=2026-01-01", "to", "The range spans 732 days; at most 400 are allowed here.")]
-    [InlineData("/api/v1/metrics/timeseries?granularity=week", "granularity", "'week' is not a granularity; use day or hour.")]
+    [InlineData("/api/v1/metrics/timeseries?granularity=fortnight", "granularity", "'fortnight' is not a granularity; use day, hour, week or month.")]
     [InlineData("/api/v1/metrics/timeseries?granularity=hour&from=2026-10-01&to=2026-10-20", "to", "The range spans 20 days; at most 14 are allowed here.")]
     [InlineData("/api/v1/metrics/breakdown", "by", "'by' is required: agent, model, provider, user, team, framework, task_type, harness, repo or branch.")]
     [InlineData("/api/v1/metrics/breakdown?by=colour", "by", "'colour' is not a dimension; use agent, model, provider, user, team, framework, task_type, harness, repo or branch.")]
