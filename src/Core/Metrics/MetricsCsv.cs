@@ -27,7 +27,7 @@ public static class MetricsCsv
     public static string Of(Breakdown breakdown)
     {
         var csv = Csv.AppendLine(new StringBuilder(), [breakdown.By, .. Columns]);
-        foreach (var item in breakdown.Items)
+        foreach (var item in breakdown.Other is { } other ? [.. breakdown.Items, other] : breakdown.Items)
         {
             Csv.AppendLine(csv, [item.Key ?? "", .. Values(item)]);
         }

@@ -107,17 +107,45 @@ public sealed class MetricsService(IStorageProvider storage)
         return new Timeseries("hour", from, to, points);
     }
 
-    public async Task<Breakdown> BreakdownAsync(Workspace workspace, MetricsRange range, Dimension dimension, CancellationToken cancellationToken)
+    /// <summary>
+    /// One item per value, largest first by <paramref name="sort"/> (then events, then key). With <paramref name="top"/>,
+    /// the values past the first <paramref name="top"/> are summed into <see cref="Breakdown.Other"/>.
+    /// </summary>
+    public async Task<Breakdown> BreakdownAsync(Workspace workspace, MetricsRange range, Dimension dimension, CancellationToken cancellationToken, BreakdownSort sort = BreakdownSort.Cost, int? top = null)
     {
         var items = Sum((await LoadAsync(workspace, range, cancellationToken).ConfigureAwait(false)).SelectMany(d => d.Buckets), dimension);
 
+        Func<UsageCounters, long> measure = sort switch
+        {
+            BreakdownSort.Tokens => Concentration.TokensOf,
+            BreakdownSort.Events => c => c.Events,
+            _ => c => c.CostNanos,
+        };
         var sorted = items
-            .OrderByDescending(kv => kv.Value.CostNanos)
+            .OrderByDescending(kv => measure(kv.Value))
             .ThenByDescending(kv => kv.Value.Events)
             .ThenBy(kv => kv.Key, StringComparer.Ordinal)
-            .Select(kv => new BreakdownItem(kv.Key.Length == 0 ? null : kv.Key, kv.Value))
             .ToArray();
-        return new Breakdown(dimension.Name(), Workspace.FormatDay(range.From), Workspace.FormatDay(range.To), sorted);
+        var shown = top is { } n ? sorted.Take(n).ToArray() : sorted;
+        BreakdownItem? other = null;
+        if (shown.Length < sorted.Length)
+        {
+            var rest = new UsageCounters();
+            foreach (var (_, counters) in sorted.Skip(shown.Length))
+            {
+                rest.Add(counters);
+            }
+
+            other = new BreakdownItem("other", rest);
+        }
+
+        return new Breakdown(dimension.Name(), Workspace.FormatDay(range.From), Workspace.FormatDay(range.To),
+            shown.Select(kv => new BreakdownItem(kv.Key.Length == 0 ? null : kv.Key, kv.Value)).ToArray())
+        {
+            Sort = sort.ToString().ToLowerInvariant(),
+            Other = other,
+            OtherValues = sorted.Length - shown.Length,
+        };
     }
 
     /// <summary>Shares of cost, tokens and calls per provider and per model, their HHI, and over-reliance warnings.</summary>

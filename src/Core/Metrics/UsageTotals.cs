@@ -116,4 +116,21 @@ public sealed class BreakdownItem(string? key, UsageCounters counters) : UsageTo
     [JsonPropertyOrder(-1)] public string? Key { get; } = key;
 }
 
-public sealed record Breakdown(string By, string From, string To, IReadOnlyList<BreakdownItem> Items);
+public sealed record Breakdown(string By, string From, string To, IReadOnlyList<BreakdownItem> Items)
+{
+    /// <summary>What the items are ordered by: cost, tokens or events.</summary>
+    public string Sort { get; init; } = "cost";
+
+    /// <summary>With <c>top</c>: the values left out, summed (key <c>other</c>); null when none were.</summary>
+    public BreakdownItem? Other { get; init; }
+
+    /// <summary>How many values <see cref="Other"/> sums.</summary>
+    public int OtherValues { get; init; }
+}
+
+public enum BreakdownSort
+{
+    Cost,
+    Tokens,
+    Events,
+}

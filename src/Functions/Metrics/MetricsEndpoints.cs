@@ -83,11 +83,34 @@ public static class MetricsEndpoints
     }
 
     public static async Task<Results<Ok<Breakdown>, ContentHttpResult, ProblemHttpResult>> GetBreakdownAsync(
-        string? by, string? range, string? from, string? to, string? format, HttpRequest request, Caller caller, MetricsService metrics, TimeProvider clock, CancellationToken cancellationToken)
+        string? by, string? range, string? from, string? to, string? sort, string? top, string? format, HttpRequest request, Caller caller, MetricsService metrics, TimeProvider clock, CancellationToken cancellationToken)
     {
         if (ResponseFormat.WantsCsv(format, request) is not { } csv)
         {
             return Problems.BadRequest("format", "use json or csv.");
+        }
+
+        BreakdownSort? order = sort switch
+        {
+            null or "" or "cost" => BreakdownSort.Cost,
+            "tokens" => BreakdownSort.Tokens,
+            "events" => BreakdownSort.Events,
+            _ => null,
+        };
+        if (order is null)
+        {
+            return Problems.BadRequest("sort", $"'{sort}' is not an order; use cost, tokens or events.");
+        }
+
+        int? topN = null;
+        if (top is not null)
+        {
+            if (!int.TryParse(top, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) || n is < 1 or > 1000)
+            {
+                return Problems.BadRequest("top", $"'{top}' is not a whole number from 1 to 1000.");
+            }
+
+            topN = n;
         }
 
         if (!DimensionExtensions.TryParse(by, out var dimension))
@@ -104,7 +127,7 @@ public static class MetricsEndpoints
             return Problems.BadRequest(error.Parameter, error.Reason);
         }
 
-        var breakdown = await metrics.BreakdownAsync(workspace, days, dimension, cancellationToken).ConfigureAwait(false);
+        var breakdown = await metrics.BreakdownAsync(workspace, days, dimension, cancellationToken, order.Value, topN).ConfigureAwait(false);
         return csv ? TypedResults.Text(MetricsCsv.Of(breakdown), ResponseFormat.CsvMediaType) : TypedResults.Ok(breakdown);
     }
 }

@@ -63,4 +63,36 @@ public sealed class BreakdownDimensionTests(AzuriteFixture azurite) : IClassFixt
         Assert.Equal([("a", 75.0m), ("b", 0.0m), ("c", null)], await Rates("agent"));
         Assert.Equal([("chat", null), ("fix", 0.0m), ("review", 75.0m)], await Rates("task_type"));
     }
+
+    [Fact]
+    public async Task Top_n_folds_the_rest_into_other_and_the_order_follows_sort()
+    {
+        await using var app = await TestApp.StartAsync(azurite);
+        var (_, key) = await app.CreateWorkspaceAsync(new { name = "top-n" }, "ingest", "read");
+        var today = DateOnly.FromDateTime(DateTime.UtcNow).ToString("yyyy-MM-dd");
+        var at = DateTimeOffset.UtcNow.AddMinutes(-1).ToString("O");
+        // Cost order: a, b, c, d. Token order: d (100), c (30), b, a. Events: c (3), then a, b, d (1 each, by key).
+        var calls = new (string Agent, decimal Cost, int Tokens, int Count)[] { ("a", 4m, 10, 1), ("b", 3m, 20, 1), ("c", 1.5m, 10, 3), ("d", 1m, 100, 1) }; // c: 3 × (0.50, 10 tokens)
+        Assert.Equal(202, (await app.SendAsync("POST", "/api/v1/ingest", new
+        {
+            events = calls.SelectMany(c => Enumerable.Range(0, c.Count).Select(i => new { agent_name = c.Agent, provider = "p", model = "m", timestamp = at, input_tokens = c.Tokens, cost_usd = c.Cost / c.Count, idempotency_key = $"{c.Agent}{i}" })).ToArray(),
+        }, key)).Status);
+        await app.WaitForEventsAsync(6, today, today, key: key);
+
+        async Task<System.Text.Json.JsonElement> Get(string query) => (await app.SendAsync("GET", $"/api/v1/metrics/breakdown?by=agent&range=today&{query}", key: key)).Body!.Value;
+        var byCost = await Get("top=2");
+        var byTokens = await Get("top=2&sort=tokens");
+        var byEvents = await Get("sort=events");
+        var bad = await app.SendAsync("GET", "/api/v1/metrics/breakdown?by=agent&top=0", key: key);
+        var badSort = await app.SendAsync("GET", "/api/v1/metrics/breakdown?by=agent&sort=colour", key: key);
+
+        Assert.Equal(["a", "b"], byCost.GetProperty("items").EnumerateArray().Select(i => i.Str("key")));
+        Assert.Equal(("other", 4L, 2.5m, 130L, 2L), (byCost.GetProperty("other").Str("key"), byCost.GetProperty("other").Long("events"), byCost.GetProperty("other").Dec("cost_usd"), byCost.GetProperty("other").Long("input_tokens"), byCost.Long("other_values")));
+        Assert.Equal(["d", "c"], byTokens.GetProperty("items").EnumerateArray().Select(i => i.Str("key")));
+        Assert.Equal((7.0m, "tokens"), (byTokens.GetProperty("other").Dec("cost_usd"), byTokens.Str("sort")));
+        Assert.Equal(["c", "a", "b", "d"], byEvents.GetProperty("items").EnumerateArray().Select(i => i.Str("key")));
+        Assert.Equal((System.Text.Json.JsonValueKind.Null, 0L), (byEvents.GetProperty("other").ValueKind, byEvents.Long("other_values")));
+        Assert.Equal((400, "top"), (bad.Status, bad.Body!.Value.GetProperty("errors")[0].Str("field")));
+        Assert.Equal((400, "sort"), (badSort.Status, badSort.Body!.Value.GetProperty("errors")[0].Str("field")));
+    }
 }
