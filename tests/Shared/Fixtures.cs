@@ -19,4 +19,18 @@ internal static class Fixtures
 
         throw new DirectoryNotFoundException("AgentSpend.Functions.sln not found above " + AppContext.BaseDirectory);
     }
+
+    /// <summary>The day the fixtures were captured on.</summary>
+    public static readonly DateTime CapturedOn = new(2026, 11, 22, 0, 0, 0, DateTimeKind.Utc);
+
+    /// <summary>
+    /// A fixture's text moved to today (UTC) by whole days, so it falls in the default metrics range: ISO
+    /// dates of the capture day, and Unix-nano timestamps (quoted, 19 digits).
+    /// </summary>
+    public static string TextMovedToToday(params string[] parts)
+    {
+        var shift = DateTime.UtcNow.Date - CapturedOn;
+        var text = File.ReadAllText(Path(parts)).Replace("2026-11-22T", DateTime.UtcNow.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) + "T", StringComparison.Ordinal);
+        return System.Text.RegularExpressions.Regex.Replace(text, "\"(1[7-9]\\d{17})\"", m => $"\"{ulong.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) + ((ulong)shift.Ticks * 100)}\"");
+    }
 }

@@ -14,39 +14,52 @@ public sealed class MetricsService(IStorageProvider storage)
     public async Task<Overview> OverviewAsync(Workspace workspace, MetricsRange range, CancellationToken cancellationToken)
     {
         var before = range.Previous();
-        var current = LoadAsync(workspace, range, cancellationToken);
-        var previous = TotalAsync(workspace, before, cancellationToken);
-        var buckets = (await current.ConfigureAwait(false)).SelectMany(d => d.Buckets).ToArray();
+        var loads = await Task.WhenAll(LoadAsync(workspace, range, cancellationToken), LoadAsync(workspace, before, cancellationToken)).ConfigureAwait(false);
+        var buckets = loads[0].SelectMany(d => d.Buckets).ToArray();
+        var (total, previous) = (Total(buckets), Total(loads[1].SelectMany(d => d.Buckets)));
+        int Active(Dimension dimension) => Sum(buckets, dimension).Count(kv => kv.Key.Length > 0 && kv.Value.Events > 0);
+        return new Overview(Workspace.FormatDay(range.From), Workspace.FormatDay(range.To), total)
+        {
+            Range = range.Name,
+            ActiveAgents = Active(Dimension.Agent),
+            ActiveUsers = Active(Dimension.User),
+            Previous = new PeriodTotals(Workspace.FormatDay(before.From), Workspace.FormatDay(before.To), previous),
+            ChangePct = Change.Between(total, previous),
+        };
+    }
+
+    private static UsageCounters Total(IEnumerable<DailyBucket> buckets)
+    {
         var total = new UsageCounters();
         foreach (var bucket in buckets)
         {
             total.Add(bucket.Total);
         }
 
-        int Active(Dimension dimension) => Sum(buckets, dimension).Count(kv => kv.Key.Length > 0 && kv.Value.Events > 0);
-        var totals = new[] { total, await previous.ConfigureAwait(false) };
-        return new Overview(Workspace.FormatDay(range.From), Workspace.FormatDay(range.To), totals[0])
-        {
-            Range = range.Name,
-            ActiveAgents = Active(Dimension.Agent),
-            ActiveUsers = Active(Dimension.User),
-            Previous = new PeriodTotals(Workspace.FormatDay(before.From), Workspace.FormatDay(before.To), totals[1]),
-            ChangePct = Change.Between(totals[0], totals[1]),
-        };
+        return total;
     }
 
-    private async Task<UsageCounters> TotalAsync(Workspace workspace, MetricsRange range, CancellationToken cancellationToken)
+    /// <summary>
+    /// Buckets keep UTC hours within each local day; an hour that straddles two local days (half-hour
+    /// offsets) is the sum of its parts.
+    /// </summary>
+    private static Dictionary<string, UsageCounters> SumHours(IEnumerable<DailyBucket> buckets)
     {
-        var total = new UsageCounters();
-        foreach (var (_, buckets) in await LoadAsync(workspace, range, cancellationToken).ConfigureAwait(false))
+        var hours = new Dictionary<string, UsageCounters>(StringComparer.Ordinal);
+        foreach (var bucket in buckets)
         {
-            foreach (var bucket in buckets)
+            foreach (var (hour, counters) in bucket.Hours)
             {
-                total.Add(bucket.Total);
+                if (!hours.TryGetValue(hour, out var sum))
+                {
+                    hours[hour] = sum = new UsageCounters();
+                }
+
+                sum.Add(counters);
             }
         }
 
-        return total;
+        return hours;
     }
 
     public async Task<Timeseries> TimeseriesAsync(Workspace workspace, MetricsRange range, Granularity granularity, CancellationToken cancellationToken)
@@ -65,35 +78,12 @@ public sealed class MetricsService(IStorageProvider storage)
             };
             var periods = days
                 .GroupBy(d => PeriodOf(d.Day))
-                .Select(period =>
-                {
-                    var counters = new UsageCounters();
-                    foreach (var bucket in period.SelectMany(d => d.Buckets))
-                    {
-                        counters.Add(bucket.Total);
-                    }
-
-                    return new TimeseriesPoint(Workspace.FormatDay(period.Key), null, counters);
-                })
+                .Select(period => new TimeseriesPoint(Workspace.FormatDay(period.Key), null, Total(period.SelectMany(d => d.Buckets))))
                 .ToArray();
             return new Timeseries(granularity.ToString().ToLowerInvariant(), from, to, periods);
         }
 
-        // Hourly buckets are UTC hours within each local day; an hour that straddles two local days
-        // (half-hour offsets) is the sum of its parts.
-        var hours = new SortedDictionary<string, UsageCounters>(StringComparer.Ordinal);
-        foreach (var bucket in days.SelectMany(d => d.Buckets))
-        {
-            foreach (var (hour, counters) in bucket.Hours)
-            {
-                if (!hours.TryGetValue(hour, out var sum))
-                {
-                    hours[hour] = sum = new UsageCounters();
-                }
-
-                sum.Add(counters);
-            }
-        }
+        var hours = SumHours(days.SelectMany(d => d.Buckets));
 
         var start = workspace.StartOfDayUtc(range.From);
         var end = workspace.StartOfDayUtc(range.To.AddDays(1));
@@ -170,28 +160,8 @@ public sealed class MetricsService(IStorageProvider storage)
         var hourDays = new MetricsRange(firstDay < monthStart ? firstDay : monthStart, today);
         var days = await LoadAsync(workspace, hourDays, cancellationToken).ConfigureAwait(false);
 
-        var byHour = new Dictionary<string, UsageCounters>(StringComparer.Ordinal);
-        var monthToDate = new UsageCounters();
-        foreach (var (day, buckets) in days)
-        {
-            foreach (var bucket in buckets)
-            {
-                if (day >= monthStart)
-                {
-                    monthToDate.Add(bucket.Total);
-                }
-
-                foreach (var (hour, counters) in bucket.Hours)
-                {
-                    if (!byHour.TryGetValue(hour, out var sum))
-                    {
-                        byHour[hour] = sum = new UsageCounters();
-                    }
-
-                    sum.Add(counters);
-                }
-            }
-        }
+        var byHour = SumHours(days.SelectMany(d => d.Buckets));
+        var monthToDate = Total(days.Where(d => d.Day >= monthStart).SelectMany(d => d.Buckets));
 
         var hours = Enumerable.Range(0, 24).Select(i => firstHour.AddHours(i)).Select(h =>
         {

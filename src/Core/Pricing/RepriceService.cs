@@ -56,6 +56,7 @@ public sealed partial class RepriceService(IStorageProvider storage, WorkspacePr
         var table = storage.GetTable(StorageNames.UsageTable);
         var totals = new Tally();
         var days = 0;
+        var price = await pricing.ForWorkspaceAsync(workspace, cancellationToken).ConfigureAwait(false);
         LogStarted(logger, workspace.Id, from, to);
         for (var day = from; day <= to; day = day.AddDays(1))
         {
@@ -63,7 +64,7 @@ public sealed partial class RepriceService(IStorageProvider storage, WorkspacePr
             days++;
             var partition = UsageTableKeys.Partition(workspace.Id, Workspace.FormatDay(day));
             var before = totals.Changed;
-            await RepriceDayAsync(table, workspace, partition, totals, cancellationToken).ConfigureAwait(false);
+            await RepriceDayAsync(table, price, partition, totals, cancellationToken).ConfigureAwait(false);
             LogDay(logger, workspace.Id, day, totals.Changed - before);
         }
 
@@ -76,14 +77,14 @@ public sealed partial class RepriceService(IStorageProvider storage, WorkspacePr
         return outcome;
     }
 
-    private async Task RepriceDayAsync(ITableStore table, Workspace workspace, string partition, Tally totals, CancellationToken cancellationToken)
+    private async Task RepriceDayAsync(ITableStore table, Func<UsageEvent, UsageEvent> price, string partition, Tally totals, CancellationToken cancellationToken)
     {
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {UsageTableKeys.EventRowPrefix} and RowKey lt {"e}"}");
         var pending = new List<(TableEntity Row, UsageEvent Old, UsageEvent New)>();
         await foreach (var row in table.QueryAsync(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             totals.Examined++;
-            if (await RepricedAsync(workspace, row, cancellationToken).ConfigureAwait(false) is { } change)
+            if (Repriced(price, row) is { } change)
             {
                 pending.Add(change);
             }
@@ -134,7 +135,7 @@ public sealed partial class RepriceService(IStorageProvider storage, WorkspacePr
                 {
                     // A row gone meanwhile was deleted by retention: nothing left to re-price.
                     if (await table.GetIfExistsAsync(partition, c.Row.RowKey, cancellationToken: cancellationToken).ConfigureAwait(false) is { } row
-                        && await RepricedAsync(workspace, row, cancellationToken).ConfigureAwait(false) is { } change)
+                        && Repriced(price, row) is { } change)
                     {
                         fresh.Add(change);
                     }
@@ -147,10 +148,10 @@ public sealed partial class RepriceService(IStorageProvider storage, WorkspacePr
     }
 
     /// <summary>The stored event and the same event priced now; null when the price did not change.</summary>
-    private async Task<(TableEntity Row, UsageEvent Old, UsageEvent New)?> RepricedAsync(Workspace workspace, TableEntity row, CancellationToken cancellationToken)
+    private static (TableEntity Row, UsageEvent Old, UsageEvent New)? Repriced(Func<UsageEvent, UsageEvent> price, TableEntity row)
     {
         var old = Read(row);
-        var @new = await pricing.PriceAsync(workspace, Unpriced(old), cancellationToken).ConfigureAwait(false);
+        var @new = price(Unpriced(old));
         return old.CostNanos != @new.CostNanos || old.EstimatedCostNanos != @new.EstimatedCostNanos || old.ServerPriced != @new.ServerPriced
             ? (row, old, @new)
             : null;

@@ -12,18 +12,15 @@ public sealed class WorkspacePricing(CostEstimator estimator, PriceOverrideStore
 {
     public string CatalogVersion => estimator.Catalog.Version;
 
-    public async ValueTask<UsageEvent> PriceAsync(Workspace workspace, UsageEvent e, CancellationToken cancellationToken)
+    /// <summary>The workspace's pricing as a function, its overrides looked up once: for batches and long runs.</summary>
+    public async ValueTask<Func<UsageEvent, UsageEvent>> ForWorkspaceAsync(Workspace workspace, CancellationToken cancellationToken)
     {
         var own = await overrides.ForWorkspaceAsync(workspace.Id, cancellationToken).ConfigureAwait(false);
-        return Price(e, estimator.EstimateNanos(e, own));
+        return e => Price(e, estimator.EstimateNanos(e, own));
     }
 
-    /// <summary>A batch: the workspace's overrides are looked up once.</summary>
-    public async ValueTask<UsageEvent[]> PriceAsync(Workspace workspace, IReadOnlyList<UsageEvent> events, CancellationToken cancellationToken)
-    {
-        var own = await overrides.ForWorkspaceAsync(workspace.Id, cancellationToken).ConfigureAwait(false);
-        return events.Select(e => Price(e, estimator.EstimateNanos(e, own))).ToArray();
-    }
+    public async ValueTask<UsageEvent[]> PriceAsync(Workspace workspace, IReadOnlyList<UsageEvent> events, CancellationToken cancellationToken) =>
+        events.Select(await ForWorkspaceAsync(workspace, cancellationToken).ConfigureAwait(false)).ToArray();
 
     public static UsageEvent Price(UsageEvent e, long? estimate) => estimate is { } value
         ? e with { EstimatedCostNanos = value, CostNanos = e.CostNanos ?? value, ServerPriced = e.CostNanos is null }

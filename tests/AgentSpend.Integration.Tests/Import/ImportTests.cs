@@ -13,8 +13,7 @@ public sealed class ImportTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
     private static readonly string Now = DateTimeOffset.UtcNow.AddMinutes(-5).ToString("yyyy-MM-ddTHH:mm:ssZ");
     private static readonly long NowUnix = DateTimeOffset.UtcNow.AddMinutes(-5).ToUnixTimeSeconds();
 
-    private static string Fixture(string client, string file) =>
-        File.ReadAllText(Fixtures.Path(client, file)).Replace("2026-11-22T", Today + "T", StringComparison.Ordinal);
+    private static string Fixture(string client, string file) => Fixtures.TextMovedToToday(client, file);
 
     private static async Task<Reply> ImportAsync(TestApp app, string key, string body, string query = "", string contentType = "application/octet-stream", bool multipart = false, string fileName = "usage.csv")
     {

@@ -20,16 +20,7 @@ public sealed partial class OtlpReceiverTests(AzuriteFixture azurite) : IClassFi
 {
     private static readonly string Today = DateOnly.FromDateTime(DateTime.UtcNow).ToString("yyyy-MM-dd");
 
-    /// <summary>Fixture timestamps are from their capture day; move them to today so they fall in the default metrics range.</summary>
-    private static string Fixture(string client, string file)
-    {
-        var text = File.ReadAllText(Fixtures.Path(client, file));
-        var captured = new DateTimeOffset(2026, 11, 22, 0, 0, 0, TimeSpan.Zero);
-        var shift = DateTimeOffset.UtcNow.Date - captured.UtcDateTime.Date;
-        text = text.Replace("2026-11-22T", Today + "T", StringComparison.Ordinal);
-        // Unix-nano timestamps (17..19 digits) shift by whole days too.
-        return System.Text.RegularExpressions.Regex.Replace(text, "\"(1[7-9]\\d{17})\"", m => $"\"{ulong.Parse(m.Groups[1].Value) + (ulong)shift.Ticks * 100}\"");
-    }
+    private static string Fixture(string client, string file) => Fixtures.TextMovedToToday(client, file);
 
     private static async Task<Reply> PostAsync(TestApp app, string signal, byte[] body, string contentType, string key, bool gzip = false)
     {
