@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end benchmark against a fresh Azurite on free ports. Options pass through to the benchmark:
 #   scripts/bench.sh [--events 200000] [--days 30] [--agents 50] [--models 10] [--batch 1000]
-#                    [--concurrency 8] [--raw-entities 20000] [--raw-concurrency 4]
+#                    [--concurrency 8] [--raw-entities 20000] [--raw-concurrency 4] [--query-iterations 200]
+# After the totals check it times metrics queries over the ingested data: per endpoint 5 warm-up requests,
+# then --query-iterations sequential ones (> 0); prints p50/p95/max. A non-200 answer fails the run; a
+# missed p95 target is only reported.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$AS_ROOT"

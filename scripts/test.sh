@@ -36,7 +36,7 @@ as_log "Running the README examples against scripts/run.sh"
 if scripts/smoke-readme.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
 as_log "Running a small benchmark pass (scripts/bench.sh: every total must come out exact)"
-if scripts/bench.sh --events 5000 --raw-entities 2000 >"$results/bench.log" 2>&1; then
+if scripts/bench.sh --events 5000 --raw-entities 2000 --query-iterations 20 >"$results/bench.log" 2>&1; then
   passed=$((passed + 1)); grep -E '^(http ingest|end-to-end|storage requests|totals):' "$results/bench.log" || true
 else
   failed=$((failed + 1)); as_log "scripts/bench.sh failed:"; tail -n 40 "$results/bench.log" >&2

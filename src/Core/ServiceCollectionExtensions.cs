@@ -49,8 +49,12 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IngestService>();
         services.AddSingleton<ImportService>();
         services.AddSingleton<SessionMetricsReader>();
+        services.AddSingleton<DayVersions>();
+        services.AddSingleton<Runs.RunIndex>();
+        services.AddSingleton<Runs.RunQueries>();
         services.AddSingleton<UsageAggregator>();
         services.AddSingleton<MetricsService>();
+        services.AddSingleton<AgentMetrics>();
         services.AddSingleton<RetentionService>();
         return services;
     }

@@ -39,9 +39,12 @@ public class DailyBucketTests
         Assert.Empty(rows.Ledgers); // events outside session reconciliation touch no ledger
         Assert.Null(head.ETag); // new row: inserted, not updated
         Assert.Equal(0, bucket.Total.Events); // Apply works on a copy
+        Assert.Equal(0, Assert.Single(rows.SliceRows).Index);
+        Assert.Equal(1, head.SliceRowCount);
 
-        bucket.Commit(rows, [new ETag("e1")]);
-        Assert.Equal([3L, 60, 3, 0, 0, 0, 4_000, 1, 1, 1, 300, 2_500, 1, 90], bucket.Total.ToArray());
+        bucket.Commit(rows, [new ETag("e1"), new ETag("s1")]);
+        var lastAt = new DateTimeOffset(2026, 11, 22, 10, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
+        Assert.Equal([3L, 60, 3, 0, 0, 0, 4_000, 1, 1, 1, 300, 2_500, 1, 90, 31, lastAt], bucket.Total.ToArray());
         Assert.Equal(1, bucket.Hours["2026-11-22T09"].Events);
         Assert.Equal(2, bucket.Hours["2026-11-22T10"].Events);
         Assert.Equal(new Dictionary<string, long> { ["a"] = 30, ["b"] = 30 }, bucket.Values(Dimension.Agent).ToDictionary(kv => kv.Key, kv => kv.Value.InputTokens));
@@ -54,7 +57,7 @@ public class DailyBucketTests
     {
         var old = UsageCounters.FromArray([3L, 60, 3, 0, 0, 0, 4_000, 1, 1, 1, 300]);
 
-        Assert.Equal([3L, 60, 3, 0, 0, 0, 4_000, 1, 1, 1, 300, 0, 0, 0], old.ToArray());
+        Assert.Equal([3L, 60, 3, 0, 0, 0, 4_000, 1, 1, 1, 300, 0, 0, 0, 0, 0], old.ToArray());
     }
 
     [Fact]
@@ -86,12 +89,69 @@ public class DailyBucketTests
         Assert.True(rows.Count >= 3, $"expected spill-over rows, got {rows.Count}");
         Assert.Equal(rows.Count, rows[0].RowCount);
         Assert.All(rows, r => Assert.All(Enumerable.Range(0, 8), i => Assert.True(!r.ToEntity(Partition).TryGetValue($"D{i}", out var chunk) || ((string)chunk).Length <= 30_000)));
-        bucket.Commit(changes, rows.Select((_, i) => new ETag($"e{i}")).ToArray());
+        bucket.Commit(changes, Enumerable.Range(0, changes.Count).Select(i => new ETag($"e{i}")).ToArray());
 
         // An agent that lives in the last row: the next write changes row 0 (totals) and that row only.
         var last = rows[^1].Dimensions[Dimension.Agent].Keys.First();
         var next = bucket.Apply([Event(last, "m", 1, 1)]);
         Assert.Equal([0, rows.Count - 1], next.Rows.Select(r => r.Index));
         Assert.Equal(4000, bucket.Values(Dimension.Agent).Count());
+        Assert.Single(next.SliceRows); // the agent's slice, wherever it lives
+    }
+
+    [Fact]
+    public void Slices_count_each_combination_of_hour_and_coordinates_and_survive_a_round_trip()
+    {
+        var bucket = DailyBucket.Empty(Partition);
+        var tagged = Event("a", "m1", 10, 1_000, hour: 9, user: "ana") with { Tags = new Dictionary<string, string> { ["repo"] = "acme/api", ["env"] = "prod" }, Team = "core" };
+        var changes = bucket.Apply([tagged, tagged with { Id = "s:2", InputTokens = 5 }, Event("a", "m1", 7, 2_000, hour: 10, user: "ana"), Event("b", "m2", 1, null, hour: 9)]);
+        bucket.Commit(changes, Enumerable.Range(0, changes.Count).Select(i => new ETag($"e{i}")).ToArray());
+
+        var slices = bucket.Slices.ToArray();
+        Assert.Equal(3, slices.Length);
+        var first = slices.Single(s => s.Key.Tag("env") == "prod");
+        Assert.Equal(("2026-11-22T09", "a", "m1", "ana", "core", "acme/api", 2L, 15L, 2_000L),
+            (first.Key.Hour, first.Key.ValueOf(Dimension.Agent), first.Key.ValueOf(Dimension.Model), first.Key.ValueOf(Dimension.User), first.Key.ValueOf(Dimension.Team), first.Key.ValueOf(Dimension.Repo), first.Value.Events, first.Value.InputTokens, first.Value.CostNanos));
+        Assert.Null(slices.Single(s => s.Key.ValueOf(Dimension.Agent) == "b").Key.Tag("env"));
+
+        var entity = changes.SliceRows[0].ToEntity(Partition);
+        entity.ETag = new ETag("stored");
+        var read = DailyBucket.SliceRow.FromEntity(entity);
+        Assert.Equal(
+            changes.SliceRows[0].Entries.Select(kv => (kv.Key, string.Join(',', kv.Value.ToArray()))).OrderBy(x => x.Item2),
+            read.Entries.Select(kv => (kv.Key, string.Join(',', kv.Value.ToArray()))).OrderBy(x => x.Item2));
+    }
+
+    [Fact]
+    public async Task A_bucket_read_without_its_slices_cannot_be_written()
+    {
+        var bucket = await DailyBucket.LoadAsync(new NoRowsTable(), Partition, CancellationToken.None, withSlices: false);
+
+        Assert.Throws<InvalidOperationException>(() => bucket.Apply([Event("a", "m", 1, 1)]));
+        Assert.Throws<InvalidOperationException>(() => bucket.Slices.ToArray());
+    }
+
+    private sealed class NoRowsTable : AgentSpend.Core.Storage.ITableStore
+    {
+        public string Name => "usage";
+
+        public Task CreateIfNotExistsAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+        public Task<Azure.Data.Tables.TableEntity?> GetIfExistsAsync(string partitionKey, string rowKey, IEnumerable<string>? properties = null, CancellationToken cancellationToken = default) =>
+            Task.FromResult<Azure.Data.Tables.TableEntity?>(null);
+
+        public Task<ETag> InsertAsync(Azure.Data.Tables.ITableEntity entity, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public Task<ETag> UpsertAsync(Azure.Data.Tables.ITableEntity entity, Azure.Data.Tables.TableUpdateMode mode, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public Task<ETag> UpdateAsync(Azure.Data.Tables.ITableEntity entity, ETag ifMatch, Azure.Data.Tables.TableUpdateMode mode, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public Task DeleteAsync(string partitionKey, string rowKey, ETag ifMatch, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public IAsyncEnumerable<Azure.Data.Tables.TableEntity> QueryAsync(string? filter, IEnumerable<string>? properties = null, int? pageSize = null, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public Task<AgentSpend.Core.Storage.TablePage> QueryPageAsync(string filter, int pageSize, string? continuation, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public Task<IReadOnlyList<ETag>> SubmitTransactionAsync(IReadOnlyList<Azure.Data.Tables.TableTransactionAction> actions, CancellationToken cancellationToken = default) => throw new NotSupportedException();
     }
 }

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace AgentSpend.Bench;
 
 internal sealed record BenchOptions(
-    int Events, int Days, int Agents, int Models, int Batch, int Concurrency, int RawEntities, int RawConcurrency, string ConnectionString, string RawConnectionString)
+    int Events, int Days, int Agents, int Models, int Batch, int Concurrency, int RawEntities, int RawConcurrency, int QueryIterations, string ConnectionString, string RawConnectionString)
 {
     public static BenchOptions Parse(string[] args)
     {
@@ -24,8 +24,15 @@ internal sealed record BenchOptions(
         var options = new BenchOptions(
             Int("events", 200_000), Int("days", 30), Int("agents", 50), Int("models", 10),
             Int("batch", 1000), Int("concurrency", 8), Int("raw-entities", 20_000), Int("raw-concurrency", 4),
+            Int("query-iterations", 200),
             values.Remove("connection-string", out var cs) ? cs : throw new ArgumentException("--connection-string is required."),
             values.Remove("raw-connection-string", out var raw) ? raw : cs);
-        return values.Count == 0 ? options : throw new ArgumentException($"Unknown options: {string.Join(", ", values.Keys)}.");
+        if (values.Count > 0)
+        {
+            throw new ArgumentException($"Unknown options: {string.Join(", ", values.Keys)}.");
+        }
+
+        // Zero iterations would leave no samples to take percentiles of.
+        return options.QueryIterations > 0 ? options : throw new ArgumentException("--query-iterations must be at least 1.");
     }
 }

@@ -25,15 +25,23 @@ public sealed class DailyBucket
 
     internal static int EntrySize(string key) => JsonEncodedText.Encode(key).EncodedUtf8Bytes.Length + EntryOverhead;
 
+    /// <summary>Characters of slice data one slice row holds: small, because a write replaces whole rows.</summary>
+    internal const int SliceRowDataBudget = 2 * ChunkChars;
+
     private readonly List<BucketRow> _rows;
 
-    // Session ledgers of this day read so far; null marks one known not to exist yet.
-    private readonly Dictionary<string, SessionLedger?> _ledgers = new(StringComparer.Ordinal);
+    // Null when the bucket was read without its slices (enough for unfiltered metrics, not for writing).
+    private readonly List<SliceRow>? _sliceRows;
 
-    private DailyBucket(string partitionKey, List<BucketRow> rows)
+    // Session ledgers and run days of this day read so far; null marks one known not to exist yet.
+    private readonly Dictionary<string, SessionLedger?> _ledgers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Runs.RunDay?> _runs = new(StringComparer.Ordinal);
+
+    private DailyBucket(string partitionKey, List<BucketRow> rows, List<SliceRow>? sliceRows)
     {
         PartitionKey = partitionKey;
         _rows = rows;
+        _sliceRows = sliceRows;
     }
 
     public string PartitionKey { get; }
@@ -44,16 +52,32 @@ public sealed class DailyBucket
 
     public int RowCount => _rows.Count;
 
-    public static DailyBucket Empty(string partitionKey) => new(partitionKey, [new BucketRow(0, null)]);
+    public static DailyBucket Empty(string partitionKey) => new(partitionKey, [new BucketRow(0, null)], []);
+
+    /// <summary>Counters of every slice of the day (see <see cref="UsageSlice"/>); needs a bucket read with its slices.</summary>
+    public IEnumerable<KeyValuePair<UsageSlice, UsageCounters>> Slices =>
+        (_sliceRows ?? throw new InvalidOperationException($"The bucket of partition '{PartitionKey}' was read without its slices.")).SelectMany(r => r.Entries);
 
     /// <summary>Merged values of one dimension across all rows.</summary>
     public IEnumerable<KeyValuePair<string, UsageCounters>> Values(Dimension dimension) =>
         _rows.SelectMany(r => r.Dimensions.TryGetValue(dimension, out var map) ? map : []);
 
-    /// <summary>Reads the session ledgers that <paramref name="events"/> take part in and this bucket does not hold yet.</summary>
+    /// <summary>Reads the session ledgers and run days that <paramref name="events"/> take part in and this bucket does not hold yet.</summary>
     public async Task LoadLedgersAsync(Storage.ITableStore table, IEnumerable<UsageEvent> events, CancellationToken cancellationToken)
     {
-        var missing = events
+        var list = events as IReadOnlyCollection<UsageEvent> ?? events.ToArray();
+        var missingRuns = list
+            .SelectMany(e => Runs.RunKinds.Of(e).Select(r => Runs.RunDay.RowKeyOf(PartitionKey, Runs.RunKinds.Hash(e.WorkspaceId, r.Kind, r.Id))))
+            .Distinct(StringComparer.Ordinal)
+            .Where(rowKey => !_runs.ContainsKey(rowKey))
+            .ToArray();
+        var runRows = await Task.WhenAll(missingRuns.Select(rowKey => table.GetIfExistsAsync(PartitionKey, rowKey, cancellationToken: cancellationToken))).ConfigureAwait(false);
+        for (var i = 0; i < missingRuns.Length; i++)
+        {
+            _runs[missingRuns[i]] = runRows[i] is { } row ? Runs.RunDay.FromEntity(row) : null;
+        }
+
+        var missing = list
             .Where(e => e.Ledger is not null)
             .Select(e => SessionLedger.KeyOf(e))
             .Distinct()
@@ -73,7 +97,17 @@ public sealed class DailyBucket
     /// events must have been loaded (<see cref="LoadLedgersAsync"/>).
     /// </summary>
     public BucketChanges Apply(IReadOnlyCollection<UsageEvent> events) =>
-        Change(events, e => e, (e, ledgerOf) => e.Ledger is null ? UsageCounters.Of(e) : ledgerOf(e).Count(e));
+        Change(events, e => e, (e, ledgerOf) =>
+        {
+            if (e.Ledger is null)
+            {
+                return UsageCounters.Of(e);
+            }
+
+            var counted = ledgerOf(e).Count(e);
+            counted.LastEventAtMs = e.Timestamp.ToUnixTimeMilliseconds();
+            return counted;
+        });
 
     /// <summary>
     /// Changes what counted events contribute, from what their old prices gave to what their new ones give,
@@ -133,6 +167,48 @@ public sealed class DailyBucket
             return ledger;
         }
 
+        var sliceRows = _sliceRows ?? throw new InvalidOperationException($"The bucket of partition '{PartitionKey}' was read without its slices; it cannot be written.");
+        var changedSlices = new Dictionary<int, SliceRow>();
+        SliceRow WritableSlice(int index)
+        {
+            if (!changedSlices.TryGetValue(index, out var row))
+            {
+                row = index < sliceRows.Count ? sliceRows[index].Clone() : new SliceRow(index, null);
+                changedSlices[index] = row;
+            }
+
+            return row;
+        }
+
+        var sliceHomes = new Dictionary<UsageSlice, int>();
+        foreach (var row in sliceRows)
+        {
+            foreach (var slice in row.Entries.Keys)
+            {
+                sliceHomes[slice] = row.Index;
+            }
+        }
+
+        var lastSlice = sliceRows.Count - 1;
+        var lastSliceSize = lastSlice < 0 ? 0 : sliceRows[lastSlice].DataSize;
+
+        var runs = new Dictionary<string, Runs.RunDay>(StringComparer.Ordinal);
+        Runs.RunDay WritableRun(UsageEvent e, Runs.RunKind kind, string id)
+        {
+            var rowKey = Runs.RunDay.RowKeyOf(PartitionKey, Runs.RunKinds.Hash(e.WorkspaceId, kind, id));
+            if (!runs.TryGetValue(rowKey, out var run))
+            {
+                if (!_runs.TryGetValue(rowKey, out var stored))
+                {
+                    throw new InvalidOperationException($"The run day {rowKey} of partition '{PartitionKey}' was not loaded before Apply.");
+                }
+
+                runs[rowKey] = run = stored?.Clone() ?? Runs.RunDay.New(PartitionKey, e.WorkspaceId, kind, id);
+            }
+
+            return run;
+        }
+
         var homes = BuildHomeIndex();
         var lastIndex = _rows.Count - 1;
         var lastSize = _rows[lastIndex].DataSize;
@@ -143,6 +219,27 @@ public sealed class DailyBucket
             var head = Writable(0);
             head.Total.Add(counted);
             head.HourCounters(HourKey(e.Timestamp)).Add(counted);
+
+            var eventSlice = UsageSlice.Of(e);
+            if (!sliceHomes.TryGetValue(eventSlice, out var sliceHome))
+            {
+                var size = eventSlice.StoredSize();
+                if (lastSlice < 0 || (lastSliceSize + size > SliceRowDataBudget && lastSliceSize > 0))
+                {
+                    lastSlice++;
+                    lastSliceSize = 0;
+                }
+
+                sliceHome = lastSlice;
+                lastSliceSize += size;
+                sliceHomes[eventSlice] = sliceHome;
+            }
+
+            WritableSlice(sliceHome).Counters(eventSlice).Add(counted);
+            foreach (var (kind, id) in Runs.RunKinds.Of(e))
+            {
+                WritableRun(e, kind, id).Add(e, counted);
+            }
 
             foreach (var dimension in DimensionExtensions.All)
             {
@@ -170,18 +267,52 @@ public sealed class DailyBucket
             Writable(0).RowCount = lastIndex + 1;
         }
 
-        return new BucketChanges(changed.Values.OrderBy(r => r.Index).ToArray(), ledgers.Values.ToArray());
+        if (lastSlice + 1 > sliceRows.Count)
+        {
+            Writable(0).SliceRowCount = lastSlice + 1;
+        }
+
+        return new BucketChanges(
+            changed.Values.OrderBy(r => r.Index).ToArray(),
+            ledgers.Values.ToArray(),
+            changedSlices.Values.OrderBy(r => r.Index).ToArray())
+        {
+            Runs = runs.Values.ToArray(),
+        };
     }
 
-    /// <summary>Adopts rows that were written, with the ETags the service gave them (bucket rows first, then ledgers).</summary>
+    /// <summary>Adopts rows that were written, with the ETags the service gave them (bucket rows, slice rows, ledgers, then run days).</summary>
     public void Commit(BucketChanges changes, IReadOnlyList<ETag> etags)
     {
         var written = changes.Rows;
+        var slices = changes.SliceRows;
+        for (var i = 0; i < changes.Runs.Count; i++)
+        {
+            var run = changes.Runs[i];
+            run.ETag = etags[written.Count + slices.Count + changes.Ledgers.Count + i];
+            _runs[run.RowKey] = run;
+        }
+
         for (var i = 0; i < changes.Ledgers.Count; i++)
         {
             var ledger = changes.Ledgers[i];
-            ledger.ETag = etags[written.Count + i];
+            ledger.ETag = etags[written.Count + slices.Count + i];
             _ledgers[ledger.RowKey] = ledger;
+        }
+
+        var sliceRows = _sliceRows!;
+        for (var i = 0; i < slices.Count; i++)
+        {
+            var row = slices[i];
+            row.ETag = etags[written.Count + i];
+            if (row.Index < sliceRows.Count)
+            {
+                sliceRows[row.Index] = row;
+            }
+            else
+            {
+                sliceRows.Add(row);
+            }
         }
 
         for (var i = 0; i < written.Count; i++)
@@ -199,15 +330,43 @@ public sealed class DailyBucket
         }
     }
 
+    // A row's data is one JSON text split over properties D0, D1, … of at most ChunkChars each.
+    private static void WriteChunks(TableEntity entity, string data)
+    {
+        var chunk = 0;
+        for (var start = 0; start < data.Length; start += ChunkChars, chunk++)
+        {
+            entity[$"D{chunk}"] = data.Substring(start, Math.Min(ChunkChars, data.Length - start));
+        }
+
+        entity["Chunks"] = chunk;
+    }
+
+    private static string ReadChunks(TableEntity entity)
+    {
+        var chunks = entity.GetInt32("Chunks") ?? 0;
+        var data = new StringBuilder();
+        for (var i = 0; i < chunks; i++)
+        {
+            data.Append(entity.GetString($"D{i}"));
+        }
+
+        return data.ToString();
+    }
+
     public static string HourKey(DateTimeOffset timestamp) =>
         timestamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH", System.Globalization.CultureInfo.InvariantCulture);
 
-    public static async Task<DailyBucket> LoadAsync(Storage.ITableStore table, string partitionKey, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads a day's bucket rows, and with <paramref name="withSlices"/> its slice rows too: writers and
+    /// filtered metrics need them, unfiltered metrics do not.
+    /// </summary>
+    public static async Task<DailyBucket> LoadAsync(Storage.ITableStore table, string partitionKey, CancellationToken cancellationToken, bool withSlices = true)
     {
         var head = await table.GetIfExistsAsync(partitionKey, UsageTableKeys.BucketRow(partitionKey, 0), cancellationToken: cancellationToken).ConfigureAwait(false);
         if (head is null)
         {
-            return Empty(partitionKey);
+            return withSlices ? Empty(partitionKey) : new DailyBucket(partitionKey, [new BucketRow(0, null)], null);
         }
 
         var rows = new List<BucketRow> { BucketRow.FromEntity(head) };
@@ -221,7 +380,18 @@ public sealed class DailyBucket
                 : BucketRow.FromEntity(entity)));
         }
 
-        return new DailyBucket(partitionKey, rows);
+        List<SliceRow>? sliceRows = null;
+        if (withSlices)
+        {
+            var sliceCount = rows[0].SliceRowCount;
+            var stored = await Task.WhenAll(Enumerable.Range(0, sliceCount).Select(i =>
+                table.GetIfExistsAsync(partitionKey, UsageTableKeys.SliceRow(partitionKey, i), cancellationToken: cancellationToken))).ConfigureAwait(false);
+            sliceRows = stored.Select((entity, i) => entity is null
+                ? throw new InvalidDataException($"Slice row {i} of partition '{partitionKey}' is missing although row 0 counts {sliceCount} slice rows.")
+                : SliceRow.FromEntity(entity)).ToList();
+        }
+
+        return new DailyBucket(partitionKey, rows, sliceRows);
     }
 
     private Dictionary<(Dimension, string), int> BuildHomeIndex()
@@ -251,6 +421,9 @@ public sealed class DailyBucket
         /// <summary>Row 0 only: how many rows the bucket has.</summary>
         public int RowCount { get; internal set; } = 1;
 
+        /// <summary>Row 0 only: how many slice rows the day has.</summary>
+        public int SliceRowCount { get; internal set; }
+
         public UsageCounters Total { get; private init; } = new();
 
         public Dictionary<string, UsageCounters> Hours { get; private init; } = new(StringComparer.Ordinal);
@@ -275,6 +448,7 @@ public sealed class DailyBucket
         internal BucketRow Clone() => new(Index, ETag)
         {
             RowCount = RowCount,
+            SliceRowCount = SliceRowCount,
             Total = Total.Clone(),
             Hours = Hours.ToDictionary(kv => kv.Key, kv => kv.Value.Clone(), StringComparer.Ordinal),
             Dimensions = Dimensions.ToDictionary(
@@ -288,6 +462,7 @@ public sealed class DailyBucket
             if (Index == 0)
             {
                 entity["Rows"] = RowCount;
+                entity["SliceRows"] = SliceRowCount;
                 entity["Total"] = JsonSerializer.Serialize(Total.ToArray(), CoreJsonContext.Default.Int64Array);
                 entity["Hours"] = JsonSerializer.Serialize(
                     Hours.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal),
@@ -297,13 +472,7 @@ public sealed class DailyBucket
             var data = JsonSerializer.Serialize(
                 Dimensions.ToDictionary(d => d.Key.Name(), d => d.Value.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal)),
                 CoreJsonContext.Default.DictionaryStringDictionaryStringInt64Array);
-            var chunk = 0;
-            for (var start = 0; start < data.Length; start += ChunkChars, chunk++)
-            {
-                entity[$"D{chunk}"] = data.Substring(start, Math.Min(ChunkChars, data.Length - start));
-            }
-
-            entity["Chunks"] = chunk;
+            WriteChunks(entity, data);
             return entity;
         }
 
@@ -311,7 +480,7 @@ public sealed class DailyBucket
         {
             var rowKey = entity.RowKey;
             var index = int.Parse(rowKey.AsSpan(rowKey.LastIndexOf('|') + 1), System.Globalization.CultureInfo.InvariantCulture);
-            var row = new BucketRow(index, entity.ETag) { RowCount = entity.GetInt32("Rows") ?? 1 };
+            var row = new BucketRow(index, entity.ETag) { RowCount = entity.GetInt32("Rows") ?? 1, SliceRowCount = entity.GetInt32("SliceRows") ?? 0 };
             if (entity.GetString("Total") is { } total)
             {
                 row.Total.Add(UsageCounters.FromArray(JsonSerializer.Deserialize(total, CoreJsonContext.Default.Int64Array)!));
@@ -325,16 +494,9 @@ public sealed class DailyBucket
                 }
             }
 
-            var chunks = entity.GetInt32("Chunks") ?? 0;
-            if (chunks > 0)
+            if (ReadChunks(entity) is { Length: > 0 } data)
             {
-                var data = new StringBuilder();
-                for (var i = 0; i < chunks; i++)
-                {
-                    data.Append(entity.GetString($"D{i}"));
-                }
-
-                var dimensions = JsonSerializer.Deserialize(data.ToString(), CoreJsonContext.Default.DictionaryStringDictionaryStringInt64Array)!;
+                var dimensions = JsonSerializer.Deserialize(data, CoreJsonContext.Default.DictionaryStringDictionaryStringInt64Array)!;
                 foreach (var (name, values) in dimensions)
                 {
                     if (!DimensionExtensions.TryParse(name, out var dimension))
@@ -349,16 +511,108 @@ public sealed class DailyBucket
             return row;
         }
     }
+
+    /// <summary>One stored row of a day's slices: entries in order of first appearance.</summary>
+    public sealed class SliceRow(int index, ETag? etag)
+    {
+        public int Index { get; } = index;
+
+        public ETag? ETag { get; internal set; } = etag;
+
+        public Dictionary<UsageSlice, UsageCounters> Entries { get; private init; } = [];
+
+        internal int DataSize => Entries.Keys.Sum(s => s.StoredSize());
+
+        internal UsageCounters Counters(UsageSlice slice) =>
+            Entries.TryGetValue(slice, out var counters) ? counters : Entries[slice] = new UsageCounters();
+
+        internal SliceRow Clone() => new(Index, ETag)
+        {
+            Entries = Entries.ToDictionary(kv => kv.Key, kv => kv.Value.Clone()),
+        };
+
+        public TableEntity ToEntity(string partitionKey)
+        {
+            var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+            using (var writer = new Utf8JsonWriter(buffer))
+            {
+                writer.WriteStartArray();
+                foreach (var (slice, counters) in Entries)
+                {
+                    writer.WriteStartArray();
+                    slice.WriteTo(writer);
+                    writer.WriteStartArray();
+                    var values = counters.ToArray();
+                    var length = values.Length;
+                    while (length > 1 && values[length - 1] == 0)
+                    {
+                        length--; // trailing zero counters are implied, as for rows written before a counter existed
+                    }
+
+                    for (var i = 0; i < length; i++)
+                    {
+                        writer.WriteNumberValue(values[i]);
+                    }
+
+                    writer.WriteEndArray();
+                    writer.WriteEndArray();
+                }
+
+                writer.WriteEndArray();
+            }
+
+            var data = Encoding.UTF8.GetString(buffer.WrittenSpan);
+            var entity = new TableEntity(partitionKey, UsageTableKeys.SliceRow(partitionKey, Index));
+            WriteChunks(entity, data);
+            return entity;
+        }
+
+        public static SliceRow FromEntity(TableEntity entity)
+        {
+            var rowKey = entity.RowKey;
+            var index = int.Parse(rowKey.AsSpan(rowKey.LastIndexOf('|') + 1), System.Globalization.CultureInfo.InvariantCulture);
+            var row = new SliceRow(index, entity.ETag);
+            if (ReadChunks(entity) is not { Length: > 0 } data)
+            {
+                return row;
+            }
+
+            using var document = JsonDocument.Parse(data);
+            foreach (var entry in document.RootElement.EnumerateArray())
+            {
+                var counters = new List<long>(UsageCounters.FieldCount);
+                foreach (var value in entry[1].EnumerateArray())
+                {
+                    counters.Add(value.GetInt64());
+                }
+
+                row.Entries[UsageSlice.Read(entry[0])] = UsageCounters.FromArray(counters);
+            }
+
+            return row;
+        }
+    }
 }
 
-/// <summary>The rows one <see cref="DailyBucket.Apply"/> changed: bucket rows and session ledgers.</summary>
-public sealed record BucketChanges(IReadOnlyList<DailyBucket.BucketRow> Rows, IReadOnlyList<SessionLedger> Ledgers)
+/// <summary>The rows one <see cref="DailyBucket.Apply"/> changed: bucket rows, slice rows, session ledgers and run days.</summary>
+public sealed record BucketChanges(IReadOnlyList<DailyBucket.BucketRow> Rows, IReadOnlyList<SessionLedger> Ledgers, IReadOnlyList<DailyBucket.SliceRow> SliceRows)
 {
-    public int Count => Rows.Count + Ledgers.Count;
+    public IReadOnlyList<Runs.RunDay> Runs { get; init; } = [];
+
+    public int Count => Rows.Count + SliceRows.Count + Ledgers.Count + Runs.Count;
 
     /// <summary>The writes, in the order <see cref="DailyBucket.Commit"/> expects their ETags.</summary>
     public IEnumerable<TableTransactionAction> Actions(string partitionKey) =>
-        Rows.Select(r => Write(r.ToEntity(partitionKey), r.ETag)).Concat(Ledgers.Select(l => Write(l.ToEntity(partitionKey), l.ETag)));
+        Rows.Select(r => Write(r.ToEntity(partitionKey), r.ETag))
+            .Concat(SliceRows.Select(r => WriteSlice(r.ToEntity(partitionKey), r.ETag)))
+            .Concat(Ledgers.Select(l => Write(l.ToEntity(partitionKey), l.ETag)))
+            .Concat(Runs.Select(r => Write(r.ToEntity(partitionKey), r.ETag)));
+
+    // Row 0's ETag already serialises every writer of the day, so a new slice row may replace one that a
+    // retention run left behind when it deleted the day's bucket rows first.
+    private static TableTransactionAction WriteSlice(TableEntity entity, ETag? etag) => etag is { } match
+        ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, match)
+        : new TableTransactionAction(TableTransactionActionType.UpsertReplace, entity);
 
     private static TableTransactionAction Write(TableEntity entity, ETag? etag) => etag is { } match
         ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, match)

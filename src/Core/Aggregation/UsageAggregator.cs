@@ -26,7 +26,8 @@ public sealed record AggregationOutcome(int Counted, int Duplicates, int Transac
 /// concurrent writer of the same day fails the ETag check (412) and re-reads.
 /// </para>
 /// </summary>
-public sealed partial class UsageAggregator(IStorageProvider storage, IWorkspaceDirectory workspaces, IOptions<AgentSpendOptions> options, ILogger<UsageAggregator> logger)
+public sealed partial class UsageAggregator(
+    IStorageProvider storage, IWorkspaceDirectory workspaces, DayVersions versions, Runs.RunIndex runs, IOptions<AgentSpendOptions> options, ILogger<UsageAggregator> logger)
 {
     private const int MaxOperationsPerTransaction = 100;
     private const int MaxAttemptsPerChunk = 50;
@@ -66,6 +67,11 @@ public sealed partial class UsageAggregator(IStorageProvider storage, IWorkspace
             }
         }
 
+        // Readers that keep days they have read must not keep these while they change (see DayVersions).
+        var leases = await Task.WhenAll(partitions.Values.Select(p => p.Events[0]).Select(e => (e.WorkspaceId, e.Day)).Distinct()
+            .GroupBy(d => d.WorkspaceId, StringComparer.Ordinal)
+            .Select(w => versions.BeginAsync(w.Key, w.Select(d => d.Day), cancellationToken))).ConfigureAwait(false);
+
         var failed = new Exception?[messages.Count];
         int counted = 0, duplicates = 0, transactions = 0;
         using var gate = new SemaphoreSlim(options.Value.AggregationConcurrency);
@@ -75,6 +81,9 @@ public sealed partial class UsageAggregator(IStorageProvider storage, IWorkspace
             try
             {
                 var result = await AggregatePartitionAsync(table, p.Key, p.Value.Events, cancellationToken).ConfigureAwait(false);
+
+                // Counted or found already counted, every event widens its run's span; doing so twice is harmless.
+                await runs.RecordAsync(p.Value.Events, cancellationToken).ConfigureAwait(false);
                 Interlocked.Add(ref counted, result.Counted);
                 Interlocked.Add(ref duplicates, result.Duplicates);
                 Interlocked.Add(ref transactions, result.Transactions);
@@ -93,6 +102,7 @@ public sealed partial class UsageAggregator(IStorageProvider storage, IWorkspace
             }
         })).ConfigureAwait(false);
 
+        await Task.WhenAll(leases.Select(lease => versions.EndAsync(lease, CancellationToken.None))).ConfigureAwait(false);
         if (discarded > 0)
         {
             LogDiscarded(logger, discarded);
@@ -207,10 +217,28 @@ public sealed partial class UsageAggregator(IStorageProvider storage, IWorkspace
     /// The raw event row: the event as one compact JSON document. One property instead of twenty keeps
     /// rows small, which is what Table Storage bills and what Azurite's single data file grows by.
     /// </summary>
-    internal static TableEntity ToEventEntity(string partitionKey, string rowKey, UsageEvent e) =>
-        new(partitionKey, rowKey) { [EventProperty] = System.Text.Json.JsonSerializer.Serialize(e, CoreJsonContext.Default.UsageEvent) };
+    internal static TableEntity ToEventEntity(string partitionKey, string rowKey, UsageEvent e)
+    {
+        var entity = new TableEntity(partitionKey, rowKey) { [EventProperty] = System.Text.Json.JsonSerializer.Serialize(e, CoreJsonContext.Default.UsageEvent) };
 
-    internal const string EventProperty = "Event";
+        // Also as properties of their own, so that a run's events can be found by a filter the service evaluates.
+        if (e.RunId is { Length: > 0 } run)
+        {
+            entity[RunProperty] = run;
+        }
+
+        if (e.SessionId is { Length: > 0 } session)
+        {
+            entity[SessionProperty] = session;
+        }
+
+        return entity;
+    }
+
+    public const string RunProperty = "Run";
+    public const string SessionProperty = "Ses";
+
+    public const string EventProperty = "Event";
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Aggregation of partition {PartitionKey} ({Events} events) failed; its messages will be retried")]
     private static partial void LogPartitionFailed(ILogger logger, Exception exception, string partitionKey, int events);

@@ -19,6 +19,7 @@ public static class UsageTableKeys
 
     public const string EventRowPrefix = "e|";
     public const string BucketRowPrefix = "b|";
+    public const string SliceRowPrefix = "c|";
 
     public static string Partition(string workspaceId, string day, int shard = 0) =>
         $"{workspaceId}|{day}|{shard:D2}";
@@ -39,4 +40,6 @@ public static class UsageTableKeys
     }
 
     public static string BucketRow(string partitionKey, int index) => $"{BucketRowPrefix}{partitionKey}|{index:D3}";
+
+    public static string SliceRow(string partitionKey, int index) => $"{SliceRowPrefix}{partitionKey}|{index:D3}";
 }

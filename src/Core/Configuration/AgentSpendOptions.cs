@@ -20,6 +20,8 @@ public sealed class AgentSpendOptions
     public const string CorsOriginsSetting = "AGENTSPEND_CORS_ORIGINS";
     public const string KeyUsageFlushSecondsSetting = "AGENTSPEND_KEY_USAGE_FLUSH_SECONDS";
     public const string ConcentrationThresholdSetting = "AGENTSPEND_CONCENTRATION_THRESHOLD_PCT";
+    public const string RunIdleMinutesSetting = "AGENTSPEND_RUN_IDLE_MINUTES";
+    public const string LongSessionMinutesSetting = "AGENTSPEND_LONG_SESSION_MINUTES";
 
     /// <summary>IANA timezone of the default workspace: its days are the metrics' days.</summary>
     public string Timezone { get; set; } = "UTC";
@@ -60,6 +62,12 @@ public sealed class AgentSpendOptions
     /// <summary>A provider holding at least this share (%) of cost, tokens or calls is reported as over-relied on.</summary>
     public int ConcentrationThresholdPct { get; set; } = 70;
 
+    /// <summary>A run, session or agent with no event for this many minutes is no longer active (runs are then marked completed).</summary>
+    public int RunIdleMinutes { get; set; } = 5;
+
+    /// <summary>An active session running longer than this many minutes is reported by the burn rate's long-running-session detector.</summary>
+    public int LongSessionMinutes { get; set; } = 120;
+
     /// <summary>Set by the Functions host when it starts the app as a custom handler.</summary>
     public int? CustomHandlerPort { get; set; }
 
@@ -79,6 +87,8 @@ public sealed class AgentSpendOptions
         options.QueueLeaseSeconds = ReadInt(configuration, QueueLeaseSecondsSetting, options.QueueLeaseSeconds);
         options.AggregationConcurrency = ReadInt(configuration, AggregationConcurrencySetting, options.AggregationConcurrency);
         options.ConcentrationThresholdPct = ReadInt(configuration, ConcentrationThresholdSetting, options.ConcentrationThresholdPct);
+        options.RunIdleMinutes = ReadInt(configuration, RunIdleMinutesSetting, options.RunIdleMinutes);
+        options.LongSessionMinutes = ReadInt(configuration, LongSessionMinutesSetting, options.LongSessionMinutes);
         options.CustomHandlerPort = configuration[CustomHandlerPortSetting] is { Length: > 0 } port
             ? ReadInt(configuration, CustomHandlerPortSetting, 0)
             : null;
@@ -140,6 +150,16 @@ public sealed class AgentSpendOptionsValidator : IValidateOptions<AgentSpendOpti
         if (options.ConcentrationThresholdPct is < 1 or > 100)
         {
             failures.Add($"{AgentSpendOptions.ConcentrationThresholdSetting} must be between 1 and 100, got {options.ConcentrationThresholdPct}.");
+        }
+
+        if (options.RunIdleMinutes is < 1 or > 1440)
+        {
+            failures.Add($"{AgentSpendOptions.RunIdleMinutesSetting} must be between 1 and 1440, got {options.RunIdleMinutes}.");
+        }
+
+        if (options.LongSessionMinutes is < 1 or > 10080)
+        {
+            failures.Add($"{AgentSpendOptions.LongSessionMinutesSetting} must be between 1 and 10080, got {options.LongSessionMinutes}.");
         }
 
         if (options.KeyUsageFlushSeconds is < 1 or > 3600)

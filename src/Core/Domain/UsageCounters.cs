@@ -6,7 +6,7 @@ namespace AgentSpend.Core.Domain;
 /// </summary>
 public sealed class UsageCounters
 {
-    public const int FieldCount = 14;
+    public const int FieldCount = 16;
 
     public long Events { get; set; }
     public long InputTokens { get; set; }
@@ -29,11 +29,22 @@ public sealed class UsageCounters
     /// <summary>Tokens optimisation runs would have used without the optimisation.</summary>
     public long BaselineTokens { get; set; }
 
-    /// <summary>This minus <paramref name="other"/>, field by field.</summary>
+    /// <summary>Tokens (input, output, cache reads and writes) of the events that reported <see cref="BaselineTokens"/>.</summary>
+    public long BaselinedTokens { get; set; }
+
+    /// <summary>
+    /// The latest event's time, Unix milliseconds. Merged by maximum, not summed: the maximum of maxima is the
+    /// maximum, so buckets, slices, hours and ranges all combine it the same way.
+    /// </summary>
+    public long LastEventAtMs { get; set; }
+
+    /// <summary>This minus <paramref name="other"/>, field by field; <see cref="LastEventAtMs"/> is not a sum and stays out (zero).</summary>
     public UsageCounters Minus(UsageCounters other)
     {
         var (a, b) = (ToArray(), other.ToArray());
-        return FromArray(a.Select((value, i) => value - b[i]).ToArray());
+        var difference = FromArray(a.Select((value, i) => value - b[i]).ToArray());
+        difference.LastEventAtMs = 0;
+        return difference;
     }
 
     public static UsageCounters Of(UsageEvent e)
@@ -76,6 +87,12 @@ public sealed class UsageCounters
         EstimatedCostNanos += e.EstimatedCostNanos ?? 0;
         ServerPricedEvents += e.ServerPriced ? 1 : 0;
         BaselineTokens += e.BaselineTokens ?? 0;
+        if (e.BaselineTokens is not null)
+        {
+            BaselinedTokens += e.InputTokens + e.OutputTokens + e.CacheReadTokens + e.CacheWriteTokens;
+        }
+
+        LastEventAtMs = Math.Max(LastEventAtMs, e.Timestamp.ToUnixTimeMilliseconds());
     }
 
     public void Add(UsageCounters other)
@@ -94,6 +111,8 @@ public sealed class UsageCounters
         EstimatedCostNanos += other.EstimatedCostNanos;
         ServerPricedEvents += other.ServerPricedEvents;
         BaselineTokens += other.BaselineTokens;
+        BaselinedTokens += other.BaselinedTokens;
+        LastEventAtMs = Math.Max(LastEventAtMs, other.LastEventAtMs);
     }
 
     public UsageCounters Clone()
@@ -107,7 +126,7 @@ public sealed class UsageCounters
     [
         Events, InputTokens, OutputTokens, CacheReadTokens, CacheWriteTokens, ReasoningTokens,
         CostNanos, UnpricedEvents, Successes, Failures, DurationMs,
-        EstimatedCostNanos, ServerPricedEvents, BaselineTokens,
+        EstimatedCostNanos, ServerPricedEvents, BaselineTokens, BaselinedTokens, LastEventAtMs,
     ];
 
     public static UsageCounters FromArray(IReadOnlyList<long> values)
@@ -129,6 +148,8 @@ public sealed class UsageCounters
             EstimatedCostNanos = At(11),
             ServerPricedEvents = At(12),
             BaselineTokens = At(13),
+            BaselinedTokens = At(14),
+            LastEventAtMs = At(15),
         };
     }
 }

@@ -17,6 +17,9 @@ public sealed record Concentration(
     string Range, string From, string To, int ThresholdPct, int MinEvents,
     ConcentrationOfDimension Providers, ConcentrationOfDimension Models, IReadOnlyList<OverRelianceWarning> Warnings)
 {
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, string>? Filters { get; init; }
+
     /// <summary>Below this many calls in the range a share says little, so no warning is raised.</summary>
     public const int MinEventsForWarning = 5;
 

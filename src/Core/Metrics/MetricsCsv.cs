@@ -13,9 +13,26 @@ public static class MetricsCsv
         "estimated_cost_usd", "unpriced_events", "server_priced_events", "successes", "failures", "duration_ms", "baseline_tokens",
     ];
 
+    /// <summary>One row per point; with a split, one row per point and series, the series' key after the date.</summary>
     public static string Of(Timeseries series)
     {
-        var csv = Csv.AppendLine(new StringBuilder(), [series.Granularity == "hour" ? "hour" : "date", .. Columns]);
+        var time = series.Granularity == "hour" ? "hour" : "date";
+        if (series.Series is { } split)
+        {
+            var rows = Csv.AppendLine(new StringBuilder(), [time, series.Split!, .. Columns]);
+            for (var i = 0; i < series.Points.Count; i++)
+            {
+                foreach (var s in split)
+                {
+                    var point = s.Points[i];
+                    Csv.AppendLine(rows, [point.Date ?? point.Hour ?? "", s.Key ?? "", .. Values(point)]);
+                }
+            }
+
+            return rows.ToString();
+        }
+
+        var csv = Csv.AppendLine(new StringBuilder(), [time, .. Columns]);
         foreach (var point in series.Points)
         {
             Csv.AppendLine(csv, [point.Date ?? point.Hour ?? "", .. Values(point)]);

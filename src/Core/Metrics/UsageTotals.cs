@@ -52,6 +52,9 @@ public sealed class Overview(string from, string to, UsageCounters counters) : U
     [JsonPropertyOrder(-2)] public string From { get; } = from;
     [JsonPropertyOrder(-1)] public string To { get; } = to;
 
+    /// <summary>The filters the figures are restricted to; absent when none.</summary>
+    [JsonPropertyOrder(-1)] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyDictionary<string, string>? Filters { get; init; }
+
     /// <summary>Distinct agents with events in the range.</summary>
     public int ActiveAgents { get; init; }
 
@@ -108,7 +111,19 @@ public sealed class TimeseriesPoint(string? date, string? hour, UsageCounters co
     [JsonPropertyOrder(-1)] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Hour { get; } = hour;
 }
 
-public sealed record Timeseries(string Granularity, string From, string To, IReadOnlyList<TimeseriesPoint> Points);
+public sealed record Timeseries(string Granularity, string From, string To, IReadOnlyList<TimeseriesPoint> Points)
+{
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyDictionary<string, string>? Filters { get; init; }
+
+    /// <summary>The grouping the series split the points by; absent without <c>split</c>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Split { get; init; }
+
+    /// <summary>With <c>split</c>: one series per top value (by cost over the range), then <c>other</c>; each has every point.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyList<TimeseriesSeries>? Series { get; init; }
+}
+
+/// <summary>One value's points; key null for events that did not name one.</summary>
+public sealed record TimeseriesSeries(string? Key, IReadOnlyList<TimeseriesPoint> Points);
 
 public sealed class BreakdownItem(string? key, UsageCounters counters) : UsageTotals(counters)
 {
@@ -118,6 +133,10 @@ public sealed class BreakdownItem(string? key, UsageCounters counters) : UsageTo
 
 public sealed record Breakdown(string By, string From, string To, IReadOnlyList<BreakdownItem> Items)
 {
+    public string Range { get; init; } = "custom";
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyDictionary<string, string>? Filters { get; init; }
+
     /// <summary>What the items are ordered by: cost, tokens or events.</summary>
     public string Sort { get; init; } = "cost";
 
@@ -126,6 +145,23 @@ public sealed record Breakdown(string By, string From, string To, IReadOnlyList<
 
     /// <summary>How many values <see cref="Other"/> sums.</summary>
     public int OtherValues { get; init; }
+
+    /// <summary>Ranks the values by <paramref name="sort"/> (then events, then key) and folds those past <paramref name="top"/> into <c>other</c>.</summary>
+    public static Breakdown Of(string by, MetricsRange range, MetricsFilter filter, Dictionary<string, UsageCounters> values, BreakdownSort sort, int? top)
+    {
+        var sorted = MetricsService.Rank(values, sort);
+        var shown = top is { } n ? sorted.Take(n).ToArray() : sorted;
+        var other = shown.Length < sorted.Length ? new BreakdownItem(MetricsService.OtherKey, DayUsage.Sum(sorted.Skip(shown.Length).Select(kv => kv.Value))) : null;
+        return new Breakdown(by, Workspaces.Workspace.FormatDay(range.From), Workspaces.Workspace.FormatDay(range.To),
+            shown.Select(kv => new BreakdownItem(kv.Key.Length == 0 ? null : kv.Key, kv.Value)).ToArray())
+        {
+            Range = range.Name,
+            Filters = filter.Describe(),
+            Sort = sort.ToString().ToLowerInvariant(),
+            Other = other,
+            OtherValues = sorted.Length - shown.Length,
+        };
+    }
 }
 
 public enum BreakdownSort

@@ -44,7 +44,7 @@ public sealed record RepriceOutcome(
 /// can be re-priced.
 /// </para>
 /// </summary>
-public sealed partial class RepriceService(IStorageProvider storage, WorkspacePricing pricing, ILogger<RepriceService> logger)
+public sealed partial class RepriceService(IStorageProvider storage, WorkspacePricing pricing, DayVersions versions, ILogger<RepriceService> logger)
 {
     public const int MaxDays = 400;
 
@@ -64,7 +64,16 @@ public sealed partial class RepriceService(IStorageProvider storage, WorkspacePr
             days++;
             var partition = UsageTableKeys.Partition(workspace.Id, Workspace.FormatDay(day));
             var before = totals.Changed;
-            await RepriceDayAsync(table, price, partition, totals, cancellationToken).ConfigureAwait(false);
+            var lease = await versions.BeginAsync(workspace.Id, [Workspace.FormatDay(day)], cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await RepriceDayAsync(table, price, partition, totals, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                await versions.EndAsync(lease, CancellationToken.None).ConfigureAwait(false);
+            }
+
             LogDay(logger, workspace.Id, day, totals.Changed - before);
         }
 

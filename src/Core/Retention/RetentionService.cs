@@ -42,6 +42,10 @@ public sealed partial class RetentionService(IStorageProvider storage, IWorkspac
         var partitions = new HashSet<string>(StringComparer.Ordinal);
         var deleted = await DeleteBeforeAsync(workspace.Id, cutoff, UsageTableKeys.EventRowPrefix, partitions, cancellationToken).ConfigureAwait(false);
         var aggregates = await DeleteBeforeAsync(workspace.Id, aggregateCutoff, UsageTableKeys.BucketRowPrefix, null, cancellationToken).ConfigureAwait(false);
+        aggregates += await DeleteBeforeAsync(workspace.Id, aggregateCutoff, UsageTableKeys.SliceRowPrefix, null, cancellationToken).ConfigureAwait(false);
+        aggregates += await DeleteBeforeAsync(workspace.Id, aggregateCutoff, Runs.RunDay.RowPrefix, null, cancellationToken).ConfigureAwait(false);
+        aggregates += await storage.GetTable(StorageNames.RunsTable).DeletePartitionRowsAsync(
+            TableClient.CreateQueryFilter($"PartitionKey eq {workspace.Id} and LastDay lt {aggregateCutoff}"), cancellationToken).ConfigureAwait(false);
 
         // Session ledgers and cumulative-series state only matter while late records of their day can still arrive.
         deleted += await DeleteBeforeAsync(workspace.Id, cutoff, SessionLedger.RowPrefix, null, cancellationToken).ConfigureAwait(false);

@@ -34,8 +34,17 @@ public interface ITableStore
     IAsyncEnumerable<TableEntity> QueryAsync(string? filter, IEnumerable<string>? properties = null, int? pageSize = null, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// One page of an OData-filtered query: at most <paramref name="pageSize"/> rows (possibly fewer, even none,
+    /// with more to come) and the service's continuation token for the next page, null at the end.
+    /// </summary>
+    Task<TablePage> QueryPageAsync(string filter, int pageSize, string? continuation, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Entity-group transaction (one partition, at most 100 operations). All or nothing.
     /// Returns the ETag each operation produced, in order (empty for deletes).
     /// </summary>
     Task<IReadOnlyList<ETag>> SubmitTransactionAsync(IReadOnlyList<TableTransactionAction> actions, CancellationToken cancellationToken = default);
 }
+
+/// <summary>One page of a query and where the next one starts (null: none).</summary>
+public sealed record TablePage(IReadOnlyList<TableEntity> Items, string? Continuation);

@@ -55,6 +55,10 @@ public sealed partial class WorkspacePurgeService(
         var usageFilter = TableClient.CreateQueryFilter($"PartitionKey ge {workspace.Id + "|"} and PartitionKey lt {workspace.Id + "}"}");
         var deleted = previously;
         deleted += await usage.DeletePartitionRowsAsync(usageFilter, cancellationToken, d => ReportAsync(previously + d)).ConfigureAwait(false);
+        var runs = storage.GetTable(StorageNames.RunsTable);
+        deleted += await runs.DeletePartitionRowsAsync(TableClient.CreateQueryFilter($"PartitionKey eq {workspace.Id}"), cancellationToken).ConfigureAwait(false);
+        deleted += await runs.DeletePartitionRowsAsync(
+            TableClient.CreateQueryFilter($"PartitionKey eq {Runs.RunIndex.ActivePartition} and RowKey ge {workspace.Id + "|"} and RowKey lt {workspace.Id + "}"}"), cancellationToken).ConfigureAwait(false);
         deleted += await limits.DeleteWorkspaceAsync(workspace.Id, cancellationToken).ConfigureAwait(false);
         deleted += await overrides.DeleteWorkspaceAsync(workspace.Id, cancellationToken).ConfigureAwait(false);
         deleted += await audit.DeleteWorkspaceAsync(workspace.Id, cancellationToken).ConfigureAwait(false);

@@ -2,6 +2,8 @@ using System.Text.Json;
 using AgentSpend.Core;
 using AgentSpend.Core.Auth;
 using AgentSpend.Core.Configuration;
+using AgentSpend.Functions.Agents;
+using AgentSpend.Functions.Runs;
 using AgentSpend.Functions.AggregateUsage;
 using AgentSpend.Functions.Audit;
 using AgentSpend.Functions.Keys;
@@ -44,6 +46,7 @@ public static class AgentSpendApp
         services.AddSingleton<IQueueFunction, AggregateUsageFunction>();
         services.AddSingleton<ITimerFunction, RetentionFunction>();
         services.AddSingleton<ITimerFunction, PurgeWorkspacesFunction>();
+        services.AddSingleton<ITimerFunction, RunCompletion.RunCompletionFunction>();
         services.AddHostedService<KeyUsageFlusher>();
 
         // Registered before the trigger runner so that storage exists when it starts polling.
@@ -85,6 +88,8 @@ public static class AgentSpendApp
         app.MapOpenApiDocument();
         app.MapIngest();
         app.MapMetrics();
+        app.MapAgents();
+        app.MapRuns();
         app.MapWorkspaces();
         app.MapKeys();
         app.MapAudit();

@@ -1,15 +1,23 @@
 using AgentSpend.Core.Configuration;
 using AgentSpend.Core.Domain;
 using AgentSpend.Core.Metrics;
+using AgentSpend.Core.Runs;
 using AgentSpend.Functions.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
 namespace AgentSpend.Functions.Metrics;
 
-/// <summary>GET /api/v1/metrics/*: answers from daily buckets.</summary>
+/// <summary>
+/// GET /api/v1/metrics/*: answers from daily buckets. Every endpoint takes the filters
+/// (<see cref="MetricsFilter"/>) as query parameters beside its own.
+/// </summary>
 public static class MetricsEndpoints
 {
+    private static readonly HashSet<string> RangeParameters = ["range", "from", "to"];
+
+    private static readonly string GroupingNames = $"{string.Join(", ", Core.Domain.DimensionExtensions.All.Select(d => d.Name()))}, session or tag.<key>";
+
     public static void MapMetrics(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/metrics").RequireAuthorization(AuthPolicies.Read);
@@ -20,32 +28,83 @@ public static class MetricsEndpoints
         group.MapGet("/burn-rate", GetBurnRateAsync);
     }
 
-    public static async Task<Ok<BurnRate>> GetBurnRateAsync(Caller caller, MetricsService metrics, TimeProvider clock, CancellationToken cancellationToken) =>
-        TypedResults.Ok(await metrics.BurnRateAsync(caller.Workspace, clock.GetUtcNow(), cancellationToken).ConfigureAwait(false));
+    /// <summary>Reads the filters among the query parameters; anything else than <paramref name="own"/> and the filters is an error.</summary>
+    internal static MetricsFilter Filters(HttpRequest request, IEnumerable<string> own, out ProblemHttpResult? problem)
+    {
+        var filter = MetricsFilter.Parse(
+            request.Query.Select(q => KeyValuePair.Create(q.Key, q.Value.Select(v => v ?? string.Empty).ToArray())),
+            new HashSet<string>(own, StringComparer.Ordinal),
+            out var error);
+        problem = error is null ? null : Problems.BadRequest(error.Parameter, error.Reason);
+        return filter;
+    }
+
+    public static async Task<Results<Ok<BurnRate>, ProblemHttpResult>> GetBurnRateAsync(
+        HttpRequest request, Caller caller, MetricsService metrics, RunIndex runs, IOptions<AgentSpendOptions> options, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var filter = Filters(request, [], out var problem);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var now = clock.GetUtcNow();
+        var burn = await metrics.BurnRateAsync(caller.Workspace, now, filter, cancellationToken).ConfigureAwait(false);
+        var limit = TimeSpan.FromMinutes(options.Value.LongSessionMinutes);
+        string? Wanted(Core.Domain.Dimension d) => filter.Dimensions.Where(f => f.Dimension == d).Select(f => f.Value).FirstOrDefault();
+        var (agent, user, team) = (Wanted(Core.Domain.Dimension.Agent), Wanted(Core.Domain.Dimension.User), Wanted(Core.Domain.Dimension.Team));
+        var sessions = (await runs.ActiveAsync(caller.Workspace.Id, cancellationToken).ConfigureAwait(false))
+            .Where(r => r.Kind == RunKind.Session && now - DateTimeOffset.FromUnixTimeMilliseconds(r.FirstAtMs) > limit)
+            .Where(r => (agent is null || r.Agent == agent) && (user is null || r.User == user) && (team is null || r.Team == team))
+            .OrderBy(r => r.FirstAtMs).ThenBy(r => r.Id, StringComparer.Ordinal)
+            .Select(r => new LongRunningSession(r.Id, r.Agent, r.User, RunSummary.Instant(r.FirstAtMs), RunSummary.Instant(r.LastAtMs),
+                (long)(now - DateTimeOffset.FromUnixTimeMilliseconds(r.FirstAtMs)).TotalMinutes))
+            .ToArray();
+        return TypedResults.Ok(burn with { LongSessionMinutes = options.Value.LongSessionMinutes, LongRunningSessions = sessions });
+    }
 
     public static async Task<Results<Ok<Concentration>, ProblemHttpResult>> GetConcentrationAsync(
-        string? range, string? from, string? to, Caller caller, MetricsService metrics, IOptions<AgentSpendOptions> options, TimeProvider clock, CancellationToken cancellationToken)
+        string? range, string? from, string? to, HttpRequest request, Caller caller, MetricsService metrics, IOptions<AgentSpendOptions> options, TimeProvider clock, CancellationToken cancellationToken)
     {
+        var filter = Filters(request, RangeParameters, out var problem);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
         var workspace = caller.Workspace;
         var days = MetricsRange.Resolve(range, from, to, workspace, clock, MetricsRange.MaxDays, out var error);
         return error is not null
             ? Problems.BadRequest(error.Parameter, error.Reason)
-            : TypedResults.Ok(await metrics.ConcentrationAsync(workspace, days, options.Value.ConcentrationThresholdPct, cancellationToken).ConfigureAwait(false));
+            : TypedResults.Ok(await metrics.ConcentrationAsync(workspace, days, filter, options.Value.ConcentrationThresholdPct, cancellationToken).ConfigureAwait(false));
     }
 
     public static async Task<Results<Ok<Overview>, ProblemHttpResult>> GetOverviewAsync(
-        string? range, string? from, string? to, Caller caller, MetricsService metrics, TimeProvider clock, CancellationToken cancellationToken)
+        string? range, string? from, string? to, HttpRequest request, Caller caller, MetricsService metrics, TimeProvider clock, CancellationToken cancellationToken)
     {
+        var filter = Filters(request, RangeParameters, out var problem);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
         var workspace = caller.Workspace;
         var days = MetricsRange.Resolve(range, from, to, workspace, clock, MetricsRange.MaxDays, out var error);
         return error is not null
             ? Problems.BadRequest(error.Parameter, error.Reason)
-            : TypedResults.Ok(await metrics.OverviewAsync(workspace, days, cancellationToken).ConfigureAwait(false));
+            : TypedResults.Ok(await metrics.OverviewAsync(workspace, days, filter, cancellationToken).ConfigureAwait(false));
     }
 
     public static async Task<Results<Ok<Timeseries>, ContentHttpResult, ProblemHttpResult>> GetTimeseriesAsync(
-        string? granularity, string? range, string? from, string? to, string? format, HttpRequest request, Caller caller, MetricsService metrics, TimeProvider clock, CancellationToken cancellationToken)
+        string? granularity, string? range, string? from, string? to, string? split, string? top, string? format,
+        HttpRequest request, Caller caller, MetricsService metrics, TimeProvider clock, CancellationToken cancellationToken)
     {
+        var filter = Filters(request, [.. RangeParameters, "granularity", "split", "top", "format"], out var problem);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
         if (ResponseFormat.WantsCsv(format, request) is not { } csv)
         {
             return Problems.BadRequest("format", "use json or csv.");
@@ -70,6 +129,27 @@ public static class MetricsEndpoints
                 return Problems.BadRequest("granularity", $"'{granularity}' is not a granularity; use day, hour, week or month.");
         }
 
+        Grouping? splitBy = null;
+        if (split is not null)
+        {
+            if (!Grouping.TryParse(split, out var grouping))
+            {
+                return Problems.BadRequest("split", $"'{split}' is not a dimension; use {Core.Domain.DimensionExtensions.NameList}, or tag.<key>.");
+            }
+
+            splitBy = grouping;
+        }
+
+        if (ParseTop(top, out var topN) is { } topProblem)
+        {
+            return topProblem;
+        }
+
+        if (topN is not null && splitBy is null)
+        {
+            return Problems.BadRequest("top", "'top' goes with 'split'.");
+        }
+
         var workspace = caller.Workspace;
         var maxDays = parsed == Granularity.Hour ? MetricsRange.MaxHourlyDays : MetricsRange.MaxDays;
         var days = MetricsRange.Resolve(range, from, to, workspace, clock, maxDays, out var error);
@@ -78,13 +158,20 @@ public static class MetricsEndpoints
             return Problems.BadRequest(error.Parameter, error.Reason);
         }
 
-        var series = await metrics.TimeseriesAsync(workspace, days, parsed, cancellationToken).ConfigureAwait(false);
+        var series = await metrics.TimeseriesAsync(workspace, days, parsed, filter, cancellationToken, splitBy, topN ?? MetricsService.DefaultSplitTop).ConfigureAwait(false);
         return csv ? TypedResults.Text(MetricsCsv.Of(series), ResponseFormat.CsvMediaType) : TypedResults.Ok(series);
     }
 
     public static async Task<Results<Ok<Breakdown>, ContentHttpResult, ProblemHttpResult>> GetBreakdownAsync(
-        string? by, string? range, string? from, string? to, string? sort, string? top, string? format, HttpRequest request, Caller caller, MetricsService metrics, TimeProvider clock, CancellationToken cancellationToken)
+        string? by, string? range, string? from, string? to, string? sort, string? top, string? format,
+        HttpRequest request, Caller caller, MetricsService metrics, RunQueries runs, TimeProvider clock, CancellationToken cancellationToken)
     {
+        var filter = Filters(request, [.. RangeParameters, "by", "sort", "top", "format"], out var problem);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
         if (ResponseFormat.WantsCsv(format, request) is not { } csv)
         {
             return Problems.BadRequest("format", "use json or csv.");
@@ -102,22 +189,24 @@ public static class MetricsEndpoints
             return Problems.BadRequest("sort", $"'{sort}' is not an order; use cost, tokens or events.");
         }
 
-        int? topN = null;
-        if (top is not null)
+        if (ParseTop(top, out var topN) is { } topProblem)
         {
-            if (!int.TryParse(top, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) || n is < 1 or > 1000)
-            {
-                return Problems.BadRequest("top", $"'{top}' is not a whole number from 1 to 1000.");
-            }
-
-            topN = n;
+            return topProblem;
         }
 
-        if (!DimensionExtensions.TryParse(by, out var dimension))
+        var bySession = by == "session";
+        if (!Grouping.TryParse(by, out var grouping) && !bySession)
         {
             return Problems.BadRequest("by", by is null
-                ? $"'by' is required: {DimensionExtensions.NameList}."
-                : $"'{by}' is not a dimension; use {DimensionExtensions.NameList}.");
+                ? $"'by' is required: {GroupingNames}."
+                : $"'{by}' is not a dimension; use {GroupingNames}.");
+        }
+
+        if (bySession && filter.Tags.Concat(filter.Dimensions.Select(d => (Key: d.Dimension.Name(), d.Value)))
+                .FirstOrDefault(f => f.Key is not ("agent" or "user" or "team" or "model")) is { Key: not null } unsupported)
+        {
+            var name = filter.Tags.Any(t => t.Key == unsupported.Key) ? MetricsFilter.TagPrefix + unsupported.Key : unsupported.Key;
+            return Problems.BadRequest(name, "by=session takes the filters agent, user, team and model only.");
         }
 
         var workspace = caller.Workspace;
@@ -127,7 +216,26 @@ public static class MetricsEndpoints
             return Problems.BadRequest(error.Parameter, error.Reason);
         }
 
-        var breakdown = await metrics.BreakdownAsync(workspace, days, dimension, cancellationToken, order.Value, topN).ConfigureAwait(false);
+        var breakdown = bySession
+            ? await runs.SessionBreakdownAsync(workspace, days, filter, order.Value, topN, cancellationToken).ConfigureAwait(false)
+            : await metrics.BreakdownAsync(workspace, days, grouping, filter, cancellationToken, order.Value, topN).ConfigureAwait(false);
         return csv ? TypedResults.Text(MetricsCsv.Of(breakdown), ResponseFormat.CsvMediaType) : TypedResults.Ok(breakdown);
+    }
+
+    private static ProblemHttpResult? ParseTop(string? top, out int? value)
+    {
+        value = null;
+        if (top is null)
+        {
+            return null;
+        }
+
+        if (!int.TryParse(top, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) || n is < 1 or > 1000)
+        {
+            return Problems.BadRequest("top", $"'{top}' is not a whole number from 1 to 1000.");
+        }
+
+        value = n;
+        return null;
     }
 }

@@ -37,7 +37,7 @@ public static class PricingEndpoints
             return Problems.BadRequest(error.Parameter, error.Reason);
         }
 
-        var byModel = await metrics.BreakdownAsync(caller.Workspace, range, Dimension.Model, cancellationToken).ConfigureAwait(false);
+        var byModel = await metrics.BreakdownAsync(caller.Workspace, range, Grouping.Of(Dimension.Model), MetricsFilter.None, cancellationToken).ConfigureAwait(false);
         var own = new PriceOverrides(await overrides.ListAsync(caller.Workspace.Id, cancellationToken).ConfigureAwait(false));
         var items = byModel.Items
             .Where(i => i.Key is not null && catalog.Find(i.Key) is null && own.Get(i.Key) is null)

@@ -62,7 +62,8 @@ public sealed class TestApp : IAsyncDisposable
         builder.Logging.AddFilter<Microsoft.Extensions.Logging.Console.ConsoleLoggerProvider>(null, LogLevel.Warning);
         builder.Logging.AddProvider(captured);
         builder.AddAgentSpend();
-        var port = config.TryGetValue("FUNCTIONS_CUSTOMHANDLER_PORT", out var p) && p is not null ? int.Parse(p) : AzuriteFixture.FreePort();
+        // Port 0: Kestrel takes a free port as it binds, so parallel test apps cannot race for one.
+        var port = config.TryGetValue("FUNCTIONS_CUSTOMHANDLER_PORT", out var p) && p is not null ? int.Parse(p) : 0;
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         var app = builder.Build();
         app.MapAgentSpend();

@@ -59,7 +59,9 @@ public sealed partial class OtlpReceiverTests
         }
 
         Assert.DoesNotContain(rows, r => r.Contains(Secret, StringComparison.Ordinal));
-        var raw = Assert.Single(rows, r => r.Contains("resp-agent-1", StringComparison.Ordinal) || r.Contains("laptop-7", StringComparison.Ordinal));
+        // The raw event is the one row with the session; the day's slice row carries the tags too, never the session.
+        var raw = Assert.Single(rows, r => r.Contains("\"ses\":\"sess-9\"", StringComparison.Ordinal));
+        Assert.Contains(rows, r => r != raw && r.Contains("laptop-7", StringComparison.Ordinal));
         foreach (var expected in new[] { "\"machine\":\"laptop-7\"", "\"repo\":\"acme/api\"", "\"branch\":\"feature/x\"", "\"ci\":\"true\"", "\"harness_version\":\"1.2.3\"", "\"ses\":\"sess-9\"" })
         {
             Assert.Contains(expected, raw, StringComparison.Ordinal);

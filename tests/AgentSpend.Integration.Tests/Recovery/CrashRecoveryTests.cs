@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using AgentSpend.Core;
 using AgentSpend.Core.Ingest;
+using AgentSpend.Core.Aggregation;
 using AgentSpend.Core.Metrics;
 using AgentSpend.Core.Storage;
 using AgentSpend.Core.Workspaces;
@@ -28,9 +29,9 @@ public sealed class CrashRecoveryTests(AzuriteFixture azurite) : IClassFixture<A
             }
         }
 
-        var metrics = new MetricsService(azurite.Storage);
+        var metrics = new MetricsService(azurite.Storage, new DayVersions(azurite.Storage, TimeProvider.System), TimeProvider.System);
         var range = new MetricsRange(days[0], days[1]);
-        async Task<long> CountedAsync() => (await metrics.OverviewAsync(Utc, range, CancellationToken.None)).Events;
+        async Task<long> CountedAsync() => (await metrics.OverviewAsync(Utc, range, MetricsFilter.None, CancellationToken.None)).Events;
 
         long countedAtKill;
         using (var first = StartApp())
@@ -56,7 +57,7 @@ public sealed class CrashRecoveryTests(AzuriteFixture azurite) : IClassFixture<A
                 await Task.Delay(200);
             }
 
-            var overview = await metrics.OverviewAsync(Utc, range, CancellationToken.None);
+            var overview = await metrics.OverviewAsync(Utc, range, MetricsFilter.None, CancellationToken.None);
             var expected = EventFactory.Expected(Enumerable.Range(0, Events));
             Assert.Equal(expected, (overview.Events, overview.InputTokens, overview.OutputTokens, overview.CostUsd, overview.UnpricedEvents));
             Assert.Equal(0, await queue.GetApproximateCountAsync());

@@ -20,6 +20,7 @@ namespace AgentSpend.Integration.Tests.Tenancy;
 public sealed class IsolationWalkTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
 {
     private const string SecretAgent = "b-secret-agent";
+    private const string SecretRun = "b-secret-run";
     private const string SecretName = "b-secret-workspace";
     private const string BModel = "b-private-model";
 
@@ -29,6 +30,9 @@ public sealed class IsolationWalkTests(AzuriteFixture azurite) : IClassFixture<A
         ("/api/v1/workspaces", "id") => b.Workspace,
         ("/api/v1/keys", "id") => b.Key,
         ("/api/v1/pricing", "model") => BModel,
+        ("/api/v1/agents", "name") => SecretAgent,
+        ("/api/v1/runs", "id") => SecretRun,
+        ("/api/v1/sessions", "id") => SecretRun,
         _ => throw new InvalidOperationException($"The isolation walk does not know which of B's things '{{{parameter}}}' under {routePrefix} names; add it to TargetOf."),
     };
 
@@ -59,6 +63,7 @@ public sealed class IsolationWalkTests(AzuriteFixture azurite) : IClassFixture<A
         var bEvents = Enumerable.Range(0, 30).Select(i => new
         {
             agent_name = SecretAgent, provider = "anthropic", model = "claude", timestamp = DateTimeOffset.UtcNow.ToString("O"), input_tokens = 100 + i, idempotency_key = $"b{i}",
+            run_id = SecretRun, session_id = SecretRun,
         }).ToArray();
         Assert.Equal(202, (await app.SendAsync("POST", "/api/v1/ingest", new { events = bEvents }, bAdmin)).Status);
         Assert.Equal(200, (await app.SendAsync("PUT", $"/api/v1/pricing/models/{BModel}", new { input = 1, output = 2, note = SecretName }, bAdmin)).Status);
@@ -108,7 +113,9 @@ public sealed class IsolationWalkTests(AzuriteFixture azurite) : IClassFixture<A
                     }
                     else if (targetsB)
                     {
-                        Expect(reply.Status is 401 or 403 or 404, $"{label} for B's resource: expected 401, 403 or 404");
+                        // Endpoints that refuse unknown parameters may refuse the smuggled workspace ones first.
+                        var refusedSmuggling = reply.Status == 400 && reply.Text.Contains("\"field\":\"workspace", StringComparison.Ordinal);
+                        Expect(reply.Status is 401 or 403 or 404 || refusedSmuggling, $"{label} for B's resource: expected 401, 403 or 404");
                     }
                 }
             }

@@ -46,6 +46,16 @@ internal sealed class AzureTableStore(TableClient client) : ITableStore
         }
     }
 
+    public async Task<TablePage> QueryPageAsync(string filter, int pageSize, string? continuation, CancellationToken cancellationToken = default)
+    {
+        await foreach (var page in client.QueryAsync<TableEntity>(filter, pageSize, cancellationToken: cancellationToken).AsPages(continuation, pageSize).ConfigureAwait(false))
+        {
+            return new TablePage(page.Values, page.ContinuationToken);
+        }
+
+        return new TablePage([], null);
+    }
+
     public async Task<IReadOnlyList<ETag>> SubmitTransactionAsync(IReadOnlyList<TableTransactionAction> actions, CancellationToken cancellationToken = default)
     {
         var response = await client.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);

@@ -1,0 +1,232 @@
+using System.Buffers.Text;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using AgentSpend.Core.Aggregation;
+using AgentSpend.Core.Domain;
+using AgentSpend.Core.Metrics;
+using AgentSpend.Core.Storage;
+using AgentSpend.Core.Workspaces;
+using Azure.Data.Tables;
+
+namespace AgentSpend.Core.Runs;
+
+/// <summary>A run or session with its figures, summed over its days.</summary>
+public sealed class RunSummary(RunEntry entry, RunDay total) : UsageTotals(total.Total)
+{
+    [JsonPropertyOrder(-10)] public string Kind { get; } = entry.Kind.Name();
+    [JsonPropertyOrder(-9)] public string Id { get; } = entry.Id;
+    [JsonPropertyOrder(-8)] public string Status { get; } = entry.Status;
+    [JsonPropertyOrder(-7)] public string Agent { get; } = entry.Agent;
+    [JsonPropertyOrder(-6)] public string? User { get; } = entry.User;
+    [JsonPropertyOrder(-5)] public string? Team { get; } = entry.Team;
+    [JsonPropertyOrder(-4)] public string StartedAt { get; } = Instant(entry.FirstAtMs);
+    [JsonPropertyOrder(-3)] public string EndedAt { get; } = Instant(entry.LastAtMs);
+
+    /// <summary>The run's duration: from its first event to its last, in milliseconds (<c>duration_ms</c> sums the calls' own durations).</summary>
+    [JsonPropertyOrder(-2)] public long ElapsedMs { get; } = entry.LastAtMs - entry.FirstAtMs;
+
+    [JsonPropertyOrder(-1)] public string? CompletedAt { get; } = entry.CompletedAtMs is { } at ? Instant(at) : null;
+
+    /// <summary>The models used, dearest first.</summary>
+    public IReadOnlyList<string> Models { get; } = [.. total.Models.OrderByDescending(m => m.Value.CostNanos).ThenBy(m => m.Key, StringComparer.Ordinal).Select(m => m.Key)];
+
+    public long Tokens { get; } = Concentration.TokensOf(total.Total);
+
+    public static string Instant(long unixMs) => DateTimeOffset.FromUnixTimeMilliseconds(unixMs).ToString("O", CultureInfo.InvariantCulture);
+}
+
+public sealed record RunList(string Kind, string From, string To, IReadOnlyList<RunSummary> Items, string? NextCursor);
+
+public sealed class RunModel(string model, UsageCounters counters) : UsageTotals(counters)
+{
+    [JsonPropertyOrder(-1)] public string Model { get; } = model;
+}
+
+public sealed record RunDetail(RunSummary Run, IReadOnlyList<RunModel> ModelUsage);
+
+/// <summary>One stored event as the API shows it: no prompt text is ever stored, so none is shown.</summary>
+public sealed record EventView(
+    string Timestamp, string Agent, string Provider, string Model, long InputTokens, long OutputTokens, long CacheReadTokens, long CacheWriteTokens,
+    long ReasoningTokens, decimal? CostUsd, decimal? EstimatedCostUsd, bool ServerPriced, long? DurationMs, bool? TaskSuccess,
+    string? RunId, string? SessionId, string? UserId, string? Team, string? TaskType, IReadOnlyDictionary<string, string>? Tags)
+{
+    public static EventView Of(UsageEvent e) => new(
+        e.Timestamp.ToString("O", CultureInfo.InvariantCulture), e.Agent, e.Provider, e.Model, e.InputTokens, e.OutputTokens, e.CacheReadTokens, e.CacheWriteTokens,
+        e.ReasoningTokens, e.CostNanos is { } c ? Money.ToUsd(c) : null, e.EstimatedCostNanos is { } est ? Money.ToUsd(est) : null, e.ServerPriced, e.DurationMs, e.TaskSuccess,
+        e.RunId, e.SessionId, e.UserId, e.Team, e.TaskType, e.Tags);
+}
+
+public sealed record EventPage(IReadOnlyList<EventView> Items, string? NextCursor);
+
+/// <summary>A bad paging cursor or limit.</summary>
+public sealed class BadCursorException(string message) : Exception(message);
+
+/// <summary>Lists runs and sessions from the index, with their figures from their run days; pages a run's raw events.</summary>
+public sealed class RunQueries(IStorageProvider storage, RunIndex index)
+{
+    public const int DefaultLimit = 50;
+    public const int MaxLimit = 500;
+
+    public async Task<RunList> ListAsync(
+        Workspace workspace, RunKind kind, MetricsRange range, Func<RunEntry, bool> keep, int limit, string? cursor, CancellationToken cancellationToken)
+    {
+        var after = cursor is null ? null : DecodeListCursor(cursor);
+        var entries = (await index.ListAsync(workspace.Id, kind, workspace.StartOfDayUtc(range.From), workspace.StartOfDayUtc(range.To.AddDays(1)), cancellationToken).ConfigureAwait(false))
+            .Where(keep)
+            .OrderByDescending(e => e.LastAtMs).ThenBy(e => e.Hash, StringComparer.Ordinal)
+            .Where(e => after is null || e.LastAtMs < after.Value.LastAt || (e.LastAtMs == after.Value.LastAt && string.CompareOrdinal(e.Hash, after.Value.Hash) > 0))
+            .Take(limit + 1)
+            .ToArray();
+        var page = entries.Take(limit).ToArray();
+        var summaries = await Task.WhenAll(page.Select(e => SummariseAsync(workspace, e, cancellationToken))).ConfigureAwait(false);
+        var next = entries.Length > limit ? EncodeCursor($"{page[^1].LastAtMs}|{page[^1].Hash}") : null;
+        return new RunList(kind.Name(), Workspace.FormatDay(range.From), Workspace.FormatDay(range.To), [.. summaries.Select(s => s.Summary)], next);
+    }
+
+    /// <summary>
+    /// Breakdown by session over the range: each session's run days inside the range, summed. Filters on agent, user
+    /// and team select sessions; a model filter keeps that model's share of each session.
+    /// </summary>
+    public async Task<Breakdown> SessionBreakdownAsync(
+        Workspace workspace, MetricsRange range, MetricsFilter filter, BreakdownSort sort, int? top, CancellationToken cancellationToken)
+    {
+        string? Wanted(Dimension d) => filter.Dimensions.Where(f => f.Dimension == d).Select(f => f.Value).FirstOrDefault();
+        var (agent, user, team, model) = (Wanted(Dimension.Agent), Wanted(Dimension.User), Wanted(Dimension.Team), Wanted(Dimension.Model));
+        var entries = (await index.ListAsync(workspace.Id, RunKind.Session, workspace.StartOfDayUtc(range.From), workspace.StartOfDayUtc(range.To.AddDays(1)), cancellationToken).ConfigureAwait(false))
+            .Where(e => (agent is null || e.Agent == agent) && (user is null || e.User == user) && (team is null || e.Team == team))
+            .ToArray();
+        var (from, to) = (Workspace.FormatDay(range.From), Workspace.FormatDay(range.To));
+        var values = new Dictionary<string, UsageCounters>(StringComparer.Ordinal);
+        using var gate = new SemaphoreSlim(16);
+        await Task.WhenAll(entries.Select(async entry =>
+        {
+            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var total = await SumDaysAsync(workspace, entry, day => string.CompareOrdinal(day, from) >= 0 && string.CompareOrdinal(day, to) <= 0, cancellationToken).ConfigureAwait(false);
+                var counters = model is null ? total.Total : total.Models.GetValueOrDefault(model);
+                if (counters is { Events: > 0 })
+                {
+                    lock (values)
+                    {
+                        values[entry.Id] = counters;
+                    }
+                }
+            }
+            finally
+            {
+                gate.Release();
+            }
+        })).ConfigureAwait(false);
+        return Breakdown.Of("session", range, filter, values, sort, top);
+    }
+
+    public async Task<RunDetail?> DetailAsync(Workspace workspace, RunKind kind, string id, CancellationToken cancellationToken)
+    {
+        if (await index.FindAsync(workspace.Id, kind, id, cancellationToken).ConfigureAwait(false) is not { } entry)
+        {
+            return null;
+        }
+
+        var (summary, total) = await SummariseAsync(workspace, entry, cancellationToken).ConfigureAwait(false);
+        return new RunDetail(summary, [.. total.Models.OrderByDescending(m => m.Value.CostNanos).ThenBy(m => m.Key, StringComparer.Ordinal).Select(m => new RunModel(m.Key, m.Value))]);
+    }
+
+    /// <summary>The run's stored events, day by day from its first; null when there is no such run.</summary>
+    public async Task<EventPage?> EventsAsync(Workspace workspace, RunKind kind, string id, int limit, string? cursor, CancellationToken cancellationToken)
+    {
+        if (await index.FindAsync(workspace.Id, kind, id, cancellationToken).ConfigureAwait(false) is not { } entry)
+        {
+            return null;
+        }
+
+        var days = Days(entry).ToArray();
+        var (dayIndex, continuation) = cursor is null ? (0, (string?)null) : DecodeEventCursor(cursor, days.Length);
+        var table = storage.GetTable(StorageNames.UsageTable);
+        // The event row's Run and Ses properties (UsageAggregator.RunProperty, SessionProperty).
+        var belongs = kind == RunKind.Run ? TableClient.CreateQueryFilter($"Run eq {id}") : TableClient.CreateQueryFilter($"Ses eq {id}");
+        var items = new List<EventView>(limit);
+        while (dayIndex < days.Length && items.Count < limit)
+        {
+            var partition = UsageTableKeys.Partition(workspace.Id, days[dayIndex]);
+            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {UsageTableKeys.EventRowPrefix} and RowKey lt {"e}"}") + " and " + belongs;
+            var page = await table.QueryPageAsync(filter, limit - items.Count, continuation, cancellationToken).ConfigureAwait(false);
+            items.AddRange(page.Items.Select(row => EventView.Of(JsonSerializer.Deserialize(row.GetString(UsageAggregator.EventProperty)!, CoreJsonContext.Default.UsageEvent)!)));
+            continuation = page.Continuation;
+            if (continuation is null)
+            {
+                dayIndex++;
+            }
+        }
+
+        var next = dayIndex < days.Length ? EncodeCursor($"{dayIndex}|{continuation}") : null;
+        return new EventPage([.. items.OrderBy(e => e.Timestamp, StringComparer.Ordinal)], next);
+    }
+
+    private async Task<(RunSummary Summary, RunDay Total)> SummariseAsync(Workspace workspace, RunEntry entry, CancellationToken cancellationToken)
+    {
+        var total = await SumDaysAsync(workspace, entry, _ => true, cancellationToken).ConfigureAwait(false);
+        return (new RunSummary(entry, total), total);
+    }
+
+    private async Task<RunDay> SumDaysAsync(Workspace workspace, RunEntry entry, Func<string, bool> inRange, CancellationToken cancellationToken)
+    {
+        var table = storage.GetTable(StorageNames.UsageTable);
+        var rows = await Task.WhenAll(Days(entry).Where(inRange).Select(day =>
+        {
+            var partition = UsageTableKeys.Partition(workspace.Id, day);
+            return table.GetIfExistsAsync(partition, RunDay.RowKeyOf(partition, entry.Hash), cancellationToken: cancellationToken);
+        })).ConfigureAwait(false);
+        var total = RunDay.New("", workspace.Id, entry.Kind, entry.Id);
+        foreach (var row in rows.OfType<TableEntity>())
+        {
+            total.Merge(RunDay.FromEntity(row));
+        }
+
+        return total;
+    }
+
+    private static IEnumerable<string> Days(RunEntry entry)
+    {
+        var first = DateOnly.ParseExact(entry.FirstDay, Workspace.DayFormat, CultureInfo.InvariantCulture);
+        var last = DateOnly.ParseExact(entry.LastDay, Workspace.DayFormat, CultureInfo.InvariantCulture);
+        for (var day = first; day <= last; day = day.AddDays(1))
+        {
+            yield return Workspace.FormatDay(day);
+        }
+    }
+
+    private static string EncodeCursor(string value) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(value));
+
+    private static string Decode(string cursor)
+    {
+        try
+        {
+            return Encoding.UTF8.GetString(Base64Url.DecodeFromChars(cursor));
+        }
+        catch (FormatException)
+        {
+            throw new BadCursorException("is not a cursor this API gave out.");
+        }
+    }
+
+    private static (long LastAt, string Hash)? DecodeListCursor(string cursor)
+    {
+        var text = Decode(cursor);
+        var cut = text.IndexOf('|');
+        return cut > 0 && long.TryParse(text.AsSpan(0, cut), NumberStyles.None, CultureInfo.InvariantCulture, out var lastAt)
+            ? (lastAt, text[(cut + 1)..])
+            : throw new BadCursorException("is not a cursor this API gave out.");
+    }
+
+    private static (int Day, string? Continuation) DecodeEventCursor(string cursor, int days)
+    {
+        var text = Decode(cursor);
+        var cut = text.IndexOf('|');
+        return cut > 0 && int.TryParse(text.AsSpan(0, cut), NumberStyles.None, CultureInfo.InvariantCulture, out var day) && day < days
+            ? (day, cut == text.Length - 1 ? null : text[(cut + 1)..])
+            : throw new BadCursorException("is not a cursor this API gave out.");
+    }
+}

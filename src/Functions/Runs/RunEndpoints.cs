@@ -1,0 +1,114 @@
+using AgentSpend.Core.Metrics;
+using AgentSpend.Core.Runs;
+using AgentSpend.Functions.Hosting;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace AgentSpend.Functions.Runs;
+
+/// <summary>
+/// GET /api/v1/runs and /api/v1/sessions (events grouped by <c>run_id</c> or <c>session_id</c>): a list, one in
+/// detail, and its stored events page by page. The Sessions function folder forwards the second prefix here.
+/// </summary>
+public static class RunEndpoints
+{
+    private static readonly string[] ListParameters = ["range", "from", "to", "agent", "user", "team", "status", "limit", "cursor"];
+    private static readonly string[] PageParameters = ["limit", "cursor"];
+
+    public static void MapRuns(this IEndpointRouteBuilder app)
+    {
+        foreach (var kind in new[] { RunKind.Run, RunKind.Session })
+        {
+            var group = app.MapGroup($"/api/v1/{kind.Name()}s").RequireAuthorization(AuthPolicies.Read);
+            group.MapGet("/", (HttpRequest request, Caller caller, RunQueries runs, TimeProvider clock, CancellationToken ct) => ListAsync(kind, request, caller, runs, clock, ct));
+            group.MapGet("/{id}", (string id, HttpRequest request, Caller caller, RunQueries runs, CancellationToken ct) => GetAsync(kind, id, request, caller, runs, ct));
+            group.MapGet("/{id}/events", (string id, HttpRequest request, Caller caller, RunQueries runs, CancellationToken ct) => EventsAsync(kind, id, request, caller, runs, ct));
+        }
+    }
+
+    public static async Task<Results<Ok<RunList>, ProblemHttpResult>> ListAsync(
+        RunKind kind, HttpRequest request, Caller caller, RunQueries runs, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        if (Unknown(request, ListParameters) is { } unknown)
+        {
+            return unknown;
+        }
+
+        var query = request.Query;
+        var range = MetricsRange.Resolve(query["range"], query["from"], query["to"], caller.Workspace, clock, MetricsRange.MaxDays, out var error);
+        if (error is not null)
+        {
+            return Problems.BadRequest(error.Parameter, error.Reason);
+        }
+
+        string? status = query["status"];
+        if (status is not (null or RunEntry.Active or RunEntry.Completed))
+        {
+            return Problems.BadRequest("status", $"'{status}' is not a status; use active or completed.");
+        }
+
+        if (Limit(request) is not { } limit)
+        {
+            return Problems.BadRequest("limit", $"must be a whole number from 1 to {RunQueries.MaxLimit}.");
+        }
+
+        string? agent = query["agent"], user = query["user"], team = query["team"];
+        bool Keep(RunEntry e) =>
+            (agent is null || e.Agent == agent) && (user is null || e.User == user) && (team is null || e.Team == team) && (status is null || e.Status == status);
+        try
+        {
+            return TypedResults.Ok(await runs.ListAsync(caller.Workspace, kind, range, Keep, limit, query["cursor"], cancellationToken).ConfigureAwait(false));
+        }
+        catch (BadCursorException ex)
+        {
+            return Problems.BadRequest("cursor", ex.Message);
+        }
+    }
+
+    public static async Task<Results<Ok<RunDetail>, ProblemHttpResult>> GetAsync(
+        RunKind kind, string id, HttpRequest request, Caller caller, RunQueries runs, CancellationToken cancellationToken)
+    {
+        if (Unknown(request, []) is { } unknown)
+        {
+            return unknown;
+        }
+
+        return await runs.DetailAsync(caller.Workspace, kind, id, cancellationToken).ConfigureAwait(false) is { } detail
+            ? TypedResults.Ok(detail)
+            : Problems.NotFound("id", $"No {kind.Name()} '{id}' has usage in this workspace.");
+    }
+
+    public static async Task<Results<Ok<EventPage>, ProblemHttpResult>> EventsAsync(
+        RunKind kind, string id, HttpRequest request, Caller caller, RunQueries runs, CancellationToken cancellationToken)
+    {
+        if (Unknown(request, PageParameters) is { } unknown)
+        {
+            return unknown;
+        }
+
+        if (Limit(request) is not { } limit)
+        {
+            return Problems.BadRequest("limit", $"must be a whole number from 1 to {RunQueries.MaxLimit}.");
+        }
+
+        try
+        {
+            return await runs.EventsAsync(caller.Workspace, kind, id, limit, request.Query["cursor"], cancellationToken).ConfigureAwait(false) is { } page
+                ? TypedResults.Ok(page)
+                : Problems.NotFound("id", $"No {kind.Name()} '{id}' has usage in this workspace.");
+        }
+        catch (BadCursorException ex)
+        {
+            return Problems.BadRequest("cursor", ex.Message);
+        }
+    }
+
+    private static int? Limit(HttpRequest request) =>
+        request.Query["limit"].ToString() is { Length: > 0 } raw
+            ? int.TryParse(raw, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= RunQueries.MaxLimit ? n : null
+            : RunQueries.DefaultLimit;
+
+    private static ProblemHttpResult? Unknown(HttpRequest request, string[] known) =>
+        request.Query.Keys.Where(k => !known.Contains(k)).Order(StringComparer.Ordinal).FirstOrDefault() is { } name
+            ? Problems.BadRequest(name, $"'{name}' is not a parameter here; use {(known.Length == 0 ? "none" : string.Join(", ", known))}.")
+            : null;
+}

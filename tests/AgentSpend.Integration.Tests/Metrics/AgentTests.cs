@@ -1,0 +1,93 @@
+using System.Text.Json;
+using AgentSpend.Integration.Tests.Infrastructure;
+
+namespace AgentSpend.Integration.Tests.Metrics;
+
+/// <summary>The agents list and an agent's detail, on the workspace's local days, in a 45-minute-offset timezone and in UTC.</summary>
+public sealed class AgentTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
+{
+    private sealed record Call(string Agent, string Model, TimeSpan Ago, decimal Cost, long Input);
+
+    [Theory]
+    [InlineData("Asia/Kathmandu")]
+    [InlineData("UTC")]
+    public async Task The_list_sums_today_this_week_this_month_and_all_time_and_the_detail_shows_the_model_mix_and_seven_days(string timezone)
+    {
+        await using var app = await TestApp.StartAsync(azurite);
+        var (_, key) = await app.CreateWorkspaceAsync(new { name = "agents-" + timezone.Replace('/', '-'), timezone }, "ingest", "read");
+        var zone = TimeZoneInfo.FindSystemTimeZoneById(timezone);
+        var now = DateTimeOffset.UtcNow;
+        Call[] calls =
+        [
+            new("alpha", "m-big", TimeSpan.FromMinutes(1), 2.00m, 100),
+            new("alpha", "m-small", TimeSpan.FromHours(2), 0.50m, 40),
+            new("alpha", "m-small", TimeSpan.FromDays(3), 0.75m, 30),
+            new("alpha", "m-big", TimeSpan.FromDays(6), 1.25m, 20),
+            new("alpha", "m-small", TimeSpan.FromDays(20), 4.00m, 10),
+            new("alpha", "m-big", TimeSpan.FromDays(100), 8.00m, 5),
+            new("beta", "m-small", TimeSpan.FromDays(2), 0.30m, 7),
+            new("beta", "m-small", TimeSpan.FromDays(45), 0.20m, 3),
+        ];
+        Assert.Equal(202, (await app.SendAsync("POST", "/api/v1/ingest", new
+        {
+            events = calls.Select((c, i) => new
+            {
+                agent_name = c.Agent, provider = "p", model = c.Model, timestamp = (now - c.Ago).ToString("O"), input_tokens = c.Input, output_tokens = 1, cost_usd = c.Cost, idempotency_key = $"ag{i}",
+            }).ToArray(),
+        }, key)).Status);
+        DateOnly LocalDay(DateTimeOffset at) => DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(at, zone).DateTime);
+        var today = LocalDay(now);
+        await app.WaitForEventsAsync(calls.Length, Json.Day(today.AddDays(-120)), Json.Day(today), key: key);
+
+        var weekStart = today.AddDays(-(((int)today.DayOfWeek + 6) % 7));
+        var monthStart = new DateOnly(today.Year, today.Month, 1);
+        (decimal, long, long) Spend(string agent, Func<DateOnly, bool> inPeriod)
+        {
+            var some = calls.Where(c => c.Agent == agent && inPeriod(LocalDay(now - c.Ago))).ToArray();
+            return (some.Sum(c => c.Cost), some.Sum(c => c.Input + 1), some.Length);
+        }
+
+        static (decimal, long, long) Of(JsonElement period) => (period.Dec("cost_usd"), period.Long("tokens"), period.Long("events"));
+
+        var list = (await app.SendAsync("GET", "/api/v1/agents", key: key)).Body!.Value;
+        var periods = list.GetProperty("periods");
+        Assert.Equal((Json.Day(today), Json.Day(weekStart), Json.Day(monthStart), Json.Day(today.AddDays(-399))),
+            (periods.Str("today"), periods.Str("week_start"), periods.Str("month_start"), periods.Str("all_time_from")));
+        var agents = list.GetProperty("agents").EnumerateArray().ToDictionary(a => a.Str("name")!);
+        Assert.Equal(["alpha", "beta"], agents.Keys.Order());
+        foreach (var name in new[] { "alpha", "beta" })
+        {
+            var agent = agents[name];
+            Assert.Equal(Spend(name, d => d == today), Of(agent.GetProperty("today")));
+            Assert.Equal(Spend(name, d => d >= weekStart), Of(agent.GetProperty("week")));
+            Assert.Equal(Spend(name, d => d >= monthStart), Of(agent.GetProperty("month")));
+            Assert.Equal(Spend(name, _ => true), Of(agent.GetProperty("all_time")));
+            var last = calls.Where(c => c.Agent == name).Min(c => c.Ago);
+            Assert.Equal((now - last).ToUnixTimeMilliseconds(), DateTimeOffset.Parse(agent.Str("last_active")!).ToUnixTimeMilliseconds());
+            Assert.Equal(JsonValueKind.Null, agent.GetProperty("budget_used_pct").ValueKind);
+        }
+
+        // alpha: its last call a minute ago, m-big 3.25 against m-small 1.25 in the last seven days; beta: two days quiet.
+        Assert.Equal(("active", "m-big"), (agents["alpha"].Str("status"), agents["alpha"].Str("primary_model")));
+        Assert.Equal(("idle", "m-small"), (agents["beta"].Str("status"), agents["beta"].Str("primary_model")));
+
+        var detail = await app.SendAsync("GET", "/api/v1/agents/alpha?range=30d", key: key);
+        Assert.Equal(200, detail.Status);
+        var d = detail.Body!.Value;
+        Assert.Equal(("alpha", "30d", Json.Day(today.AddDays(-29))), (d.GetProperty("agent").Str("name"), d.Str("range"), d.Str("from")));
+        var inRange = calls.Where(c => c.Agent == "alpha" && LocalDay(now - c.Ago) >= today.AddDays(-29)).ToArray();
+        Assert.Equal(
+            inRange.GroupBy(c => c.Model).Select(g => (g.Key, g.Sum(c => c.Cost), (long)g.Count())).OrderByDescending(x => x.Item2).ToArray(),
+            d.GetProperty("models").EnumerateArray().Select(m => (m.Str("key")!, m.Dec("cost_usd"), m.Long("events"))).ToArray());
+        Assert.Equal(
+            Enumerable.Range(0, 7).Select(i => today.AddDays(i - 6)).Select(day => (Json.Day(day), Spend("alpha", x => x == day).Item1)).ToArray(),
+            d.GetProperty("history").EnumerateArray().Select(p => (p.Str("date")!, p.Dec("cost_usd"))).ToArray());
+
+        var missing = await app.SendAsync("GET", "/api/v1/agents/gamma", key: key);
+        Assert.Equal((404, "name"), (missing.Status, missing.Body!.Value.GetProperty("errors")[0].Str("field")));
+        var extra = await app.SendAsync("GET", "/api/v1/agents?sort=cost", key: key);
+        Assert.Equal((400, "sort"), (extra.Status, extra.Body!.Value.GetProperty("errors")[0].Str("field")));
+        var badRange = await app.SendAsync("GET", "/api/v1/agents/alpha?range=1y", key: key);
+        Assert.Equal((400, "range"), (badRange.Status, badRange.Body!.Value.GetProperty("errors")[0].Str("field")));
+    }
+}
