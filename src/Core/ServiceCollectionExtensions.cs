@@ -55,6 +55,8 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<UsageAggregator>();
         services.AddSingleton<MetricsService>();
         services.AddSingleton<AgentMetrics>();
+        services.AddSingleton<EfficiencyMetrics>();
+        services.AddSingleton<Events.RecentEvents>();
         services.AddSingleton<RetentionService>();
         return services;
     }

@@ -219,9 +219,13 @@ public sealed partial class UsageAggregator(
     /// </summary>
     internal static TableEntity ToEventEntity(string partitionKey, string rowKey, UsageEvent e)
     {
-        var entity = new TableEntity(partitionKey, rowKey) { [EventProperty] = System.Text.Json.JsonSerializer.Serialize(e, CoreJsonContext.Default.UsageEvent) };
+        var entity = new TableEntity(partitionKey, rowKey)
+        {
+            [EventProperty] = System.Text.Json.JsonSerializer.Serialize(e, CoreJsonContext.Default.UsageEvent),
+            [TimestampProperty] = e.Timestamp.UtcDateTime,
+        };
 
-        // Also as properties of their own, so that a run's events can be found by a filter the service evaluates.
+        // Also as properties of their own, so that a run's (or an hour's) events can be found by a filter the service evaluates.
         if (e.RunId is { Length: > 0 } run)
         {
             entity[RunProperty] = run;
@@ -236,6 +240,7 @@ public sealed partial class UsageAggregator(
     }
 
     public const string RunProperty = "Run";
+    public const string TimestampProperty = "At";
     public const string SessionProperty = "Ses";
 
     public const string EventProperty = "Event";

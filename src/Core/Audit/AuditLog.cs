@@ -35,6 +35,7 @@ public static class AuditActions
     public const string PricingReprice = "pricing.reprice";
     public const string PricingOverrideSet = "pricing.override.set";
     public const string PricingOverrideDelete = "pricing.override.delete";
+    public const string SettingsEfficiencySet = "settings.efficiency.set";
 }
 
 /// <summary>

@@ -41,7 +41,13 @@ public sealed class MetricsService(IStorageProvider storage, DayVersions version
     public async Task<Timeseries> TimeseriesAsync(
         Workspace workspace, MetricsRange range, Granularity granularity, MetricsFilter filter, CancellationToken cancellationToken, Grouping? split = null, int top = DefaultSplitTop)
     {
-        var days = await LoadAsync(workspace, range, filter, cancellationToken, needSlices: split is not null && (!split.InBuckets || granularity == Granularity.Hour)).ConfigureAwait(false);
+        var before = range.Previous();
+        var loads = await Task.WhenAll(
+            LoadAsync(workspace, range, filter, cancellationToken, needSlices: split is not null && (!split.InBuckets || granularity == Granularity.Hour)),
+            LoadAsync(workspace, before, filter, cancellationToken)).ConfigureAwait(false);
+        var days = loads[0];
+        var (total, previous) = (Total(days), Total(loads[1]));
+        var comparison = new PeriodTotals(Workspace.FormatDay(before.From), Workspace.FormatDay(before.To), previous);
         var from = Workspace.FormatDay(range.From);
         var to = Workspace.FormatDay(range.To);
         string[]? keys = null;
@@ -65,6 +71,8 @@ public sealed class MetricsService(IStorageProvider storage, DayVersions version
             var points = periods.Select(period => new TimeseriesPoint(Workspace.FormatDay(period.Key), null, Total(period))).ToArray();
             return new Timeseries(granularity.ToString().ToLowerInvariant(), from, to, points)
             {
+                Previous = comparison,
+                ChangePct = Change.Between(total, previous),
                 Filters = filter.Describe(),
                 Split = split?.Name,
                 Series = keys is null ? null : Series(keys, periods.Select(period =>
@@ -99,6 +107,8 @@ public sealed class MetricsService(IStorageProvider storage, DayVersions version
         var hourStarts = HoursOf(workspace, range).ToArray();
         return new Timeseries("hour", from, to, hourStarts.Select(h => new TimeseriesPoint(null, FormatHour(h), hours.GetValueOrDefault(DailyBucket.HourKey(h)) ?? new UsageCounters())).ToArray())
         {
+            Previous = comparison,
+            ChangePct = Change.Between(total, previous),
             Filters = filter.Describe(),
             Split = split?.Name,
             Series = keys is null ? null : Series(keys, hourStarts.Select(h =>
@@ -152,8 +162,11 @@ public sealed class MetricsService(IStorageProvider storage, DayVersions version
     public async Task<Breakdown> BreakdownAsync(
         Workspace workspace, MetricsRange range, Grouping grouping, MetricsFilter filter, CancellationToken cancellationToken, BreakdownSort sort = BreakdownSort.Cost, int? top = null)
     {
-        var days = await LoadAsync(workspace, range, filter, cancellationToken, needSlices: !grouping.InBuckets).ConfigureAwait(false);
-        return Breakdown.Of(grouping.Name, range, filter, DayUsage.SumValues(days, grouping), sort, top);
+        var before = range.Previous();
+        var loads = await Task.WhenAll(
+            LoadAsync(workspace, range, filter, cancellationToken, needSlices: !grouping.InBuckets),
+            LoadAsync(workspace, before, filter, cancellationToken, needSlices: !grouping.InBuckets)).ConfigureAwait(false);
+        return Breakdown.Of(grouping.Name, range, filter, DayUsage.SumValues(loads[0], grouping), sort, top, DayUsage.SumValues(loads[1], grouping));
     }
 
     /// <summary>Shares of cost, tokens and calls per provider and per model, their HHI, and over-reliance warnings.</summary>

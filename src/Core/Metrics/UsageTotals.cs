@@ -113,6 +113,12 @@ public sealed class TimeseriesPoint(string? date, string? hour, UsageCounters co
 
 public sealed record Timeseries(string Granularity, string From, string To, IReadOnlyList<TimeseriesPoint> Points)
 {
+    /// <summary>The whole range's totals over the previous equal period.</summary>
+    public PeriodTotals? Previous { get; init; }
+
+    /// <summary>Percentage change of the range's totals from <see cref="Previous"/>.</summary>
+    public Change? ChangePct { get; init; }
+
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyDictionary<string, string>? Filters { get; init; }
 
     /// <summary>The grouping the series split the points by; absent without <c>split</c>.</summary>
@@ -129,6 +135,14 @@ public sealed class BreakdownItem(string? key, UsageCounters counters) : UsageTo
 {
     /// <summary>The dimension's value; null for events that did not name one (user and team are optional).</summary>
     [JsonPropertyOrder(-1)] public string? Key { get; } = key;
+
+    /// <summary>The same value's cost over the previous equal period; null where not reckoned (by session).</summary>
+    public decimal? PreviousCostUsd { get; init; }
+
+    public long? PreviousEvents { get; init; }
+
+    /// <summary>Percentage change of cost from the previous period; null where that was zero.</summary>
+    public decimal? CostChangePct { get; init; }
 }
 
 public sealed record Breakdown(string By, string From, string To, IReadOnlyList<BreakdownItem> Items)
@@ -146,14 +160,36 @@ public sealed record Breakdown(string By, string From, string To, IReadOnlyList<
     /// <summary>How many values <see cref="Other"/> sums.</summary>
     public int OtherValues { get; init; }
 
-    /// <summary>Ranks the values by <paramref name="sort"/> (then events, then key) and folds those past <paramref name="top"/> into <c>other</c>.</summary>
-    public static Breakdown Of(string by, MetricsRange range, MetricsFilter filter, Dictionary<string, UsageCounters> values, BreakdownSort sort, int? top)
+    /// <summary>
+    /// Ranks the values by <paramref name="sort"/> (then events, then key) and folds those past <paramref name="top"/> into <c>other</c>;
+    /// with <paramref name="previous"/>, each item carries its value's cost and events over the previous period.
+    /// </summary>
+    public static Breakdown Of(string by, MetricsRange range, MetricsFilter filter, Dictionary<string, UsageCounters> values, BreakdownSort sort, int? top,
+        Dictionary<string, UsageCounters>? previous = null)
     {
         var sorted = MetricsService.Rank(values, sort);
         var shown = top is { } n ? sorted.Take(n).ToArray() : sorted;
-        var other = shown.Length < sorted.Length ? new BreakdownItem(MetricsService.OtherKey, DayUsage.Sum(sorted.Skip(shown.Length).Select(kv => kv.Value))) : null;
+        BreakdownItem Item(string? key, UsageCounters counters, IEnumerable<string> keys)
+        {
+            if (previous is null)
+            {
+                return new BreakdownItem(key, counters);
+            }
+
+            var before = DayUsage.Sum(keys.Select(k => previous.GetValueOrDefault(k)).OfType<UsageCounters>());
+            return new BreakdownItem(key, counters)
+            {
+                PreviousCostUsd = Money.ToUsd(before.CostNanos),
+                PreviousEvents = before.Events,
+                CostChangePct = Change.Pct(counters.CostNanos, before.CostNanos),
+            };
+        }
+
+        var other = shown.Length < sorted.Length
+            ? Item(MetricsService.OtherKey, DayUsage.Sum(sorted.Skip(shown.Length).Select(kv => kv.Value)), sorted.Skip(shown.Length).Select(kv => kv.Key))
+            : null;
         return new Breakdown(by, Workspaces.Workspace.FormatDay(range.From), Workspaces.Workspace.FormatDay(range.To),
-            shown.Select(kv => new BreakdownItem(kv.Key.Length == 0 ? null : kv.Key, kv.Value)).ToArray())
+            shown.Select(kv => Item(kv.Key.Length == 0 ? null : kv.Key, kv.Value, [kv.Key])).ToArray())
         {
             Range = range.Name,
             Filters = filter.Describe(),

@@ -9,6 +9,7 @@ namespace AgentSpend.Core;
 [JsonSerializable(typeof(Dictionary<string, long[]>))]
 [JsonSerializable(typeof(Dictionary<string, Dictionary<string, long[]>>))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
+[JsonSerializable(typeof(Dictionary<string, int>))]
 [JsonSerializable(typeof(IngestMessage))]
 [JsonSerializable(typeof(UsageEvent))]
 internal sealed partial class CoreJsonContext : JsonSerializerContext;

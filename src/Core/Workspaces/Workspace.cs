@@ -45,6 +45,9 @@ public sealed record Workspace(string Id, TimeZoneInfo TimeZone)
 
     public WorkspaceDeletion? Deletion { get; init; }
 
+    /// <summary>The manual effort a task would take without an agent; null: <see cref="ManualEffort.Default"/>.</summary>
+    public ManualEffort? Effort { get; init; }
+
     public bool IsActive => State == WorkspaceState.Active;
 
     public DateOnly LocalDayOf(DateTimeOffset instant) =>

@@ -169,6 +169,10 @@ public sealed class WorkspaceStore(IStorageProvider storage, IMemoryCache cache,
         ["DeleteRequestedAt"] = w.Deletion?.RequestedAt,
         ["DeletedRows"] = w.Deletion?.DeletedRows,
         ["DeleteFinishedAt"] = w.Deletion?.FinishedAt,
+        ["EffortMinutes"] = w.Effort?.MinutesPerTask,
+        ["EffortTaskTypes"] = w.Effort is { } effort
+            ? System.Text.Json.JsonSerializer.Serialize(effort.TaskTypes.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal), CoreJsonContext.Default.DictionaryStringInt32)
+            : null,
     };
 
     private static Workspace FromEntity(TableEntity e) => new(e.RowKey, TimeZoneInfo.FindSystemTimeZoneById(e.GetString("TimeZone") ?? "UTC"))
@@ -181,6 +185,11 @@ public sealed class WorkspaceStore(IStorageProvider storage, IMemoryCache cache,
         UpdatedAt = e.GetDateTimeOffset("UpdatedAt") ?? default,
         Deletion = e.GetDateTimeOffset("DeleteRequestedAt") is { } requested
             ? new WorkspaceDeletion(requested, e.GetInt64("DeletedRows") ?? 0, e.GetDateTimeOffset("DeleteFinishedAt"))
+            : null,
+        Effort = e.GetInt32("EffortMinutes") is { } minutes
+            ? new ManualEffort(minutes, e.GetString("EffortTaskTypes") is { } json
+                ? System.Text.Json.JsonSerializer.Deserialize(json, CoreJsonContext.Default.DictionaryStringInt32)!
+                : new Dictionary<string, int>())
             : null,
     };
 }

@@ -3,7 +3,9 @@ using AgentSpend.Core;
 using AgentSpend.Core.Auth;
 using AgentSpend.Core.Configuration;
 using AgentSpend.Functions.Agents;
+using AgentSpend.Functions.Events;
 using AgentSpend.Functions.Runs;
+using AgentSpend.Functions.Settings;
 using AgentSpend.Functions.AggregateUsage;
 using AgentSpend.Functions.Audit;
 using AgentSpend.Functions.Keys;
@@ -90,6 +92,8 @@ public static class AgentSpendApp
         app.MapMetrics();
         app.MapAgents();
         app.MapRuns();
+        app.MapSettings();
+        app.MapEvents();
         app.MapWorkspaces();
         app.MapKeys();
         app.MapAudit();

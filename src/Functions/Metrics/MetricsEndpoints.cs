@@ -26,6 +26,7 @@ public static class MetricsEndpoints
         group.MapGet("/breakdown", GetBreakdownAsync);
         group.MapGet("/concentration", GetConcentrationAsync);
         group.MapGet("/burn-rate", GetBurnRateAsync);
+        group.MapGet("/efficiency", GetEfficiencyAsync);
     }
 
     /// <summary>Reads the filters among the query parameters; anything else than <paramref name="own"/> and the filters is an error.</summary>
@@ -77,6 +78,21 @@ public static class MetricsEndpoints
         return error is not null
             ? Problems.BadRequest(error.Parameter, error.Reason)
             : TypedResults.Ok(await metrics.ConcentrationAsync(workspace, days, filter, options.Value.ConcentrationThresholdPct, cancellationToken).ConfigureAwait(false));
+    }
+
+    public static async Task<Results<Ok<Efficiency>, ProblemHttpResult>> GetEfficiencyAsync(
+        string? range, string? from, string? to, HttpRequest request, Caller caller, EfficiencyMetrics efficiency, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var filter = Filters(request, RangeParameters, out var problem);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var days = MetricsRange.Resolve(range, from, to, caller.Workspace, clock, MetricsRange.MaxDays, out var error);
+        return error is not null
+            ? Problems.BadRequest(error.Parameter, error.Reason)
+            : TypedResults.Ok(await efficiency.ComputeAsync(caller.Workspace, days, filter, cancellationToken).ConfigureAwait(false));
     }
 
     public static async Task<Results<Ok<Overview>, ProblemHttpResult>> GetOverviewAsync(

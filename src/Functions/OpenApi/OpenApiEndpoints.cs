@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.OpenApi;
+using AgentSpend.Core.Domain;
 using Microsoft.OpenApi;
 
 namespace AgentSpend.Functions.OpenApi;
@@ -21,7 +22,49 @@ public static class OpenApiEndpoints
                 Description = "Usage, cost and governance of AI agents. Every endpoint but health and this document takes `Authorization: Bearer <key>` or `x-api-key: <key>`; errors are RFC 9457 problem+json.",
             };
             return Task.CompletedTask;
+        }).AddOperationTransformer((operation, context, _) =>
+        {
+            // Filters and paging are read from the query as a whole (any tag.<key> may be given), so they are described here.
+            var path = "/" + (context.Description.RelativePath ?? "");
+            if (path.StartsWith("/api/v1/metrics/", StringComparison.Ordinal) || path == "/api/v1/events")
+            {
+                foreach (var dimension in Core.Metrics.MetricsFilter.FilterDimensions)
+                {
+                    Add(operation, dimension.Name(), $"Only events whose {dimension.Name()} is this value.");
+                }
+
+                Add(operation, "tag.{key}", "Only events whose tag {key} has this value (any tag key; several may be given).");
+            }
+
+            var runList = path.TrimEnd('/') is "/api/v1/runs" or "/api/v1/sessions";
+            if (runList)
+            {
+                Add(operation, "range", "today, yesterday, 7d, 30d, 90d, mtd or custom (with from and to); default: the last 30 local days.");
+                Add(operation, "from", "First local day, YYYY-MM-DD.");
+                Add(operation, "to", "Last local day, YYYY-MM-DD.");
+                Add(operation, "agent", "Only runs of this agent.");
+                Add(operation, "user", "Only runs of this user.");
+                Add(operation, "team", "Only runs of this team.");
+                Add(operation, "status", "active or completed.");
+            }
+
+            if (runList || path is "/api/v1/events" || path.EndsWith("/events", StringComparison.Ordinal))
+            {
+                Add(operation, "limit", "Page size, 1 to 500 (default 50).");
+                Add(operation, "cursor", "The next_cursor of the previous page.");
+            }
+
+            return Task.CompletedTask;
         }));
+
+    private static void Add(OpenApiOperation operation, string name, string description)
+    {
+        operation.Parameters ??= [];
+        if (operation.Parameters.All(p => p.Name != name))
+        {
+            operation.Parameters.Add(new OpenApiParameter { Name = name, In = ParameterLocation.Query, Required = false, Description = description, Schema = new OpenApiSchema { Type = JsonSchemaType.String } });
+        }
+    }
 
     public static void MapOpenApiDocument(this IEndpointRouteBuilder app) =>
         app.MapOpenApi(DocumentPath).AllowAnonymous();

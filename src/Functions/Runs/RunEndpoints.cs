@@ -102,7 +102,8 @@ public static class RunEndpoints
         }
     }
 
-    private static int? Limit(HttpRequest request) =>
+    /// <summary>The page size asked for: <c>limit</c>, 1 to <see cref="RunQueries.MaxLimit"/> (default <see cref="RunQueries.DefaultLimit"/>); null when out of bounds.</summary>
+    internal static int? Limit(HttpRequest request) =>
         request.Query["limit"].ToString() is { Length: > 0 } raw
             ? int.TryParse(raw, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= RunQueries.MaxLimit ? n : null
             : RunQueries.DefaultLimit;

@@ -34,5 +34,13 @@ public sealed class OpenApiDocumentTests(AzuriteFixture azurite) : IClassFixture
         var overview = document.GetProperty("paths").GetProperty("/api/v1/metrics/overview").GetProperty("get");
         Assert.Contains("\"cost_usd\"", JsonSerializer.Serialize(document.GetProperty("components")), StringComparison.Ordinal);
         Assert.Contains(overview.GetProperty("parameters").EnumerateArray(), p => p.Str("name") == "range");
+
+        // Filters and paging, read from the query as a whole, are described too.
+        string[] Parameters(string path) =>
+            [.. document.GetProperty("paths").GetProperty(path).GetProperty("get").GetProperty("parameters").EnumerateArray().Select(p => p.Str("name")!)];
+        Assert.Superset(new HashSet<string> { "agent", "model", "provider", "user", "team", "harness", "repo", "tag.{key}" }, Parameters("/api/v1/metrics/overview").ToHashSet());
+        Assert.Superset(new HashSet<string> { "agent", "limit", "cursor" }, Parameters("/api/v1/events").ToHashSet());
+        Assert.Superset(new HashSet<string> { "limit", "cursor" }, Parameters("/api/v1/runs/{id}/events").ToHashSet());
+        Assert.Superset(new HashSet<string> { "range", "agent", "status", "limit", "cursor" }, Parameters("/api/v1/sessions").ToHashSet());
     }
 }

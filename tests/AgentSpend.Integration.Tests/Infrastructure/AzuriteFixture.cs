@@ -29,6 +29,23 @@ public sealed partial class AzuriteFixture : IAsyncLifetime
     {
         var script = LocateAzurite();
         _dataDirectory = Directory.CreateTempSubdirectory("agentspend-azurite-").FullName;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await StartAsync(script);
+                return;
+            }
+            catch (InvalidOperationException) when (attempt < 3 && _process is { HasExited: true })
+            {
+                // Another process took one of the free ports between the probe and Azurite's bind: try new ones.
+                _process.Dispose();
+            }
+        }
+    }
+
+    private async Task StartAsync(string script)
+    {
         var (blob, queue, table) = (FreePort(), FreePort(), FreePort());
         var start = new ProcessStartInfo("node")
         {

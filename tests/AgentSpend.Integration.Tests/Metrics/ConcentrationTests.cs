@@ -21,13 +21,16 @@ public sealed class ConcentrationTests(AzuriteFixture azurite) : IClassFixture<A
         Call("google", "gemini-2.5-pro", 0, 1m, 100, 0),
     ];
 
-    [Fact]
-    public async Task Shares_and_HHI_are_exact_and_a_provider_at_the_threshold_is_warned_about()
+    [Theory]
+    [InlineData("UTC")]
+    [InlineData("Asia/Kolkata")]
+    public async Task Shares_and_HHI_are_exact_and_a_provider_at_the_threshold_is_warned_about(string timezone)
     {
         await using var app = await TestApp.StartAsync(azurite);
-        var (_, key) = await app.CreateWorkspaceAsync(new { name = "concentration" }, "ingest", "read");
+        var (_, key) = await app.CreateWorkspaceAsync(new { name = "concentration-" + timezone.Replace('/', '-'), timezone }, "ingest", "read");
         Assert.Equal(202, (await app.SendAsync("POST", "/api/v1/ingest", new { events = Calls }, key)).Status);
-        await app.WaitForEventsAsync(6, Today, Today, key: key);
+        var localToday = Json.Day(DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow.AddMinutes(-1), TimeZoneInfo.FindSystemTimeZoneById(timezone)).DateTime));
+        await app.WaitForEventsAsync(6, localToday, localToday, key: key);
 
         var reply = await app.SendAsync("GET", "/api/v1/metrics/concentration?range=today", key: key);
 

@@ -66,6 +66,13 @@ public sealed class RangeTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
             timeseries.GetProperty("points").EnumerateArray().Select(p => (p.Str("date")!, p.Dec("cost_usd"))));
         var breakdown = (await app.SendAsync("GET", "/api/v1/metrics/breakdown?by=agent&range=yesterday", key: key)).Body!.Value;
         Assert.Equal(CostBetween(today.AddDays(-1), today.AddDays(-1)), breakdown.GetProperty("items")[0].Dec("cost_usd"));
+
+        // Timeseries and breakdowns carry the previous equal period too: 1.50 against 0.25 over 7 days; agent a's 1.00 today against 0.50.
+        var previous = timeseries.GetProperty("previous");
+        Assert.Equal((D(today.AddDays(-13)), D(today.AddDays(-7)), 0.25m, 500.0m),
+            (previous.Str("from"), previous.Str("to"), previous.Dec("cost_usd"), timeseries.GetProperty("change_pct").Dec("cost_usd")));
+        var todays = (await app.SendAsync("GET", "/api/v1/metrics/breakdown?by=agent&range=today", key: key)).Body!.Value.GetProperty("items")[0];
+        Assert.Equal(("a", 1.00m, 0.50m, 1L, 100.0m), (todays.Str("key"), todays.Dec("cost_usd"), todays.Dec("previous_cost_usd"), todays.Long("previous_events"), todays.Dec("cost_change_pct")));
     }
 
     [Theory]
