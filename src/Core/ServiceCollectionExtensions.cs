@@ -56,6 +56,8 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<MetricsService>();
         services.AddSingleton<AgentMetrics>();
         services.AddSingleton<EfficiencyMetrics>();
+        services.AddSingleton<Governance.BudgetStore>();
+        services.AddSingleton<Governance.BudgetUsage>();
         services.AddSingleton<Events.RecentEvents>();
         services.AddSingleton<RetentionService>();
         return services;

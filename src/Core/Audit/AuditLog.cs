@@ -36,6 +36,9 @@ public static class AuditActions
     public const string PricingOverrideSet = "pricing.override.set";
     public const string PricingOverrideDelete = "pricing.override.delete";
     public const string SettingsEfficiencySet = "settings.efficiency.set";
+    public const string BudgetCreate = "budget.create";
+    public const string BudgetUpdate = "budget.update";
+    public const string BudgetDelete = "budget.delete";
 }
 
 /// <summary>

@@ -43,6 +43,10 @@ public sealed class PlanLimitEnforcer(IStorageProvider storage, TimeProvider clo
         return new LimitDecision(reached ? [] : allowed, rejectedList, reached, retryAfter, perDay);
     }
 
+    /// <summary>Whether the agent has ever sent usage to the workspace (it is registered on its first event).</summary>
+    public async Task<bool> KnowsAgentAsync(string workspaceId, string agent, CancellationToken cancellationToken) =>
+        await Table.GetIfExistsAsync(AgentsPartition(workspaceId), TableKey.Encode(agent), ["RowKey"], cancellationToken).ConfigureAwait(false) is not null;
+
     /// <summary>The events counted against today's quota so far.</summary>
     public async Task<long> UsedTodayAsync(Workspace workspace, CancellationToken cancellationToken)
     {

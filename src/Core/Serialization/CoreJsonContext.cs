@@ -10,6 +10,7 @@ namespace AgentSpend.Core;
 [JsonSerializable(typeof(Dictionary<string, Dictionary<string, long[]>>))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
 [JsonSerializable(typeof(Dictionary<string, int>))]
+[JsonSerializable(typeof(int[]))]
 [JsonSerializable(typeof(IngestMessage))]
 [JsonSerializable(typeof(UsageEvent))]
 internal sealed partial class CoreJsonContext : JsonSerializerContext;

@@ -25,11 +25,14 @@ public static class StorageNames
     /// <summary>Per workspace (the partition), every run and session: its span, its days and its status; plus the active ones under <c>~active</c>.</summary>
     public const string RunsTable = "runs";
 
+    /// <summary>Per workspace (the partition), its budgets.</summary>
+    public const string BudgetsTable = "budgets";
+
     public const string IngestQueue = "usage-ingest";
 
     public static string PoisonQueueOf(string queue) => queue + "-poison";
 
-    public static IReadOnlyList<string> Tables { get; } = [UsageTable, ApiKeysTable, WorkspacesTable, AuditTable, LimitsTable, PriceOverridesTable, RunsTable];
+    public static IReadOnlyList<string> Tables { get; } = [UsageTable, ApiKeysTable, WorkspacesTable, AuditTable, LimitsTable, PriceOverridesTable, RunsTable, BudgetsTable];
 
     public static IReadOnlyList<string> Queues { get; } = [IngestQueue, PoisonQueueOf(IngestQueue)];
 }

@@ -3,6 +3,7 @@ using AgentSpend.Core;
 using AgentSpend.Core.Auth;
 using AgentSpend.Core.Configuration;
 using AgentSpend.Functions.Agents;
+using AgentSpend.Functions.Budgets;
 using AgentSpend.Functions.Events;
 using AgentSpend.Functions.Runs;
 using AgentSpend.Functions.Settings;
@@ -94,6 +95,7 @@ public static class AgentSpendApp
         app.MapRuns();
         app.MapSettings();
         app.MapEvents();
+        app.MapBudgets();
         app.MapWorkspaces();
         app.MapKeys();
         app.MapAudit();

@@ -25,13 +25,14 @@ public sealed class IsolationWalkTests(AzuriteFixture azurite) : IClassFixture<A
     private const string BModel = "b-private-model";
 
     /// <summary>How a route parameter names a thing of workspace B. A new parameter must be added here, or the walk fails.</summary>
-    private static string TargetOf(string routePrefix, string parameter, (string Workspace, string Key) b) => (routePrefix, parameter) switch
+    private static string TargetOf(string routePrefix, string parameter, (string Workspace, string Key, string Budget) b) => (routePrefix, parameter) switch
     {
         ("/api/v1/workspaces", "id") => b.Workspace,
         ("/api/v1/keys", "id") => b.Key,
         ("/api/v1/pricing", "model") => BModel,
         ("/api/v1/agents", "name") => SecretAgent,
         ("/api/v1/runs", "id") => SecretRun,
+        ("/api/v1/budgets", "id") => b.Budget,
         ("/api/v1/sessions", "id") => SecretRun,
         _ => throw new InvalidOperationException($"The isolation walk does not know which of B's things '{{{parameter}}}' under {routePrefix} names; add it to TargetOf."),
     };
@@ -68,8 +69,10 @@ public sealed class IsolationWalkTests(AzuriteFixture azurite) : IClassFixture<A
         Assert.Equal(202, (await app.SendAsync("POST", "/api/v1/ingest", new { events = bEvents }, bAdmin)).Status);
         Assert.Equal(200, (await app.SendAsync("PUT", $"/api/v1/pricing/models/{BModel}", new { input = 1, output = 2, note = SecretName }, bAdmin)).Status);
         await AggregateQueuedAsync(app);
+        var bBudget = await app.SendAsync("POST", "/api/v1/budgets", new { name = SecretName, scope = "agent", scope_value = SecretAgent, metric = "cost_usd", period = "daily", limit = 5m }, bAdmin);
+        Assert.Equal(201, bBudget.Status);
         var bBefore = await SnapshotAsync(app, b);
-        var bTarget = (b, bKey.Str("id")!);
+        var bTarget = (b, bKey.Str("id")!, bBudget.Body!.Value.Str("id")!);
 
         var endpoints = app.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
             .Where(e => e.RoutePattern.RawText!.StartsWith("/api/", StringComparison.Ordinal))
@@ -147,6 +150,7 @@ public sealed class IsolationWalkTests(AzuriteFixture azurite) : IClassFixture<A
         _ when path.Contains("/keys", StringComparison.Ordinal) && path.EndsWith("/rotate", StringComparison.Ordinal) => new { grace_seconds = 0 },
         _ when path.Contains("/keys", StringComparison.Ordinal) => new { name = "intruder", scopes = new[] { "admin" } },
         _ when path.Contains("/pricing/models/", StringComparison.Ordinal) => new { input = 0, output = 0, note = "intruder" },
+        _ when path.Contains("/budgets", StringComparison.Ordinal) => new { scope = "workspace", metric = "calls", period = "daily", limit = 1 },
         _ => new { name = "intruder", retention_days = 1 },
     };
 
