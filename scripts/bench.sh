@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# scripts/bench.sh check [--checks 60000] [--check-clients 64]: the pre-flight check benchmark instead: 100
+# block budgets in force, --check-clients concurrent clients sending --checks checks; prints checks/s and p50/p99.
+#
 # End-to-end benchmark against a fresh Azurite on free ports. Options pass through to the benchmark:
 #   scripts/bench.sh [--events 200000] [--days 30] [--agents 50] [--models 10] [--batch 1000]
 #                    [--concurrency 8] [--raw-entities 20000] [--raw-concurrency 4] [--query-iterations 200]

@@ -58,6 +58,8 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<EfficiencyMetrics>();
         services.AddSingleton<Governance.BudgetStore>();
         services.AddSingleton<Governance.BudgetUsage>();
+        services.AddSingleton<Governance.AgentControls>();
+        services.AddSingleton<Governance.PreflightCheck>();
         services.AddSingleton<Events.RecentEvents>();
         services.AddSingleton<RetentionService>();
         return services;

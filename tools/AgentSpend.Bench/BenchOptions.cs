@@ -3,7 +3,7 @@ using System.Globalization;
 namespace AgentSpend.Bench;
 
 internal sealed record BenchOptions(
-    int Events, int Days, int Agents, int Models, int Batch, int Concurrency, int RawEntities, int RawConcurrency, int QueryIterations, string ConnectionString, string RawConnectionString)
+    int Events, int Days, int Agents, int Models, int Batch, int Concurrency, int RawEntities, int RawConcurrency, int QueryIterations, int Checks, int CheckClients, string ConnectionString, string RawConnectionString)
 {
     public static BenchOptions Parse(string[] args)
     {
@@ -24,7 +24,7 @@ internal sealed record BenchOptions(
         var options = new BenchOptions(
             Int("events", 200_000), Int("days", 30), Int("agents", 50), Int("models", 10),
             Int("batch", 1000), Int("concurrency", 8), Int("raw-entities", 20_000), Int("raw-concurrency", 4),
-            Int("query-iterations", 200),
+            Int("query-iterations", 200), Int("checks", 60_000), Int("check-clients", 64),
             values.Remove("connection-string", out var cs) ? cs : throw new ArgumentException("--connection-string is required."),
             values.Remove("raw-connection-string", out var raw) ? raw : cs);
         if (values.Count > 0)

@@ -24,10 +24,12 @@ if (args is ["import", .. var importArgs])
     return await ImportBench.RunAsync(importArgs);
 }
 
+// "check": the pre-flight check benchmark instead of the ingest and query one.
+var checkMode = args.Contains("check");
 BenchOptions options;
 try
 {
-    options = BenchOptions.Parse(args);
+    options = BenchOptions.Parse([.. args.Where(a => a != "check")]);
 }
 catch (ArgumentException ex)
 {
@@ -36,6 +38,14 @@ catch (ArgumentException ex)
 }
 
 const string AdminKey = "as_bench_admin_key_0123456789abcdefghijkl";
+if (checkMode)
+{
+    await using var checkApp = await StartAppAsync(options.ConnectionString, AdminKey);
+    using var checkHttp = new HttpClient { BaseAddress = checkApp.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
+    checkHttp.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminKey);
+    return await CheckBench.RunAsync(checkHttp, options.CheckClients, options.Checks) ? 0 : 1;
+}
+
 // Azurite rewrites its whole table file every few seconds, so its rate falls as data grows. Two raw
 // figures, on an Azurite of their own: small rows into an empty table, and as many rows as the
 // pipeline will write, shaped like its event rows (one compact JSON property).

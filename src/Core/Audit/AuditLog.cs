@@ -39,6 +39,10 @@ public static class AuditActions
     public const string BudgetCreate = "budget.create";
     public const string BudgetUpdate = "budget.update";
     public const string BudgetDelete = "budget.delete";
+    public const string AgentKill = "agent.kill";
+    public const string AgentKillAll = "agent.kill_all";
+    public const string AgentResume = "agent.resume";
+    public const string AgentResumeAll = "agent.resume_all";
 }
 
 /// <summary>

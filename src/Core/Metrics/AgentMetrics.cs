@@ -37,10 +37,12 @@ public sealed record AgentDetail(AgentSummary Agent, string Range, string From, 
 
 /// <summary>
 /// Agents with their spend today, this week (from Monday), this month and all time, from the daily buckets.
-/// An agent is <c>active</c> while its last event is younger than <c>AGENTSPEND_RUN_IDLE_MINUTES</c>, else <c>idle</c>.
+/// An agent is <c>killed</c> while a kill switch stops it; else <c>active</c> while its last event is younger than
+/// <c>AGENTSPEND_RUN_IDLE_MINUTES</c>, else <c>idle</c>.
 /// Its primary model is the one it spent most on in the last seven local days.
 /// </summary>
-public sealed class AgentMetrics(MetricsService metrics, IOptions<AgentSpendOptions> options, TimeProvider clock)
+public sealed class AgentMetrics(
+    MetricsService metrics, Governance.BudgetStore budgets, Governance.BudgetUsage budgetUsage, Governance.AgentControls controls, IOptions<AgentSpendOptions> options, TimeProvider clock)
 {
     public const int PrimaryModelDays = 7;
 
@@ -66,6 +68,18 @@ public sealed class AgentMetrics(MetricsService metrics, IOptions<AgentSpendOpti
             (await models.ConfigureAwait(false)).Items, (await history.ConfigureAwait(false)).Points);
     }
 
+    /// <summary>Per agent with agent budgets: the highest share used of any of them (its tightest budget).</summary>
+    private async Task<Dictionary<string, decimal>> AgentBudgetsAsync(Workspace workspace, string? only, CancellationToken cancellationToken)
+    {
+        var agentBudgets = (await budgets.ListAsync(workspace.Id, cancellationToken).ConfigureAwait(false))
+            .Where(b => b.Scope == Governance.BudgetScope.Agent && (only is null || b.ScopeValue == only))
+            .ToArray();
+        var standings = await Task.WhenAll(agentBudgets.Select(b => budgetUsage.MeasureAsync(workspace, b, cancellationToken))).ConfigureAwait(false);
+        return agentBudgets.Zip(standings)
+            .GroupBy(x => x.First.ScopeValue!, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Max(x => x.Second.UsedPct), StringComparer.Ordinal);
+    }
+
     private async Task<AgentList> SummariseAsync(Workspace workspace, string? only, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
@@ -77,6 +91,7 @@ public sealed class AgentMetrics(MetricsService metrics, IOptions<AgentSpendOpti
         var agentFilter = only is null ? MetricsFilter.None : MetricsFilter.For(Dimension.Agent, only);
 
         var allDays = metrics.LoadAsync(workspace, new MetricsRange(first, today), MetricsFilter.None, cancellationToken);
+        var budgetUse = AgentBudgetsAsync(workspace, only, cancellationToken);
         var recent = metrics.LoadAsync(workspace, new MetricsRange(modelsFrom, today), agentFilter, cancellationToken, needSlices: true);
         await Task.WhenAll(allDays, recent).ConfigureAwait(false);
 
@@ -102,6 +117,10 @@ public sealed class AgentMetrics(MetricsService metrics, IOptions<AgentSpendOpti
             }
         }
 
+        var used = await budgetUse.ConfigureAwait(false);
+        var switches = await controls.AllAsync(workspace.Id, cancellationToken).ConfigureAwait(false);
+        var allKilled = switches.Values.Any(c => c.Agent is null);
+        var killed = switches.Values.Where(c => c.Agent is not null).Select(c => c.Agent!).ToHashSet(StringComparer.Ordinal);
         var idleAfter = TimeSpan.FromMinutes(options.Value.RunIdleMinutes);
         var agents = allTime
             .Where(kv => kv.Value.Events > 0 && (only is null || string.Equals(kv.Key, only, StringComparison.Ordinal)))
@@ -113,13 +132,16 @@ public sealed class AgentMetrics(MetricsService metrics, IOptions<AgentSpendOpti
                     .Select(m => m.Key).FirstOrDefault();
                 return new AgentSummary(
                     kv.Key,
-                    last is { } at && now - at < idleAfter ? "active" : "idle",
+                    allKilled || killed.Contains(kv.Key) ? Governance.AgentControl.Killed : last is { } at && now - at < idleAfter ? "active" : "idle",
                     last?.ToString("O", CultureInfo.InvariantCulture),
                     primary,
                     PeriodSpend.Of(todays.GetValueOrDefault(kv.Key)),
                     PeriodSpend.Of(weeks.GetValueOrDefault(kv.Key)),
                     PeriodSpend.Of(months.GetValueOrDefault(kv.Key)),
-                    PeriodSpend.Of(kv.Value));
+                    PeriodSpend.Of(kv.Value))
+                {
+                    BudgetUsedPct = used.TryGetValue(kv.Key, out var pct) ? pct : null,
+                };
             })
             .OrderByDescending(a => a.Month.CostUsd).ThenByDescending(a => a.AllTime.CostUsd).ThenBy(a => a.Name, StringComparer.Ordinal)
             .ToArray();

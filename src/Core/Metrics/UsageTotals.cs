@@ -66,6 +66,18 @@ public sealed class Overview(string from, string to, UsageCounters counters) : U
 
     /// <summary>Percentage change from <see cref="Previous"/>; null where the previous figure is zero.</summary>
     public Change? ChangePct { get; init; }
+
+    /// <summary>How the workspace's budgets stand now (whatever the range and filters); absent when it has none.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public BudgetsSummary? Budgets { get; set; }
+}
+
+/// <summary>One budget's standing, for the overview.</summary>
+public sealed record BudgetSummaryItem(string Id, string? Name, string Scope, string? ScopeValue, string Metric, string Period, decimal Used, decimal Limit, decimal UsedPct, string Status);
+
+/// <summary>How many budgets stand where, and the most used ones first.</summary>
+public sealed record BudgetsSummary(int Total, int Ok, int Warning, int Exceeded, IReadOnlyList<BudgetSummaryItem> MostUsed)
+{
+    public const int Shown = 5;
 }
 
 public sealed class PeriodTotals(string from, string to, UsageCounters counters) : UsageTotals(counters)

@@ -28,11 +28,14 @@ public static class StorageNames
     /// <summary>Per workspace (the partition), its budgets.</summary>
     public const string BudgetsTable = "budgets";
 
+    /// <summary>Per workspace (the partition), the kill switches in force.</summary>
+    public const string ControlsTable = "controls";
+
     public const string IngestQueue = "usage-ingest";
 
     public static string PoisonQueueOf(string queue) => queue + "-poison";
 
-    public static IReadOnlyList<string> Tables { get; } = [UsageTable, ApiKeysTable, WorkspacesTable, AuditTable, LimitsTable, PriceOverridesTable, RunsTable, BudgetsTable];
+    public static IReadOnlyList<string> Tables { get; } = [UsageTable, ApiKeysTable, WorkspacesTable, AuditTable, LimitsTable, PriceOverridesTable, RunsTable, BudgetsTable, ControlsTable];
 
     public static IReadOnlyList<string> Queues { get; } = [IngestQueue, PoisonQueueOf(IngestQueue)];
 }

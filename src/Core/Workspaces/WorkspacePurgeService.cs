@@ -59,7 +59,11 @@ public sealed partial class WorkspacePurgeService(
         deleted += await runs.DeletePartitionRowsAsync(TableClient.CreateQueryFilter($"PartitionKey eq {workspace.Id}"), cancellationToken).ConfigureAwait(false);
         deleted += await runs.DeletePartitionRowsAsync(
             TableClient.CreateQueryFilter($"PartitionKey eq {Runs.RunIndex.ActivePartition} and RowKey ge {workspace.Id + "|"} and RowKey lt {workspace.Id + "}"}"), cancellationToken).ConfigureAwait(false);
-        deleted += await storage.GetTable(StorageNames.BudgetsTable).DeletePartitionRowsAsync(TableClient.CreateQueryFilter($"PartitionKey eq {workspace.Id}"), cancellationToken).ConfigureAwait(false);
+        foreach (var table in new[] { StorageNames.BudgetsTable, StorageNames.ControlsTable })
+        {
+            deleted += await storage.GetTable(table).DeletePartitionRowsAsync(TableClient.CreateQueryFilter($"PartitionKey eq {workspace.Id}"), cancellationToken).ConfigureAwait(false);
+        }
+
         deleted += await limits.DeleteWorkspaceAsync(workspace.Id, cancellationToken).ConfigureAwait(false);
         deleted += await overrides.DeleteWorkspaceAsync(workspace.Id, cancellationToken).ConfigureAwait(false);
         deleted += await audit.DeleteWorkspaceAsync(workspace.Id, cancellationToken).ConfigureAwait(false);

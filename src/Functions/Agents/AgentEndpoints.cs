@@ -1,10 +1,19 @@
+using AgentSpend.Core.Audit;
+using AgentSpend.Core.Governance;
+using AgentSpend.Core.Limits;
 using AgentSpend.Core.Metrics;
 using AgentSpend.Functions.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace AgentSpend.Functions.Agents;
 
-/// <summary>GET /api/v1/agents and /api/v1/agents/{name}: every agent's spend by period, and one agent in detail.</summary>
+/// <summary>Why an agent is being stopped (optional).</summary>
+public sealed record KillBody(string? Reason);
+
+/// <summary>
+/// GET /api/v1/agents and /api/v1/agents/{name}: every agent's spend by period, and one agent in detail.
+/// POST …/{name}/kill, …/kill-all, …/{name}/resume and …/resume-all: the kill switches (admin).
+/// </summary>
 public static class AgentEndpoints
 {
     public static void MapAgents(this IEndpointRouteBuilder app)
@@ -12,6 +21,50 @@ public static class AgentEndpoints
         var group = app.MapGroup("/api/v1/agents").RequireAuthorization(AuthPolicies.Read);
         group.MapGet("/", ListAsync);
         group.MapGet("/{name}", GetAsync);
+
+        var control = app.MapGroup("/api/v1/agents").RequireAuthorization(AuthPolicies.Admin);
+        control.MapPost("/kill-all", (HttpRequest request, Caller caller, AgentControls controls, AuditLog audit, CancellationToken ct) => KillAsync(null, request, caller, controls, null, audit, ct));
+        control.MapPost("/resume-all", (Caller caller, AgentControls controls, AuditLog audit, CancellationToken ct) => ResumeAsync(null, caller, controls, audit, ct));
+        control.MapPost("/{name}/kill", (string name, HttpRequest request, Caller caller, AgentControls controls, PlanLimitEnforcer limits, AuditLog audit, CancellationToken ct) =>
+            KillAsync(name, request, caller, controls, limits, audit, ct));
+        control.MapPost("/{name}/resume", (string name, Caller caller, AgentControls controls, AuditLog audit, CancellationToken ct) => ResumeAsync(name, caller, controls, audit, ct));
+    }
+
+    /// <summary>Kills one agent (or, for a null name, every agent of the workspace): checks answer <c>killed</c> at once.</summary>
+    public static async Task<Results<Ok<AgentControl>, ProblemHttpResult>> KillAsync(
+        string? name, HttpRequest request, Caller caller, AgentControls controls, PlanLimitEnforcer? limits, AuditLog audit, CancellationToken cancellationToken)
+    {
+        var (body, problem) = await JsonBody.ReadAsync(request, cancellationToken, whenEmpty: new KillBody(null)).ConfigureAwait(false);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if (body!.Reason is { Length: > 500 })
+        {
+            return Problems.BadRequest("reason", "must be at most 500 characters.");
+        }
+
+        if (name is not null && !await limits!.KnowsAgentAsync(caller.Workspace.Id, name, cancellationToken).ConfigureAwait(false))
+        {
+            return Problems.NotFound("name", "No agent of this name has sent usage to this workspace.");
+        }
+
+        var control = await controls.KillAsync(caller.Workspace.Id, name, body.Reason, caller.KeyId, cancellationToken).ConfigureAwait(false);
+        await audit.AppendAsync(caller.Workspace.Id, name is null ? AuditActions.AgentKillAll : AuditActions.AgentKill, name ?? "*", caller.KeyId, caller.SourceIp, null, control, cancellationToken).ConfigureAwait(false);
+        return TypedResults.Ok(control);
+    }
+
+    /// <summary>Lifts one agent's kill switch (or the workspace-wide one); 404 when none was in force.</summary>
+    public static async Task<Results<NoContent, ProblemHttpResult>> ResumeAsync(string? name, Caller caller, AgentControls controls, AuditLog audit, CancellationToken cancellationToken)
+    {
+        if (!await controls.ResumeAsync(caller.Workspace.Id, name, cancellationToken).ConfigureAwait(false))
+        {
+            return Problems.NotFound("name", name is null ? "No kill-all is in force." : "No kill switch is in force for this agent.");
+        }
+
+        await audit.AppendAsync(caller.Workspace.Id, name is null ? AuditActions.AgentResumeAll : AuditActions.AgentResume, name ?? "*", caller.KeyId, caller.SourceIp, null, null, cancellationToken).ConfigureAwait(false);
+        return TypedResults.NoContent();
     }
 
     public static async Task<Results<Ok<AgentList>, ProblemHttpResult>> ListAsync(HttpRequest request, Caller caller, AgentMetrics agents, CancellationToken cancellationToken)
@@ -42,6 +95,6 @@ public static class AgentEndpoints
 
         return await agents.DetailAsync(caller.Workspace, name, days, cancellationToken).ConfigureAwait(false) is { } detail
             ? TypedResults.Ok(detail)
-            : Problems.NotFound("name", $"No agent '{name}' has usage in the days kept.");
+            : Problems.NotFound("name", "No agent of this name has usage in the days kept.");
     }
 }

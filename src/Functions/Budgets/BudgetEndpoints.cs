@@ -42,7 +42,7 @@ public static class BudgetEndpoints
             : NotFound(id);
 
     public static async Task<Results<Created<BudgetView>, ProblemHttpResult>> CreateAsync(
-        HttpRequest request, Caller caller, BudgetStore budgets, BudgetUsage usage, PlanLimitEnforcer limits, AuditLog audit, CancellationToken cancellationToken)
+        HttpRequest request, Caller caller, BudgetStore budgets, BudgetUsage usage, PlanLimitEnforcer limits, PreflightCheck check, AuditLog audit, CancellationToken cancellationToken)
     {
         var (budget, problem) = await ReadAsync(request, caller, limits, cancellationToken).ConfigureAwait(false);
         if (problem is not null)
@@ -56,12 +56,13 @@ public static class BudgetEndpoints
         }
 
         var stored = await budgets.CreateAsync(caller.Workspace.Id, budget!, cancellationToken).ConfigureAwait(false);
+        check.Forget(caller.Workspace.Id);
         await audit.AppendAsync(caller.Workspace.Id, AuditActions.BudgetCreate, stored.Id, caller.KeyId, caller.SourceIp, null, stored, cancellationToken).ConfigureAwait(false);
         return TypedResults.Created($"/api/v1/budgets/{stored.Id}", await ViewAsync(caller, stored, usage, cancellationToken).ConfigureAwait(false));
     }
 
     public static async Task<Results<Ok<BudgetView>, ProblemHttpResult>> ReplaceAsync(
-        string id, HttpRequest request, Caller caller, BudgetStore budgets, BudgetUsage usage, PlanLimitEnforcer limits, AuditLog audit, CancellationToken cancellationToken)
+        string id, HttpRequest request, Caller caller, BudgetStore budgets, BudgetUsage usage, PlanLimitEnforcer limits, PreflightCheck check, AuditLog audit, CancellationToken cancellationToken)
     {
         var (budget, problem) = await ReadAsync(request, caller, limits, cancellationToken).ConfigureAwait(false);
         if (problem is not null)
@@ -74,17 +75,19 @@ public static class BudgetEndpoints
             return NotFound(id);
         }
 
+        check.Forget(caller.Workspace.Id);
         await audit.AppendAsync(caller.Workspace.Id, AuditActions.BudgetUpdate, id, caller.KeyId, caller.SourceIp, changed.Before, changed.After, cancellationToken).ConfigureAwait(false);
         return TypedResults.Ok(await ViewAsync(caller, changed.After, usage, cancellationToken).ConfigureAwait(false));
     }
 
-    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string id, Caller caller, BudgetStore budgets, AuditLog audit, CancellationToken cancellationToken)
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string id, Caller caller, BudgetStore budgets, PreflightCheck check, AuditLog audit, CancellationToken cancellationToken)
     {
         if (await budgets.DeleteAsync(caller.Workspace.Id, id, cancellationToken).ConfigureAwait(false) is not { } deleted)
         {
             return NotFound(id);
         }
 
+        check.Forget(caller.Workspace.Id);
         await audit.AppendAsync(caller.Workspace.Id, AuditActions.BudgetDelete, id, caller.KeyId, caller.SourceIp, deleted, null, cancellationToken).ConfigureAwait(false);
         return TypedResults.NoContent();
     }

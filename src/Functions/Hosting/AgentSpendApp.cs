@@ -4,6 +4,7 @@ using AgentSpend.Core.Auth;
 using AgentSpend.Core.Configuration;
 using AgentSpend.Functions.Agents;
 using AgentSpend.Functions.Budgets;
+using AgentSpend.Functions.Check;
 using AgentSpend.Functions.Events;
 using AgentSpend.Functions.Runs;
 using AgentSpend.Functions.Settings;
@@ -96,6 +97,7 @@ public static class AgentSpendApp
         app.MapSettings();
         app.MapEvents();
         app.MapBudgets();
+        app.MapCheck();
         app.MapWorkspaces();
         app.MapKeys();
         app.MapAudit();

@@ -1,5 +1,6 @@
 using AgentSpend.Core.Configuration;
 using AgentSpend.Core.Domain;
+using AgentSpend.Core.Governance;
 using AgentSpend.Core.Metrics;
 using AgentSpend.Core.Runs;
 using AgentSpend.Functions.Hosting;
@@ -96,7 +97,8 @@ public static class MetricsEndpoints
     }
 
     public static async Task<Results<Ok<Overview>, ProblemHttpResult>> GetOverviewAsync(
-        string? range, string? from, string? to, HttpRequest request, Caller caller, MetricsService metrics, TimeProvider clock, CancellationToken cancellationToken)
+        string? range, string? from, string? to, HttpRequest request, Caller caller, MetricsService metrics, BudgetStore budgets, BudgetUsage budgetUsage,
+        TimeProvider clock, CancellationToken cancellationToken)
     {
         var filter = Filters(request, RangeParameters, out var problem);
         if (problem is not null)
@@ -106,9 +108,27 @@ public static class MetricsEndpoints
 
         var workspace = caller.Workspace;
         var days = MetricsRange.Resolve(range, from, to, workspace, clock, MetricsRange.MaxDays, out var error);
-        return error is not null
-            ? Problems.BadRequest(error.Parameter, error.Reason)
-            : TypedResults.Ok(await metrics.OverviewAsync(workspace, days, filter, cancellationToken).ConfigureAwait(false));
+        if (error is not null)
+        {
+            return Problems.BadRequest(error.Parameter, error.Reason);
+        }
+
+        var overviewTask = metrics.OverviewAsync(workspace, days, filter, cancellationToken);
+        var all = await budgets.ListAsync(workspace.Id, cancellationToken).ConfigureAwait(false);
+        var standings = await Task.WhenAll(all.Select(b => budgetUsage.MeasureAsync(workspace, b, cancellationToken))).ConfigureAwait(false);
+        var overview = await overviewTask.ConfigureAwait(false);
+        if (all.Count > 0)
+        {
+            var items = all.Zip(standings, (b, s) => new BudgetSummaryItem(
+                    b.Id, b.Name, BudgetNames.Name(BudgetNames.Scopes, b.Scope), b.ScopeValue, BudgetNames.Name(BudgetNames.Metrics, b.Metric),
+                    BudgetNames.Name(BudgetNames.Periods, b.Period), s.Used, b.Limit, s.UsedPct, s.Status))
+                .ToArray();
+            overview.Budgets = new BudgetsSummary(
+                items.Length, items.Count(i => i.Status == BudgetStanding.Ok), items.Count(i => i.Status == BudgetStanding.Warning), items.Count(i => i.Status == BudgetStanding.Exceeded),
+                [.. items.OrderByDescending(i => i.UsedPct).ThenBy(i => i.Id, StringComparer.Ordinal).Take(BudgetsSummary.Shown)]);
+        }
+
+        return TypedResults.Ok(overview);
     }
 
     public static async Task<Results<Ok<Timeseries>, ContentHttpResult, ProblemHttpResult>> GetTimeseriesAsync(

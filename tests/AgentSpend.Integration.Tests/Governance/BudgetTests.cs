@@ -72,6 +72,16 @@ public sealed class BudgetTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
             [Start(today), Start(monday), Start(firstOfMonth), (DateTimeOffset?)null, currentHour.AddHours(-4)],
             list.Select(b => b.GetProperty("usage").GetProperty("period_start") is { ValueKind: JsonValueKind.String } s ? DateTimeOffset.Parse(s.GetString()!) : (DateTimeOffset?)null));
 
+        // The overview sums the budgets up, the most used first; the agents list shows each agent's tightest budget.
+        var overview = (await app.SendAsync("GET", "/api/v1/metrics/overview?range=today", key: admin)).Body!.Value.GetProperty("budgets");
+        var standings = list.Select(b => (Id: b.Str("id")!, Pct: b.GetProperty("usage").Dec("used_pct"), Status: b.GetProperty("usage").Str("status")!)).ToArray();
+        Assert.Equal((5L, standings.Count(s => s.Status == "ok"), standings.Count(s => s.Status == "warning"), standings.Count(s => s.Status == "exceeded")),
+            (overview.Long("total"), (int)overview.Long("ok"), (int)overview.Long("warning"), (int)overview.Long("exceeded")));
+        Assert.Equal(standings.OrderByDescending(s => s.Pct).ThenBy(s => s.Id, StringComparer.Ordinal).Select(s => s.Id), overview.GetProperty("most_used").EnumerateArray().Select(i => i.Str("id")));
+        var agents = (await app.SendAsync("GET", "/api/v1/agents", key: admin)).Body!.Value.GetProperty("agents").EnumerateArray().ToDictionary(a => a.Str("name")!);
+        Assert.Equal(standings.Where((_, i) => i is 0 or 4).Max(s => s.Pct), agents["coder"].Dec("budget_used_pct")); // its daily and rolling_5h budgets
+        Assert.Equal(JsonValueKind.Null, agents["reviewer"].GetProperty("budget_used_pct").ValueKind);
+
         // Replace, read back, delete.
         var put = await app.SendAsync("PUT", $"/api/v1/budgets/{ids[0]}", new { name = "coder daily", scope = "agent", scope_value = "coder", metric = "cost_usd", period = "daily", limit = 2m, action = "block", thresholds = new[] { 25, 100 } }, admin);
         Assert.Equal(200, put.Status);

@@ -150,6 +150,7 @@ public sealed class IsolationWalkTests(AzuriteFixture azurite) : IClassFixture<A
         _ when path.Contains("/keys", StringComparison.Ordinal) && path.EndsWith("/rotate", StringComparison.Ordinal) => new { grace_seconds = 0 },
         _ when path.Contains("/keys", StringComparison.Ordinal) => new { name = "intruder", scopes = new[] { "admin" } },
         _ when path.Contains("/pricing/models/", StringComparison.Ordinal) => new { input = 0, output = 0, note = "intruder" },
+        _ when path.EndsWith("/kill", StringComparison.Ordinal) || path.EndsWith("/kill-all", StringComparison.Ordinal) => new { reason = "intruder" },
         _ when path.Contains("/budgets", StringComparison.Ordinal) => new { scope = "workspace", metric = "calls", period = "daily", limit = 1 },
         _ => new { name = "intruder", retention_days = 1 },
     };

@@ -1,0 +1,74 @@
+using System.Text.Json;
+using AgentSpend.Integration.Tests.Infrastructure;
+
+namespace AgentSpend.Integration.Tests.Governance;
+
+/// <summary>The pre-flight check against block budgets, and the kill switches.</summary>
+public sealed class CheckTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
+{
+    [Theory]
+    [InlineData("Asia/Kolkata")]
+    [InlineData("UTC")]
+    public async Task Block_budgets_stop_calls_at_the_limit_and_kill_switches_stop_them_at_once(string timezone)
+    {
+        await using var app = await TestApp.StartAsync(azurite);
+        var (_, admin) = await app.CreateWorkspaceAsync(new { name = "check-" + timezone.Replace('/', '-'), timezone });
+        var zone = TimeZoneInfo.FindSystemTimeZoneById(timezone);
+        var at = DateTimeOffset.UtcNow.AddMinutes(-1);
+        var today = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(at, zone).DateTime);
+        async Task Spend(string agent, decimal cost, string key, long expected)
+        {
+            Assert.Equal(202, (await app.SendAsync("POST", "/api/v1/ingest", new { events = new[] { new { agent_name = agent, provider = "p", model = "m", timestamp = at.ToString("O"), cost_usd = cost, idempotency_key = key } } }, admin)).Status);
+            await app.WaitForEventsAsync(expected, Json.Day(today), Json.Day(today), key: admin);
+        }
+
+        await Spend("coder", 3.00m, "c1", 1);
+        await Spend("reviewer", 0.25m, "r1", 2);
+        var budget = (await app.SendAsync("POST", "/api/v1/budgets", new { scope = "agent", scope_value = "coder", metric = "cost_usd", period = "daily", limit = 5m, action = "block" }, admin)).Body!.Value.Str("id")!;
+        Assert.Equal(201, (await app.SendAsync("POST", "/api/v1/budgets", new { scope = "workspace", metric = "cost_usd", period = "daily", limit = 1m, action = "alert" }, admin)).Status);
+
+        async Task<(int Status, JsonElement Body, TimeSpan? RetryAfter)> Check(object body)
+        {
+            var reply = await app.SendAsync("POST", "/api/v1/check", body, admin);
+            return (reply.Status, reply.Body!.Value, reply.RetryAfter);
+        }
+
+        // Room for 1.50 of the 2.00 left; an alert-only budget, long exceeded, blocks nothing.
+        var allowed = await Check(new { agent_name = "coder", estimated_cost_usd = 1.5m });
+        Assert.Equal((200, true, 2.00m), (allowed.Status, allowed.Body.GetProperty("allowed").GetBoolean(), allowed.Body.GetProperty("remaining").Dec(budget)));
+
+        // No room for 2.50: refused until local midnight.
+        var refused = await Check(new { agent_name = "coder", estimated_cost_usd = 2.5m });
+        var midnight = new DateTimeOffset(today.AddDays(1).ToDateTime(TimeOnly.MinValue), zone.GetUtcOffset(today.AddDays(1).ToDateTime(TimeOnly.MinValue)));
+        Assert.Equal((429, false, "budget_exceeded", budget, 3.00m, 5m), (refused.Status, refused.Body.GetProperty("allowed").GetBoolean(), refused.Body.Str("reason"),
+            refused.Body.GetProperty("budget").Str("id"), refused.Body.GetProperty("budget").Dec("used"), refused.Body.GetProperty("budget").Dec("limit")));
+        Assert.Equal(midnight, DateTimeOffset.Parse(refused.Body.Str("resume_at")!));
+        Assert.InRange(refused.RetryAfter!.Value, midnight - DateTimeOffset.UtcNow - TimeSpan.FromSeconds(5), midnight - DateTimeOffset.UtcNow + TimeSpan.FromSeconds(5));
+        Assert.Equal(200, (await Check(new { agent_name = "reviewer", estimated_cost_usd = 2.5m })).Status); // not this agent's budget
+
+        // Hard stop: once usage reaches the limit, even a call estimated at nothing is refused.
+        await Spend("coder", 2.00m, "c2", 3);
+        await Task.Delay(1100); // checks read budgets at most once a second
+        Assert.Equal((429, "budget_exceeded"), ((await Check(new { agent_name = "coder" })).Status, (await Check(new { agent_name = "coder" })).Body.Str("reason")));
+
+        // Kill switches: at once, for one agent or all; the agents list shows them; resume lifts them.
+        Assert.Equal(200, (await app.SendAsync("POST", "/api/v1/agents/reviewer/kill", new { reason = "runaway loop" }, admin)).Status);
+        Assert.Equal((429, "killed"), ((await Check(new { agent_name = "reviewer" })).Status, (await Check(new { agent_name = "reviewer" })).Body.Str("reason")));
+        var agents = (await app.SendAsync("GET", "/api/v1/agents", key: admin)).Body!.Value.GetProperty("agents").EnumerateArray().ToDictionary(a => a.Str("name")!, a => a.Str("status"));
+        Assert.Equal("killed", agents["reviewer"]);
+        Assert.Equal(204, (await app.SendAsync("POST", "/api/v1/agents/reviewer/resume", key: admin)).Status);
+        Assert.Equal(200, (await Check(new { agent_name = "reviewer" })).Status);
+        Assert.Equal(200, (await app.SendAsync("POST", "/api/v1/agents/kill-all", key: admin)).Status);
+        Assert.Equal("killed", (await Check(new { agent_name = "some-new-agent" })).Body.Str("reason"));
+        Assert.Equal(204, (await app.SendAsync("POST", "/api/v1/agents/resume-all", key: admin)).Status);
+        Assert.Equal(200, (await Check(new { agent_name = "reviewer" })).Status);
+
+        // Clear errors.
+        async Task<(int, string?)> Problem(string method, string path, object? body) =>
+            await app.SendAsync(method, path, body, admin) is var r ? (r.Status, r.Body?.GetProperty("errors")[0].Str("field")) : default;
+        Assert.Equal((404, "name"), await Problem("POST", "/api/v1/agents/ghost/kill", null));
+        Assert.Equal((404, "name"), await Problem("POST", "/api/v1/agents/coder/resume", null));
+        Assert.Equal((400, "agent_name"), await Problem("POST", "/api/v1/check", new { estimated_cost_usd = 1m }));
+        Assert.Equal((400, "estimated_tokens"), await Problem("POST", "/api/v1/check", new { agent_name = "coder", estimated_tokens = -1 }));
+    }
+}
