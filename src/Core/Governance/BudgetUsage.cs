@@ -15,38 +15,78 @@ public sealed record BudgetStanding(decimal Used, decimal UsedPct, string? Perio
 }
 
 /// <summary>
-/// Measures budgets from aggregated usage: the day buckets (or slices, for a team, user, agent or model) of the
-/// budget's current period. Calendar periods are the workspace's local days, weeks (from Monday) and months;
+/// Measures budgets from aggregated usage: the day buckets of the budget's current period (their per-value
+/// counters for a team, user, agent or model; the slices' hours for those scopes' rolling five hours). Calendar periods are the workspace's local days, weeks (from Monday) and months;
 /// <c>total</c> is every day kept; <c>rolling_5h</c> is the current UTC hour and the four before it.
 /// </summary>
 public sealed class BudgetUsage(MetricsService metrics, IOptions<AgentSpendOptions> options, TimeProvider clock)
 {
-    public async Task<BudgetStanding> MeasureAsync(Workspace workspace, Budget budget, CancellationToken cancellationToken)
+    public async Task<BudgetStanding> MeasureAsync(Workspace workspace, Budget budget, CancellationToken cancellationToken) =>
+        (await MeasureAllAsync(workspace, [budget], cancellationToken).ConfigureAwait(false))[0];
+
+    /// <summary>
+    /// Measures many budgets with one read per period: a day's bucket already holds every team's, user's, agent's
+    /// and model's counters, so only <c>rolling_5h</c> budgets of a scope need the slices (their hours).
+    /// </summary>
+    public async Task<BudgetStanding[]> MeasureAllAsync(Workspace workspace, IReadOnlyList<Budget> budgets, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        var (start, end) = Window(workspace, budget.Period, now);
-        var filter = budget.Scope switch
-        {
-            BudgetScope.Team => MetricsFilter.For(Dimension.Team, budget.ScopeValue!),
-            BudgetScope.User => MetricsFilter.For(Dimension.User, budget.ScopeValue!),
-            BudgetScope.Agent => MetricsFilter.For(Dimension.Agent, budget.ScopeValue!),
-            BudgetScope.Model => MetricsFilter.For(Dimension.Model, budget.ScopeValue!),
-            _ => MetricsFilter.None,
-        };
         var today = workspace.LocalDayOf(now);
-        var firstDay = start is { } s ? workspace.LocalDayOf(s) : today.AddDays(-(options.Value.AggregateRetentionDays - 1));
-        var days = await metrics.LoadAsync(workspace, new MetricsRange(firstDay, today), filter, cancellationToken).ConfigureAwait(false);
-        UsageCounters counted;
-        if (budget.Period == BudgetPeriod.Rolling5h)
+        var standings = new BudgetStanding[budgets.Count];
+        foreach (var period in budgets.Select(b => b.Period).Distinct())
         {
-            var from = Aggregation.DailyBucket.HourKey(start!.Value);
-            counted = DayUsage.Sum(DayUsage.SumHours(days).Where(h => string.CompareOrdinal(h.Key, from) >= 0).Select(h => h.Value));
-        }
-        else
-        {
-            counted = DayUsage.Sum(days.Select(d => d.Total));
+            var (start, end) = Window(workspace, period, now);
+            var firstDay = start is { } s ? workspace.LocalDayOf(s) : today.AddDays(-(options.Value.AggregateRetentionDays - 1));
+            var members = budgets.Select((b, i) => (Budget: b, Index: i)).Where(x => x.Budget.Period == period).ToArray();
+            var rolling = period == BudgetPeriod.Rolling5h;
+            var days = await metrics.LoadAsync(workspace, new MetricsRange(firstDay, today), MetricsFilter.None, cancellationToken,
+                needSlices: rolling && members.Any(m => m.Budget.Scope != BudgetScope.Workspace)).ConfigureAwait(false);
+            var fromHour = start is { } windowStart ? Aggregation.DailyBucket.HourKey(windowStart) : null;
+            var byDimension = new Dictionary<Dimension, Dictionary<string, UsageCounters>>();
+            foreach (var (budget, index) in members)
+            {
+                UsageCounters counted;
+                if (budget.Scope == BudgetScope.Workspace)
+                {
+                    counted = rolling
+                        ? DayUsage.Sum(DayUsage.SumHours(days).Where(h => string.CompareOrdinal(h.Key, fromHour) >= 0).Select(h => h.Value))
+                        : DayUsage.Sum(days.Select(d => d.Total));
+                }
+                else if (rolling)
+                {
+                    var dimension = DimensionOf(budget.Scope);
+                    counted = DayUsage.Sum(days.SelectMany(d => d.Slices())
+                        .Where(x => string.CompareOrdinal(x.Key.Hour, fromHour) >= 0 && x.Key.ValueOf(dimension) == budget.ScopeValue)
+                        .Select(x => x.Value));
+                }
+                else
+                {
+                    var dimension = DimensionOf(budget.Scope);
+                    if (!byDimension.TryGetValue(dimension, out var values))
+                    {
+                        byDimension[dimension] = values = DayUsage.SumValues(days, Grouping.Of(dimension));
+                    }
+
+                    counted = values.GetValueOrDefault(budget.ScopeValue!) ?? new UsageCounters();
+                }
+
+                standings[index] = Stand(budget, counted, start, end);
+            }
         }
 
+        return standings;
+    }
+
+    private static Dimension DimensionOf(BudgetScope scope) => scope switch
+    {
+        BudgetScope.Team => Dimension.Team,
+        BudgetScope.User => Dimension.User,
+        BudgetScope.Agent => Dimension.Agent,
+        _ => Dimension.Model,
+    };
+
+    private static BudgetStanding Stand(Budget budget, UsageCounters counted, DateTimeOffset? start, DateTimeOffset? end)
+    {
         var used = budget.Metric switch
         {
             BudgetMetric.CostUsd => Money.ToUsd(counted.CostNanos),

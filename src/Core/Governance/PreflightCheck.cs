@@ -19,14 +19,18 @@ public sealed record CheckOutcome(bool Allowed, string? Reason, CheckedBudget? B
 /// <summary>
 /// The pre-flight check: a kill switch refuses at once; otherwise every <c>block</c> budget that applies to the
 /// call (the workspace's, and those of its team, user, agent and model) must have room for the estimate
-/// (cost or tokens; one call for a calls budget). Budgets and their usage are read at most once a second per
-/// workspace, so checks are answered from memory.
+/// (cost or tokens; one call for a calls budget). Budgets and their usage are re-read once a second per
+/// workspace, in the background, so checks are answered from memory (at most <see cref="MaxStaleness"/> old).
 /// </summary>
 public sealed class PreflightCheck(BudgetStore budgets, BudgetUsage usage, AgentControls controls, TimeProvider clock)
 {
     public static readonly TimeSpan Freshness = TimeSpan.FromSeconds(1);
 
-    private readonly ConcurrentDictionary<string, Lazy<Task<(DateTimeOffset ReadAt, (Budget Budget, BudgetStanding Standing)[] Budgets)>>> _standings = new(StringComparer.Ordinal);
+    /// <summary>While a re-read is under way, checks go on with what was read before, up to this age.</summary>
+    public static readonly TimeSpan MaxStaleness = TimeSpan.FromSeconds(3);
+
+    private readonly ConcurrentDictionary<string, Snapshot> _snapshots = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<Task<Snapshot>>> _reads = new(StringComparer.Ordinal);
 
     public async Task<CheckOutcome> CheckAsync(Workspace workspace, CheckRequest request, CancellationToken cancellationToken)
     {
@@ -74,40 +78,51 @@ public sealed class PreflightCheck(BudgetStore budgets, BudgetUsage usage, Agent
 
     private async Task<(Budget Budget, BudgetStanding Standing)[]> BlockBudgetsAsync(Workspace workspace, CancellationToken cancellationToken)
     {
-        while (true)
+        if (_snapshots.TryGetValue(workspace.Id, out var snapshot))
         {
-            // One read per workspace at a time, shared by every waiting check and never cancelled by one of them.
-            var entry = _standings.GetOrAdd(workspace.Id, _ => new Lazy<Task<(DateTimeOffset, (Budget, BudgetStanding)[])>>(() => ReadAsync(workspace, CancellationToken.None)));
-            (DateTimeOffset ReadAt, (Budget, BudgetStanding)[] Standings) read;
+            var age = clock.GetUtcNow() - snapshot.ReadAt;
+            if (age < Freshness)
+            {
+                return snapshot.Budgets;
+            }
+
+            // Stale: one re-read starts; until it lands, checks go on with this snapshot rather than queue behind it.
+            var read = ReadOnce(workspace);
+            if (age < MaxStaleness)
+            {
+                return snapshot.Budgets;
+            }
+
+            return (await read.WaitAsync(cancellationToken).ConfigureAwait(false)).Budgets;
+        }
+
+        return (await ReadOnce(workspace).WaitAsync(cancellationToken).ConfigureAwait(false)).Budgets;
+    }
+
+    /// <summary>The workspace's one read in flight, started if there is none; never cancelled by one waiting check.</summary>
+    private Task<Snapshot> ReadOnce(Workspace workspace)
+    {
+        var lazy = _reads.GetOrAdd(workspace.Id, id => new Lazy<Task<Snapshot>>(async () =>
+        {
             try
             {
-                read = await entry.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+                var readAt = clock.GetUtcNow();
+                var block = (await budgets.ListAsync(workspace.Id, CancellationToken.None).ConfigureAwait(false)).Where(b => b.Action == BudgetAction.Block).ToArray();
+                var standings = await usage.MeasureAllAsync(workspace, block, CancellationToken.None).ConfigureAwait(false);
+                var snapshot = new Snapshot(readAt, [.. block.Zip(standings)]);
+                _snapshots[workspace.Id] = snapshot;
+                return snapshot;
             }
-            catch (Exception) when (entry.Value.IsFaulted)
+            finally
             {
-                _standings.TryRemove(KeyValuePair.Create(workspace.Id, entry));
-                throw;
+                _reads.TryRemove(id, out _);
             }
-
-            var (readAt, standings) = read;
-            if (clock.GetUtcNow() - readAt < Freshness)
-            {
-                return standings;
-            }
-
-            // Stale: the first caller to notice replaces it; everyone then waits for the one new read.
-            _standings.TryUpdate(workspace.Id, new Lazy<Task<(DateTimeOffset, (Budget, BudgetStanding)[])>>(() => ReadAsync(workspace, CancellationToken.None)), entry);
-        }
+        }));
+        return lazy.Value;
     }
 
-    private async Task<(DateTimeOffset, (Budget, BudgetStanding)[])> ReadAsync(Workspace workspace, CancellationToken cancellationToken)
-    {
-        var readAt = clock.GetUtcNow();
-        var block = (await budgets.ListAsync(workspace.Id, cancellationToken).ConfigureAwait(false)).Where(b => b.Action == BudgetAction.Block).ToArray();
-        var standings = await Task.WhenAll(block.Select(b => usage.MeasureAsync(workspace, b, cancellationToken))).ConfigureAwait(false);
-        return (readAt, [.. block.Zip(standings)]);
-    }
+    private sealed record Snapshot(DateTimeOffset ReadAt, (Budget Budget, BudgetStanding Standing)[] Budgets);
 
     /// <summary>Forgets what it read of a workspace's budgets, after one of them changed here.</summary>
-    public void Forget(string workspaceId) => _standings.TryRemove(workspaceId, out _);
+    public void Forget(string workspaceId) => _snapshots.TryRemove(workspaceId, out _);
 }

@@ -74,7 +74,7 @@ public sealed class AgentMetrics(
         var agentBudgets = (await budgets.ListAsync(workspace.Id, cancellationToken).ConfigureAwait(false))
             .Where(b => b.Scope == Governance.BudgetScope.Agent && (only is null || b.ScopeValue == only))
             .ToArray();
-        var standings = await Task.WhenAll(agentBudgets.Select(b => budgetUsage.MeasureAsync(workspace, b, cancellationToken))).ConfigureAwait(false);
+        var standings = await budgetUsage.MeasureAllAsync(workspace, agentBudgets, cancellationToken).ConfigureAwait(false);
         return agentBudgets.Zip(standings)
             .GroupBy(x => x.First.ScopeValue!, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.Max(x => x.Second.UsedPct), StringComparer.Ordinal);

@@ -32,8 +32,8 @@ public static class BudgetEndpoints
     public static async Task<Ok<BudgetList>> ListAsync(Caller caller, BudgetStore budgets, BudgetUsage usage, CancellationToken cancellationToken)
     {
         var all = await budgets.ListAsync(caller.Workspace.Id, cancellationToken).ConfigureAwait(false);
-        var views = await Task.WhenAll(all.Select(b => ViewAsync(caller, b, usage, cancellationToken))).ConfigureAwait(false);
-        return TypedResults.Ok(new BudgetList(views));
+        var standings = await usage.MeasureAllAsync(caller.Workspace, all, cancellationToken).ConfigureAwait(false);
+        return TypedResults.Ok(new BudgetList([.. all.Zip(standings, View)]));
     }
 
     public static async Task<Results<Ok<BudgetView>, ProblemHttpResult>> GetAsync(string id, Caller caller, BudgetStore budgets, BudgetUsage usage, CancellationToken cancellationToken) =>
@@ -94,10 +94,12 @@ public static class BudgetEndpoints
 
     private static ProblemHttpResult NotFound(string id) => Problems.NotFound("id", $"No budget '{id}' in this workspace.");
 
-    private static async Task<BudgetView> ViewAsync(Caller caller, Budget b, BudgetUsage usage, CancellationToken cancellationToken) => new(
+    private static async Task<BudgetView> ViewAsync(Caller caller, Budget b, BudgetUsage usage, CancellationToken cancellationToken) =>
+        View(b, await usage.MeasureAsync(caller.Workspace, b, cancellationToken).ConfigureAwait(false));
+
+    private static BudgetView View(Budget b, BudgetStanding standing) => new(
         b.Id, b.Name, BudgetNames.Name(BudgetNames.Scopes, b.Scope), b.ScopeValue, BudgetNames.Name(BudgetNames.Metrics, b.Metric),
-        BudgetNames.Name(BudgetNames.Periods, b.Period), b.Limit, b.Thresholds, BudgetNames.Name(BudgetNames.Actions, b.Action), b.CreatedAt, b.UpdatedAt,
-        await usage.MeasureAsync(caller.Workspace, b, cancellationToken).ConfigureAwait(false));
+        BudgetNames.Name(BudgetNames.Periods, b.Period), b.Limit, b.Thresholds, BudgetNames.Name(BudgetNames.Actions, b.Action), b.CreatedAt, b.UpdatedAt, standing);
 
     private static string Choices<T>(IReadOnlyDictionary<string, T> names) => string.Join(", ", names.Keys.Take(names.Count - 1)) + " or " + names.Keys.Last();
 

@@ -115,7 +115,7 @@ public static class MetricsEndpoints
 
         var overviewTask = metrics.OverviewAsync(workspace, days, filter, cancellationToken);
         var all = await budgets.ListAsync(workspace.Id, cancellationToken).ConfigureAwait(false);
-        var standings = await Task.WhenAll(all.Select(b => budgetUsage.MeasureAsync(workspace, b, cancellationToken))).ConfigureAwait(false);
+        var standings = await budgetUsage.MeasureAllAsync(workspace, all, cancellationToken).ConfigureAwait(false);
         var overview = await overviewTask.ConfigureAwait(false);
         if (all.Count > 0)
         {

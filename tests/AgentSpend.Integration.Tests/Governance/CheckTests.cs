@@ -47,9 +47,17 @@ public sealed class CheckTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
         Assert.Equal(200, (await Check(new { agent_name = "reviewer", estimated_cost_usd = 2.5m })).Status); // not this agent's budget
 
         // Hard stop: once usage reaches the limit, even a call estimated at nothing is refused.
+        // Checks re-read budgets once a second in the background, so counted usage stops calls within a few seconds.
         await Spend("coder", 2.00m, "c2", 3);
-        await Task.Delay(1100); // checks read budgets at most once a second
-        Assert.Equal((429, "budget_exceeded"), ((await Check(new { agent_name = "coder" })).Status, (await Check(new { agent_name = "coder" })).Body.Str("reason")));
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(5);
+        (int Status, JsonElement Body, TimeSpan? RetryAfter) stopped;
+        do
+        {
+            await Task.Delay(200);
+            stopped = await Check(new { agent_name = "coder" });
+        }
+        while (stopped.Status == 200 && DateTimeOffset.UtcNow < deadline);
+        Assert.Equal((429, "budget_exceeded", 5.00m), (stopped.Status, stopped.Body.Str("reason"), stopped.Body.GetProperty("budget").Dec("used")));
 
         // Kill switches: at once, for one agent or all; the agents list shows them; resume lifts them.
         Assert.Equal(200, (await app.SendAsync("POST", "/api/v1/agents/reviewer/kill", new { reason = "runaway loop" }, admin)).Status);
