@@ -59,6 +59,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<Governance.BudgetStore>();
         services.AddSingleton<Governance.BudgetUsage>();
         services.AddSingleton<Governance.AgentControls>();
+        services.AddSingleton<Governance.ToolRegistry>();
         services.AddSingleton<Governance.PreflightCheck>();
         services.AddSingleton<Events.RecentEvents>();
         services.AddSingleton<RetentionService>();

@@ -39,6 +39,8 @@ public static class AuditActions
     public const string BudgetCreate = "budget.create";
     public const string BudgetUpdate = "budget.update";
     public const string BudgetDelete = "budget.delete";
+    public const string ToolSet = "tool.set";
+    public const string ToolDelete = "tool.delete";
     public const string AgentKill = "agent.kill";
     public const string AgentKillAll = "agent.kill_all";
     public const string AgentResume = "agent.resume";

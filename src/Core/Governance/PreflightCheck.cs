@@ -4,7 +4,7 @@ using AgentSpend.Core.Workspaces;
 namespace AgentSpend.Core.Governance;
 
 /// <summary>What a caller is about to do: who, on which model, and what it expects to spend.</summary>
-public sealed record CheckRequest(string Agent, string? User, string? Team, string? Model, decimal? EstimatedCostUsd, long? EstimatedTokens);
+public sealed record CheckRequest(string Agent, string? User, string? Team, string? Model, decimal? EstimatedCostUsd, long? EstimatedTokens, string? Tool = null);
 
 /// <summary>A block budget as a check reports it.</summary>
 public sealed record CheckedBudget(string Id, string? Name, string Scope, string? ScopeValue, string Metric, string Period, decimal Limit, decimal Used, decimal Remaining, string? PeriodEnd);
@@ -12,6 +12,9 @@ public sealed record CheckedBudget(string Id, string? Name, string Scope, string
 /// <summary>The answer: allowed with what each block budget has left, or refused with the reason.</summary>
 public sealed record CheckOutcome(bool Allowed, string? Reason, CheckedBudget? Budget, string? ResumeAt, IReadOnlyDictionary<string, decimal>? Remaining)
 {
+    /// <summary>The cost the check was measured with: the registered tool's cost per call, or the caller's estimate.</summary>
+    public decimal? CostUsd { get; init; }
+
     public const string BudgetExceeded = "budget_exceeded";
     public const string Killed = "killed";
 }
@@ -22,7 +25,7 @@ public sealed record CheckOutcome(bool Allowed, string? Reason, CheckedBudget? B
 /// (cost or tokens; one call for a calls budget). Budgets and their usage are re-read once a second per
 /// workspace, in the background, so checks are answered from memory (at most <see cref="MaxStaleness"/> old).
 /// </summary>
-public sealed class PreflightCheck(BudgetStore budgets, BudgetUsage usage, AgentControls controls, TimeProvider clock)
+public sealed class PreflightCheck(BudgetStore budgets, BudgetUsage usage, AgentControls controls, ToolRegistry tools, TimeProvider clock)
 {
     public static readonly TimeSpan Freshness = TimeSpan.FromSeconds(1);
 
@@ -39,6 +42,18 @@ public sealed class PreflightCheck(BudgetStore budgets, BudgetUsage usage, Agent
             return new CheckOutcome(false, CheckOutcome.Killed, null, null, null);
         }
 
+        // A registered tool's cost is what the call costs, whatever the caller estimated: agents cannot lie.
+        var cost = request.EstimatedCostUsd;
+        if (request.Tool is { } toolName)
+        {
+            if (!(await tools.AllAsync(workspace.Id, cancellationToken).ConfigureAwait(false)).TryGetValue(toolName, out var tool))
+            {
+                throw new UnknownToolException(toolName);
+            }
+
+            cost = tool.CostPerCallUsd;
+        }
+
         var remaining = new Dictionary<string, decimal>(StringComparer.Ordinal);
         foreach (var (budget, standing) in await BlockBudgetsAsync(workspace, cancellationToken).ConfigureAwait(false))
         {
@@ -49,7 +64,7 @@ public sealed class PreflightCheck(BudgetStore budgets, BudgetUsage usage, Agent
 
             var estimate = budget.Metric switch
             {
-                BudgetMetric.CostUsd => request.EstimatedCostUsd ?? 0m,
+                BudgetMetric.CostUsd => cost ?? 0m,
                 BudgetMetric.Tokens => request.EstimatedTokens ?? 0,
                 _ => 1m,
             };
@@ -58,13 +73,13 @@ public sealed class PreflightCheck(BudgetStore budgets, BudgetUsage usage, Agent
             {
                 var shown = new CheckedBudget(budget.Id, budget.Name, BudgetNames.Name(BudgetNames.Scopes, budget.Scope), budget.ScopeValue,
                     BudgetNames.Name(BudgetNames.Metrics, budget.Metric), BudgetNames.Name(BudgetNames.Periods, budget.Period), budget.Limit, standing.Used, Math.Max(0, left), standing.PeriodEnd);
-                return new CheckOutcome(false, CheckOutcome.BudgetExceeded, shown, standing.PeriodEnd, null);
+                return new CheckOutcome(false, CheckOutcome.BudgetExceeded, shown, standing.PeriodEnd, null) { CostUsd = cost };
             }
 
             remaining[budget.Id] = left;
         }
 
-        return new CheckOutcome(true, null, null, null, remaining);
+        return new CheckOutcome(true, null, null, null, remaining) { CostUsd = cost };
     }
 
     private static bool Applies(Budget budget, CheckRequest request) => budget.Scope switch
@@ -125,4 +140,10 @@ public sealed class PreflightCheck(BudgetStore budgets, BudgetUsage usage, Agent
 
     /// <summary>Forgets what it read of a workspace's budgets, after one of them changed here.</summary>
     public void Forget(string workspaceId) => _snapshots.TryRemove(workspaceId, out _);
+}
+
+/// <summary>A check named a tool the workspace has not registered.</summary>
+public sealed class UnknownToolException(string tool) : Exception($"No tool '{tool}' is registered in this workspace.")
+{
+    public string Tool { get; } = tool;
 }

@@ -31,11 +31,14 @@ public static class StorageNames
     /// <summary>Per workspace (the partition), the kill switches in force.</summary>
     public const string ControlsTable = "controls";
 
+    /// <summary>Per workspace (the partition), the tools registered with their cost per call.</summary>
+    public const string ToolsTable = "tools";
+
     public const string IngestQueue = "usage-ingest";
 
     public static string PoisonQueueOf(string queue) => queue + "-poison";
 
-    public static IReadOnlyList<string> Tables { get; } = [UsageTable, ApiKeysTable, WorkspacesTable, AuditTable, LimitsTable, PriceOverridesTable, RunsTable, BudgetsTable, ControlsTable];
+    public static IReadOnlyList<string> Tables { get; } = [UsageTable, ApiKeysTable, WorkspacesTable, AuditTable, LimitsTable, PriceOverridesTable, RunsTable, BudgetsTable, ControlsTable, ToolsTable];
 
     public static IReadOnlyList<string> Queues { get; } = [IngestQueue, PoisonQueueOf(IngestQueue)];
 }

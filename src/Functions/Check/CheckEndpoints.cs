@@ -37,7 +37,16 @@ public static class CheckEndpoints
             return Problems.BadRequest("estimated_tokens", "must not be negative.");
         }
 
-        var outcome = await check.CheckAsync(caller.Workspace, new CheckRequest(body.AgentName, body.UserId, body.Team, body.Model, body.EstimatedCostUsd, body.EstimatedTokens), cancellationToken).ConfigureAwait(false);
+        CheckOutcome outcome;
+        try
+        {
+            outcome = await check.CheckAsync(caller.Workspace, new CheckRequest(body.AgentName, body.UserId, body.Team, body.Model, body.EstimatedCostUsd, body.EstimatedTokens, body.Tool), cancellationToken).ConfigureAwait(false);
+        }
+        catch (UnknownToolException)
+        {
+            return Problems.BadRequest("tool", "is not a registered tool of this workspace (see /api/v1/tools).");
+        }
+
         if (outcome.Allowed)
         {
             return TypedResults.Ok(outcome);

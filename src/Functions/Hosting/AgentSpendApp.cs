@@ -8,6 +8,7 @@ using AgentSpend.Functions.Check;
 using AgentSpend.Functions.Events;
 using AgentSpend.Functions.Runs;
 using AgentSpend.Functions.Settings;
+using AgentSpend.Functions.Tools;
 using AgentSpend.Functions.AggregateUsage;
 using AgentSpend.Functions.Audit;
 using AgentSpend.Functions.Keys;
@@ -98,6 +99,7 @@ public static class AgentSpendApp
         app.MapEvents();
         app.MapBudgets();
         app.MapCheck();
+        app.MapTools();
         app.MapWorkspaces();
         app.MapKeys();
         app.MapAudit();

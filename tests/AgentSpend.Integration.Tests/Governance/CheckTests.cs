@@ -79,4 +79,36 @@ public sealed class CheckTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
         Assert.Equal((400, "agent_name"), await Problem("POST", "/api/v1/check", new { estimated_cost_usd = 1m }));
         Assert.Equal((400, "estimated_tokens"), await Problem("POST", "/api/v1/check", new { agent_name = "coder", estimated_tokens = -1 }));
     }
+
+    [Fact]
+    public async Task A_registered_tools_cost_replaces_the_callers_estimate_and_its_spend_is_reported()
+    {
+        await using var app = await TestApp.StartAsync(azurite);
+        var (_, admin) = await app.CreateWorkspaceAsync(new { name = "tools" });
+        var at = DateTimeOffset.UtcNow.AddMinutes(-1);
+        var today = Json.Day(DateOnly.FromDateTime(at.UtcDateTime));
+        Assert.Equal(202, (await app.SendAsync("POST", "/api/v1/ingest", new
+        {
+            events = Enumerable.Range(0, 3).Select(i => new { agent_name = "coder", provider = "p", model = "m", timestamp = at.ToString("O"), cost_usd = 0.25m, tags = new { tool = i < 2 ? "web-search" : "shell" }, idempotency_key = $"t{i}" }).ToArray(),
+        }, admin)).Status);
+        await app.WaitForEventsAsync(3, today, today, key: admin);
+        Assert.Equal(200, (await app.SendAsync("PUT", "/api/v1/tools/web-search", new { cost_per_call_usd = 0.5m, note = "search API, list price" }, admin)).Status);
+        Assert.Equal(201, (await app.SendAsync("POST", "/api/v1/budgets", new { scope = "agent", scope_value = "coder", metric = "cost_usd", period = "daily", limit = 1m, action = "block" }, admin)).Status);
+
+        // 0.75 spent of 1.00: the caller says a cent, the registry says fifty.
+        var honest = await app.SendAsync("POST", "/api/v1/check", new { agent_name = "coder", estimated_cost_usd = 0.01m }, admin);
+        var tool = await app.SendAsync("POST", "/api/v1/check", new { agent_name = "coder", tool = "web-search", estimated_cost_usd = 0.01m }, admin);
+        Assert.Equal((200, 0.01m), (honest.Status, honest.Body!.Value.Dec("cost_usd")));
+        Assert.Equal((429, "budget_exceeded", 0.5m), (tool.Status, tool.Body!.Value.Str("reason"), tool.Body.Value.Dec("cost_usd")));
+
+        var list = (await app.SendAsync("GET", "/api/v1/tools", key: admin)).Body!.Value.GetProperty("items").EnumerateArray().Single();
+        Assert.Equal(("web-search", 0.5m, 0.50m, 2L), (list.Str("name"), list.Dec("cost_per_call_usd"), list.Dec("month_cost_usd"), list.Long("month_events")));
+
+        var unknown = await app.SendAsync("POST", "/api/v1/check", new { agent_name = "coder", tool = "teleport" }, admin);
+        Assert.Equal((400, "tool"), (unknown.Status, unknown.Body!.Value.GetProperty("errors")[0].Str("field")));
+        var negative = await app.SendAsync("PUT", "/api/v1/tools/web-search", new { cost_per_call_usd = -1m }, admin);
+        Assert.Equal((400, "cost_per_call_usd"), (negative.Status, negative.Body!.Value.GetProperty("errors")[0].Str("field")));
+        Assert.Equal(204, (await app.SendAsync("DELETE", "/api/v1/tools/web-search", key: admin)).Status);
+        Assert.Equal(404, (await app.SendAsync("DELETE", "/api/v1/tools/web-search", key: admin)).Status);
+    }
 }

@@ -33,6 +33,7 @@ public sealed class IsolationWalkTests(AzuriteFixture azurite) : IClassFixture<A
         ("/api/v1/agents", "name") => SecretAgent,
         ("/api/v1/runs", "id") => SecretRun,
         ("/api/v1/budgets", "id") => b.Budget,
+        ("/api/v1/tools", "name") => BModel,
         ("/api/v1/sessions", "id") => SecretRun,
         _ => throw new InvalidOperationException($"The isolation walk does not know which of B's things '{{{parameter}}}' under {routePrefix} names; add it to TargetOf."),
     };
@@ -41,7 +42,7 @@ public sealed class IsolationWalkTests(AzuriteFixture azurite) : IClassFixture<A
     /// Parameters that name something every workspace has its own of (a model's price): A acting on that name
     /// acts on A's own, which the walk allows; B's stays untouched and unseen (the snapshot and leak checks).
     /// </summary>
-    private static readonly HashSet<(string, string)> OwnedByEach = [("/api/v1/pricing", "model")];
+    private static readonly HashSet<(string, string)> OwnedByEach = [("/api/v1/pricing", "model"), ("/api/v1/tools", "name")];
 
     [Fact]
     public async Task No_key_of_workspace_A_reads_or_changes_anything_of_workspace_B_on_any_endpoint()
@@ -69,6 +70,7 @@ public sealed class IsolationWalkTests(AzuriteFixture azurite) : IClassFixture<A
         Assert.Equal(202, (await app.SendAsync("POST", "/api/v1/ingest", new { events = bEvents }, bAdmin)).Status);
         Assert.Equal(200, (await app.SendAsync("PUT", $"/api/v1/pricing/models/{BModel}", new { input = 1, output = 2, note = SecretName }, bAdmin)).Status);
         await AggregateQueuedAsync(app);
+        Assert.Equal(200, (await app.SendAsync("PUT", $"/api/v1/tools/{BModel}", new { cost_per_call_usd = 0.5m, note = SecretName }, bAdmin)).Status);
         var bBudget = await app.SendAsync("POST", "/api/v1/budgets", new { name = SecretName, scope = "agent", scope_value = SecretAgent, metric = "cost_usd", period = "daily", limit = 5m }, bAdmin);
         Assert.Equal(201, bBudget.Status);
         var bBefore = await SnapshotAsync(app, b);
@@ -151,6 +153,7 @@ public sealed class IsolationWalkTests(AzuriteFixture azurite) : IClassFixture<A
         _ when path.Contains("/keys", StringComparison.Ordinal) => new { name = "intruder", scopes = new[] { "admin" } },
         _ when path.Contains("/pricing/models/", StringComparison.Ordinal) => new { input = 0, output = 0, note = "intruder" },
         _ when path.EndsWith("/kill", StringComparison.Ordinal) || path.EndsWith("/kill-all", StringComparison.Ordinal) => new { reason = "intruder" },
+        _ when path.Contains("/tools/", StringComparison.Ordinal) => new { cost_per_call_usd = 0, note = "intruder" },
         _ when path.Contains("/budgets", StringComparison.Ordinal) => new { scope = "workspace", metric = "calls", period = "daily", limit = 1 },
         _ => new { name = "intruder", retention_days = 1 },
     };
