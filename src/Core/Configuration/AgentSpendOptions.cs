@@ -22,6 +22,8 @@ public sealed class AgentSpendOptions
     public const string ConcentrationThresholdSetting = "AGENTSPEND_CONCENTRATION_THRESHOLD_PCT";
     public const string RunIdleMinutesSetting = "AGENTSPEND_RUN_IDLE_MINUTES";
     public const string LongSessionMinutesSetting = "AGENTSPEND_LONG_SESSION_MINUTES";
+    public const string KeyRatePerSecondSetting = "AGENTSPEND_KEY_RATE_PER_SECOND";
+    public const string KeyBurstSetting = "AGENTSPEND_KEY_BURST";
 
     /// <summary>IANA timezone of the default workspace: its days are the metrics' days.</summary>
     public string Timezone { get; set; } = "UTC";
@@ -68,6 +70,12 @@ public sealed class AgentSpendOptions
     /// <summary>An active session running longer than this many minutes is reported by the burn rate's long-running-session detector.</summary>
     public int LongSessionMinutes { get; set; } = 120;
 
+    /// <summary>Requests a second one API key may make to ingest and check (per instance); 0: no limit.</summary>
+    public int KeyRatePerSecond { get; set; } = 1000;
+
+    /// <summary>How many requests a key may make at once above its rate.</summary>
+    public int KeyBurst { get; set; } = 2000;
+
     /// <summary>Set by the Functions host when it starts the app as a custom handler.</summary>
     public int? CustomHandlerPort { get; set; }
 
@@ -89,6 +97,8 @@ public sealed class AgentSpendOptions
         options.ConcentrationThresholdPct = ReadInt(configuration, ConcentrationThresholdSetting, options.ConcentrationThresholdPct);
         options.RunIdleMinutes = ReadInt(configuration, RunIdleMinutesSetting, options.RunIdleMinutes);
         options.LongSessionMinutes = ReadInt(configuration, LongSessionMinutesSetting, options.LongSessionMinutes);
+        options.KeyRatePerSecond = ReadInt(configuration, KeyRatePerSecondSetting, options.KeyRatePerSecond);
+        options.KeyBurst = ReadInt(configuration, KeyBurstSetting, options.KeyBurst);
         options.CustomHandlerPort = configuration[CustomHandlerPortSetting] is { Length: > 0 } port
             ? ReadInt(configuration, CustomHandlerPortSetting, 0)
             : null;
@@ -160,6 +170,16 @@ public sealed class AgentSpendOptionsValidator : IValidateOptions<AgentSpendOpti
         if (options.LongSessionMinutes is < 1 or > 10080)
         {
             failures.Add($"{AgentSpendOptions.LongSessionMinutesSetting} must be between 1 and 10080, got {options.LongSessionMinutes}.");
+        }
+
+        if (options.KeyRatePerSecond is < 0 or > 1_000_000)
+        {
+            failures.Add($"{AgentSpendOptions.KeyRatePerSecondSetting} must be between 0 (no limit) and 1000000, got {options.KeyRatePerSecond}.");
+        }
+
+        if (options.KeyBurst < 1 || (options.KeyRatePerSecond > 0 && options.KeyBurst < options.KeyRatePerSecond))
+        {
+            failures.Add($"{AgentSpendOptions.KeyBurstSetting} must be at least 1 and at least {AgentSpendOptions.KeyRatePerSecondSetting}, got {options.KeyBurst}.");
         }
 
         if (options.KeyUsageFlushSeconds is < 1 or > 3600)

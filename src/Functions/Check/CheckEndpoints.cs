@@ -11,7 +11,7 @@ public sealed record CheckBody(string? AgentName, string? UserId, string? Team, 
 public static class CheckEndpoints
 {
     public static void MapCheck(this IEndpointRouteBuilder app) =>
-        app.MapPost("/api/v1/check", CheckAsync).RequireAuthorization(AuthPolicies.Ingest);
+        app.MapPost("/api/v1/check", CheckAsync).RequireAuthorization(AuthPolicies.Ingest).RequireRateLimiting(KeyRateLimiting.Policy);
 
     public static async Task<Results<Ok<CheckOutcome>, JsonHttpResult<CheckOutcome>, ProblemHttpResult>> CheckAsync(
         HttpRequest request, HttpResponse response, Caller caller, PreflightCheck check, TimeProvider clock, CancellationToken cancellationToken)

@@ -63,6 +63,7 @@ public static class AgentSpendApp
             .WithMethods("GET", "POST", "PUT", "PATCH", "DELETE")
             .WithHeaders("Authorization", "Content-Type", "x-api-key")
             .WithExposedHeaders("Retry-After", "Location")));
+        services.AddKeyRateLimiting(options);
         if (options.CustomHandlerPort is { } port)
         {
             builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
@@ -88,6 +89,7 @@ public static class AgentSpendApp
 
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseRateLimiter();
 
         app.MapHealth();
         app.MapOpenApiDocument();

@@ -15,7 +15,7 @@ namespace AgentSpend.Functions.Import;
 public static class ImportEndpoints
 {
     public static void MapImport(this IEndpointRouteBuilder app) =>
-        app.MapPost("/api/v1/import", ImportAsync).RequireAuthorization(AuthPolicies.Ingest);
+        app.MapPost("/api/v1/import", ImportAsync).RequireAuthorization(AuthPolicies.Ingest).RequireRateLimiting(KeyRateLimiting.Policy);
 
     public static async Task<Results<Accepted<ImportSummary>, ProblemHttpResult>> ImportAsync(
         string? format, string? provider, HttpRequest request, Caller caller, ImportService imports, CancellationToken cancellationToken)

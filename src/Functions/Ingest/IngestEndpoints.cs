@@ -12,7 +12,8 @@ public static class IngestEndpoints
 {
     public static void MapIngest(this IEndpointRouteBuilder app) =>
         app.MapPost("/api/v1/ingest", IngestAsync)
-            .RequireAuthorization(AuthPolicies.Ingest);
+            .RequireAuthorization(AuthPolicies.Ingest)
+            .RequireRateLimiting(KeyRateLimiting.Policy);
 
     public static async Task<Results<Accepted<IngestResponse>, ProblemHttpResult>> IngestAsync(
         HttpRequest request, Caller caller, IngestService ingest, CancellationToken cancellationToken)

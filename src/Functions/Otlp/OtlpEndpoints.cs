@@ -23,7 +23,7 @@ public static class OtlpEndpoints
 
     public static void MapOtlp(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/otlp/v1").RequireAuthorization(AuthPolicies.Ingest);
+        var group = app.MapGroup("/api/otlp/v1").RequireAuthorization(AuthPolicies.Ingest).RequireRateLimiting(KeyRateLimiting.Policy);
         group.MapPost("/logs", (HttpRequest request, Caller caller, IngestService ingest, CancellationToken ct) =>
             ReceiveAsync(request, caller, ingest, ExportLogsServiceRequest.Parser, (export, _, _) => Task.FromResult(OtlpUsageMapper.FromLogs(export)), IngestChannel.CallRecords,
                 rejected => new ExportLogsServiceResponse { PartialSuccess = rejected is { } r ? new ExportLogsPartialSuccess { RejectedLogRecords = r.Count, ErrorMessage = r.Message } : null }, ct));

@@ -111,4 +111,31 @@ public sealed class CheckTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
         Assert.Equal(204, (await app.SendAsync("DELETE", "/api/v1/tools/web-search", key: admin)).Status);
         Assert.Equal(404, (await app.SendAsync("DELETE", "/api/v1/tools/web-search", key: admin)).Status);
     }
+
+    [Fact]
+    public async Task A_key_past_its_rate_and_burst_gets_429_rate_limited_and_another_key_does_not()
+    {
+        await using var app = await TestApp.StartAsync(azurite, new Dictionary<string, string?>
+        {
+            ["AGENTSPEND_KEY_RATE_PER_SECOND"] = "1",
+            ["AGENTSPEND_KEY_BURST"] = "3",
+        });
+        var (_, first) = await app.CreateWorkspaceAsync(new { name = "rate-a" }, "ingest");
+        var (_, second) = await app.CreateWorkspaceAsync(new { name = "rate-b" }, "ingest");
+        var check = new { agent_name = "coder" };
+
+        var burst = new List<int>();
+        for (var i = 0; i < 4; i++)
+        {
+            burst.Add((await app.SendAsync("POST", "/api/v1/check", check, first)).Status);
+        }
+
+        var limited = await app.SendAsync("POST", "/api/v1/check", check, first);
+        var other = await app.SendAsync("POST", "/api/v1/check", check, second);
+
+        Assert.Equal([200, 200, 200], burst.Take(3));
+        Assert.Equal((429, "rate_limited", "application/problem+json"), (limited.Status, limited.Body!.Value.Str("reason"), limited.MediaType));
+        Assert.InRange(limited.RetryAfter!.Value.TotalSeconds, 1, 2);
+        Assert.Equal(200, other.Status);
+    }
 }
