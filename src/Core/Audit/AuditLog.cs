@@ -39,6 +39,7 @@ public static class AuditActions
     public const string BudgetCreate = "budget.create";
     public const string BudgetUpdate = "budget.update";
     public const string BudgetDelete = "budget.delete";
+    public const string BudgetReset = "budget.reset";
     public const string ToolSet = "tool.set";
     public const string ToolDelete = "tool.delete";
     public const string AgentKill = "agent.kill";

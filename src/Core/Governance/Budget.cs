@@ -61,6 +61,14 @@ public sealed record Budget
 
     public BudgetAction Action { get; init; } = BudgetAction.Alert;
 
+    /// <summary>
+    /// After a reset: the usage the budget had then, no longer counted while the period it was reset in lasts
+    /// (<see cref="ResetPeriodStart"/>; <c>total</c> for an all-time budget). Replacing the budget clears it.
+    /// </summary>
+    public decimal? ResetBaseline { get; init; }
+
+    public string? ResetPeriodStart { get; init; }
+
     public DateTimeOffset CreatedAt { get; init; }
 
     public DateTimeOffset UpdatedAt { get; init; }

@@ -48,6 +48,20 @@ public sealed class BudgetStore(IStorageProvider storage, TimeProvider clock)
         return (before, after);
     }
 
+    /// <summary>Stores a reset: <paramref name="baseline"/> of the period starting <paramref name="periodStart"/> no longer counts.</summary>
+    public async Task<(Budget Before, Budget After)?> ResetAsync(string workspaceId, string id, decimal baseline, string periodStart, CancellationToken cancellationToken)
+    {
+        if (!IsWellFormedId(id) || await Table.GetIfExistsAsync(workspaceId, id, cancellationToken: cancellationToken).ConfigureAwait(false) is not { } row)
+        {
+            return null;
+        }
+
+        var before = FromEntity(row);
+        var after = before with { ResetBaseline = baseline, ResetPeriodStart = periodStart, UpdatedAt = clock.GetUtcNow() };
+        await Table.UpdateAsync(ToEntity(workspaceId, after), row.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        return (before, after);
+    }
+
     public async Task<Budget?> DeleteAsync(string workspaceId, string id, CancellationToken cancellationToken)
     {
         if (await GetAsync(workspaceId, id, cancellationToken).ConfigureAwait(false) is not { } budget)
@@ -71,6 +85,8 @@ public sealed class BudgetStore(IStorageProvider storage, TimeProvider clock)
         ["Limit"] = b.Limit.ToString(CultureInfo.InvariantCulture),
         ["Thresholds"] = JsonSerializer.Serialize(b.Thresholds.ToArray(), CoreJsonContext.Default.Int32Array),
         ["Action"] = BudgetNames.Name(BudgetNames.Actions, b.Action),
+        ["ResetBaseline"] = b.ResetBaseline?.ToString(CultureInfo.InvariantCulture),
+        ["ResetPeriodStart"] = b.ResetPeriodStart,
         ["CreatedAt"] = b.CreatedAt,
         ["UpdatedAt"] = b.UpdatedAt,
     };
@@ -86,6 +102,8 @@ public sealed class BudgetStore(IStorageProvider storage, TimeProvider clock)
         Limit = decimal.Parse(e.GetString("Limit") ?? "0", CultureInfo.InvariantCulture),
         Thresholds = e.GetString("Thresholds") is { } t ? JsonSerializer.Deserialize(t, CoreJsonContext.Default.Int32Array)! : Budget.DefaultThresholds,
         Action = BudgetNames.Actions[e.GetString("Action") ?? "alert"],
+        ResetBaseline = e.GetString("ResetBaseline") is { } baseline ? decimal.Parse(baseline, CultureInfo.InvariantCulture) : null,
+        ResetPeriodStart = e.GetString("ResetPeriodStart"),
         CreatedAt = e.GetDateTimeOffset("CreatedAt") ?? default,
         UpdatedAt = e.GetDateTimeOffset("UpdatedAt") ?? default,
     };

@@ -85,14 +85,19 @@ public sealed class BudgetUsage(MetricsService metrics, IOptions<AgentSpendOptio
         _ => Dimension.Model,
     };
 
+    /// <summary>What a reset stores as the period it applies to: the period's start, or <c>total</c>.</summary>
+    public static string PeriodKey(BudgetStanding standing) => standing.PeriodStart ?? "total";
+
     private static BudgetStanding Stand(Budget budget, UsageCounters counted, DateTimeOffset? start, DateTimeOffset? end)
     {
-        var used = budget.Metric switch
+        var measured = budget.Metric switch
         {
             BudgetMetric.CostUsd => Money.ToUsd(counted.CostNanos),
             BudgetMetric.Tokens => Concentration.TokensOf(counted),
             _ => counted.Events,
         };
+        var periodKey = start?.ToString("O", System.Globalization.CultureInfo.InvariantCulture) ?? "total";
+        var used = budget.ResetBaseline is { } baseline && budget.ResetPeriodStart == periodKey ? Math.Max(0, measured - baseline) : measured;
         var pct = Math.Round(used * 100m / budget.Limit, 1, MidpointRounding.AwayFromZero);
         int? reached = budget.Thresholds.Where(t => used * 100m >= t * budget.Limit).Select(t => (int?)t).Max();
         var status = used >= budget.Limit ? BudgetStanding.Exceeded : reached is not null ? BudgetStanding.Warning : BudgetStanding.Ok;

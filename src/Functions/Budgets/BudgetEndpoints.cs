@@ -27,6 +27,28 @@ public static class BudgetEndpoints
         group.MapPost("/", CreateAsync).RequireAuthorization(AuthPolicies.Admin);
         group.MapPut("/{id}", ReplaceAsync).RequireAuthorization(AuthPolicies.Admin);
         group.MapDelete("/{id}", DeleteAsync).RequireAuthorization(AuthPolicies.Admin);
+        group.MapPost("/{id}/reset", ResetAsync).RequireAuthorization(AuthPolicies.Admin);
+    }
+
+    /// <summary>Starts the budget afresh: what was used so far in the current period no longer counts, until the period rolls over.</summary>
+    public static async Task<Results<Ok<BudgetView>, ProblemHttpResult>> ResetAsync(
+        string id, Caller caller, BudgetStore budgets, BudgetUsage usage, PreflightCheck check, AuditLog audit, CancellationToken cancellationToken)
+    {
+        if (await budgets.GetAsync(caller.Workspace.Id, id, cancellationToken).ConfigureAwait(false) is not { } budget)
+        {
+            return NotFound(id);
+        }
+
+        // Measured without any earlier reset, so that the baseline is everything the period holds now.
+        var standing = await usage.MeasureAsync(caller.Workspace, budget with { ResetBaseline = null }, cancellationToken).ConfigureAwait(false);
+        if (await budgets.ResetAsync(caller.Workspace.Id, id, standing.Used, BudgetUsage.PeriodKey(standing), cancellationToken).ConfigureAwait(false) is not { } changed)
+        {
+            return NotFound(id);
+        }
+
+        check.Forget(caller.Workspace.Id);
+        await audit.AppendAsync(caller.Workspace.Id, AuditActions.BudgetReset, id, caller.KeyId, caller.SourceIp, changed.Before, changed.After, cancellationToken).ConfigureAwait(false);
+        return TypedResults.Ok(await ViewAsync(caller, changed.After, usage, cancellationToken).ConfigureAwait(false));
     }
 
     public static async Task<Ok<BudgetList>> ListAsync(Caller caller, BudgetStore budgets, BudgetUsage usage, CancellationToken cancellationToken)

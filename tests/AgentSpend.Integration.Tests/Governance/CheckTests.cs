@@ -59,6 +59,16 @@ public sealed class CheckTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
         while (stopped.Status == 200 && DateTimeOffset.UtcNow < deadline);
         Assert.Equal((429, "budget_exceeded", 5.00m), (stopped.Status, stopped.Body.Str("reason"), stopped.Body.GetProperty("budget").Dec("used")));
 
+        async Task<(int, string?)> Problem(string method, string path, object? body) =>
+            await app.SendAsync(method, path, body, admin) is var r ? (r.Status, r.Body?.GetProperty("errors")[0].Str("field")) : default;
+
+        // A budget reset: what the period used so far no longer counts, so calls are allowed again.
+        var reset = await app.SendAsync("POST", $"/api/v1/budgets/{budget}/reset", key: admin);
+        Assert.Equal((200, 0m, "ok"), (reset.Status, reset.Body!.Value.GetProperty("usage").Dec("used"), reset.Body.Value.GetProperty("usage").Str("status")));
+        var afterReset = await Check(new { agent_name = "coder", estimated_cost_usd = 4.5m });
+        Assert.Equal((200, 5.00m), (afterReset.Status, afterReset.Body.GetProperty("remaining").Dec(budget)));
+        Assert.Equal((404, "id"), await Problem("POST", "/api/v1/budgets/bud_0000000000000000/reset", null));
+
         // Kill switches: at once, for one agent or all; the agents list shows them; resume lifts them.
         Assert.Equal(200, (await app.SendAsync("POST", "/api/v1/agents/reviewer/kill", new { reason = "runaway loop" }, admin)).Status);
         Assert.Equal((429, "killed"), ((await Check(new { agent_name = "reviewer" })).Status, (await Check(new { agent_name = "reviewer" })).Body.Str("reason")));
@@ -72,8 +82,6 @@ public sealed class CheckTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
         Assert.Equal(200, (await Check(new { agent_name = "reviewer" })).Status);
 
         // Clear errors.
-        async Task<(int, string?)> Problem(string method, string path, object? body) =>
-            await app.SendAsync(method, path, body, admin) is var r ? (r.Status, r.Body?.GetProperty("errors")[0].Str("field")) : default;
         Assert.Equal((404, "name"), await Problem("POST", "/api/v1/agents/ghost/kill", null));
         Assert.Equal((404, "name"), await Problem("POST", "/api/v1/agents/coder/resume", null));
         Assert.Equal((400, "agent_name"), await Problem("POST", "/api/v1/check", new { estimated_cost_usd = 1m }));
