@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using AgentSpend.Core.Domain;
 using AgentSpend.Core.Pricing;
@@ -50,12 +48,7 @@ public sealed class SessionLedger
     public static (string Session, string Model) KeyOf(UsageEvent e) => (e.SessionId ?? "", ModelNames.Normalize(e.Model));
 
     /// <summary>Unique across the table, like every usage row key.</summary>
-    public static string RowKeyOf(string partitionKey, string session, string model)
-    {
-        Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes(partitionKey + "\n" + session + "\n" + model), hash);
-        return RowPrefix + Convert.ToHexStringLower(hash[..16]);
-    }
+    public static string RowKeyOf(string partitionKey, string session, string model) => RowPrefix + UsageTableKeys.Hash(partitionKey, session, model);
 
     public static SessionLedger New(string partitionKey, string session, string model) =>
         new(RowKeyOf(partitionKey, session, model), session, model, null);

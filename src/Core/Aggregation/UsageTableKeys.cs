@@ -32,11 +32,14 @@ public static class UsageTableKeys
     /// <summary>Hash of workspace and event identity: fixed length, URL- and key-safe, whatever the client's idempotency key holds.</summary>
     public static string EventRow(UsageEvent e) => EventRow(e.WorkspaceId, e.Id);
 
-    public static string EventRow(string workspaceId, string eventId)
+    public static string EventRow(string workspaceId, string eventId) => EventRowPrefix + Hash(workspaceId, eventId);
+
+    /// <summary>The first 16 bytes of the SHA-256 of the parts joined by newlines, as 32 lower-case hex digits: every hashed key of the table.</summary>
+    public static string Hash(params ReadOnlySpan<string> parts)
     {
         Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes(workspaceId + "\n" + eventId), hash);
-        return EventRowPrefix + Convert.ToHexStringLower(hash[..16]);
+        SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', parts)), hash);
+        return Convert.ToHexStringLower(hash[..16]);
     }
 
     public static string BucketRow(string partitionKey, int index) => $"{BucketRowPrefix}{partitionKey}|{index:D3}";

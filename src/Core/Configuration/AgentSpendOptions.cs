@@ -132,45 +132,26 @@ public sealed class AgentSpendOptionsValidator : IValidateOptions<AgentSpendOpti
     public ValidateOptionsResult Validate(string? name, AgentSpendOptions options)
     {
         var failures = new List<string>();
+        void InRange(string setting, int value, int min, int max)
+        {
+            if (value < min || value > max)
+            {
+                failures.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{setting} must be between {min} and {max}, got {value}."));
+            }
+        }
+
         if (!TimeZoneInfo.TryFindSystemTimeZoneById(options.Timezone, out _))
         {
             failures.Add($"{AgentSpendOptions.TimezoneSetting} '{options.Timezone}' is not a known IANA timezone.");
         }
 
-        if (options.RetentionDays is < 1 or > 3650)
-        {
-            failures.Add($"{AgentSpendOptions.RetentionDaysSetting} must be between 1 and 3650, got {options.RetentionDays}.");
-        }
-
-        if (options.QueueLeaseSeconds is < 2 or > 600)
-        {
-            failures.Add($"{AgentSpendOptions.QueueLeaseSecondsSetting} must be between 2 and 600, got {options.QueueLeaseSeconds}.");
-        }
-
-        if (options.AggregationConcurrency is < 1 or > 64)
-        {
-            failures.Add($"{AgentSpendOptions.AggregationConcurrencySetting} must be between 1 and 64, got {options.AggregationConcurrency}.");
-        }
-
-        if (options.AggregateRetentionDays is < 1 or > 3650)
-        {
-            failures.Add($"{AgentSpendOptions.AggregateRetentionDaysSetting} must be between 1 and 3650, got {options.AggregateRetentionDays}.");
-        }
-
-        if (options.ConcentrationThresholdPct is < 1 or > 100)
-        {
-            failures.Add($"{AgentSpendOptions.ConcentrationThresholdSetting} must be between 1 and 100, got {options.ConcentrationThresholdPct}.");
-        }
-
-        if (options.RunIdleMinutes is < 1 or > 1440)
-        {
-            failures.Add($"{AgentSpendOptions.RunIdleMinutesSetting} must be between 1 and 1440, got {options.RunIdleMinutes}.");
-        }
-
-        if (options.LongSessionMinutes is < 1 or > 10080)
-        {
-            failures.Add($"{AgentSpendOptions.LongSessionMinutesSetting} must be between 1 and 10080, got {options.LongSessionMinutes}.");
-        }
+        InRange(AgentSpendOptions.RetentionDaysSetting, options.RetentionDays, 1, 3650);
+        InRange(AgentSpendOptions.QueueLeaseSecondsSetting, options.QueueLeaseSeconds, 2, 600);
+        InRange(AgentSpendOptions.AggregationConcurrencySetting, options.AggregationConcurrency, 1, 64);
+        InRange(AgentSpendOptions.AggregateRetentionDaysSetting, options.AggregateRetentionDays, 1, 3650);
+        InRange(AgentSpendOptions.ConcentrationThresholdSetting, options.ConcentrationThresholdPct, 1, 100);
+        InRange(AgentSpendOptions.RunIdleMinutesSetting, options.RunIdleMinutes, 1, 1440);
+        InRange(AgentSpendOptions.LongSessionMinutesSetting, options.LongSessionMinutes, 1, 10080);
 
         if (options.KeyRatePerSecond is < 0 or > 1_000_000)
         {
@@ -182,10 +163,7 @@ public sealed class AgentSpendOptionsValidator : IValidateOptions<AgentSpendOpti
             failures.Add($"{AgentSpendOptions.KeyBurstSetting} must be at least 1 and at least {AgentSpendOptions.KeyRatePerSecondSetting}, got {options.KeyBurst}.");
         }
 
-        if (options.KeyUsageFlushSeconds is < 1 or > 3600)
-        {
-            failures.Add($"{AgentSpendOptions.KeyUsageFlushSecondsSetting} must be between 1 and 3600, got {options.KeyUsageFlushSeconds}.");
-        }
+        InRange(AgentSpendOptions.KeyUsageFlushSecondsSetting, options.KeyUsageFlushSeconds, 1, 3600);
 
         foreach (var origin in options.CorsOrigins)
         {

@@ -1,6 +1,4 @@
-using System.Buffers.Text;
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using AgentSpend.Core.Aggregation;
 using AgentSpend.Core.Domain;
@@ -41,8 +39,8 @@ public sealed class RecentEvents(IStorageProvider storage, MetricsService metric
             foreach (var day in new[] { workspace.LocalDayOf(from), workspace.LocalDayOf(to.AddTicks(-1)) }.Distinct())
             {
                 var partition = UsageTableKeys.Partition(workspace.Id, Workspace.FormatDay(day));
-                var query = TableClient.CreateQueryFilter(
-                    $"PartitionKey eq {partition} and RowKey ge {UsageTableKeys.EventRowPrefix} and RowKey lt {"e}"} and At ge {from.UtcDateTime} and At lt {to.UtcDateTime}");
+                var query = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {UsageTableKeys.EventRowPrefix} and RowKey lt {"e}"}")
+                    + $" and {UsageAggregator.TimestampProperty} ge {TableClient.CreateQueryFilter($"{from.UtcDateTime}")} and {UsageAggregator.TimestampProperty} lt {TableClient.CreateQueryFilter($"{to.UtcDateTime}")}";
                 await foreach (var row in table.QueryAsync(query, [UsageAggregator.EventProperty], cancellationToken: cancellationToken).ConfigureAwait(false))
                 {
                     var e = JsonSerializer.Deserialize(row.GetString(UsageAggregator.EventProperty)!, CoreJsonContext.Default.UsageEvent)!;
@@ -77,24 +75,14 @@ public sealed class RecentEvents(IStorageProvider storage, MetricsService metric
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 
     private static string Encode(long hourMs, long ticks, string rowKey) =>
-        Base64Url.EncodeToString(Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{hourMs}|{ticks}|{rowKey}")));
+        PageCursor.Encode(hourMs.ToString(CultureInfo.InvariantCulture), ticks.ToString(CultureInfo.InvariantCulture), rowKey);
 
     private static (long HourMs, long Ticks, string RowKey) Decode(string cursor)
     {
-        try
-        {
-            var parts = Encoding.UTF8.GetString(Base64Url.DecodeFromChars(cursor)).Split('|', 3);
-            if (parts.Length == 3
-                && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var hour)
-                && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks))
-            {
-                return (hour, ticks, parts[2]);
-            }
-        }
-        catch (FormatException)
-        {
-        }
-
-        throw new BadCursorException("is not a cursor this API gave out.");
+        var parts = PageCursor.Decode(cursor, 3);
+        return long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var hour)
+            && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks)
+            ? (hour, ticks, parts[2])
+            : throw PageCursor.Bad();
     }
 }

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using AgentSpend.Core.Domain;
 using Azure;
@@ -33,12 +31,7 @@ public static class RunKinds
     }
 
     /// <summary>Fixed-length, key-safe identity of a run within a workspace.</summary>
-    public static string Hash(string workspaceId, RunKind kind, string id)
-    {
-        Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes(workspaceId + "\n" + kind.Name() + "\n" + id), hash);
-        return Convert.ToHexStringLower(hash[..16]);
-    }
+    public static string Hash(string workspaceId, RunKind kind, string id) => Aggregation.UsageTableKeys.Hash(workspaceId, kind.Name(), id);
 }
 
 /// <summary>

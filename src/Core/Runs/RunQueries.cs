@@ -1,6 +1,4 @@
-using System.Buffers.Text;
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using AgentSpend.Core.Aggregation;
@@ -60,19 +58,13 @@ public sealed record EventView(
 
 public sealed record EventPage(IReadOnlyList<EventView> Items, string? NextCursor);
 
-/// <summary>A bad paging cursor or limit.</summary>
-public sealed class BadCursorException(string message) : Exception(message);
-
 /// <summary>Lists runs and sessions from the index, with their figures from their run days; pages a run's raw events.</summary>
 public sealed class RunQueries(IStorageProvider storage, RunIndex index)
 {
-    public const int DefaultLimit = 50;
-    public const int MaxLimit = 500;
-
     public async Task<RunList> ListAsync(
         Workspace workspace, RunKind kind, MetricsRange range, Func<RunEntry, bool> keep, int limit, string? cursor, CancellationToken cancellationToken)
     {
-        var after = cursor is null ? null : DecodeListCursor(cursor);
+        (long LastAt, string Hash)? after = cursor is null ? null : DecodeListCursor(cursor);
         var entries = (await index.ListAsync(workspace.Id, kind, workspace.StartOfDayUtc(range.From), workspace.StartOfDayUtc(range.To.AddDays(1)), cancellationToken).ConfigureAwait(false))
             .Where(keep)
             .OrderByDescending(e => e.LastAtMs).ThenBy(e => e.Hash, StringComparer.Ordinal)
@@ -81,7 +73,7 @@ public sealed class RunQueries(IStorageProvider storage, RunIndex index)
             .ToArray();
         var page = entries.Take(limit).ToArray();
         var summaries = await Task.WhenAll(page.Select(e => SummariseAsync(workspace, e, cancellationToken))).ConfigureAwait(false);
-        var next = entries.Length > limit ? EncodeCursor($"{page[^1].LastAtMs}|{page[^1].Hash}") : null;
+        var next = entries.Length > limit ? PageCursor.Encode(page[^1].LastAtMs.ToString(CultureInfo.InvariantCulture), page[^1].Hash) : null;
         return new RunList(kind.Name(), Workspace.FormatDay(range.From), Workspace.FormatDay(range.To), [.. summaries.Select(s => s.Summary)], next);
     }
 
@@ -145,8 +137,7 @@ public sealed class RunQueries(IStorageProvider storage, RunIndex index)
         var days = Days(entry).ToArray();
         var (dayIndex, continuation) = cursor is null ? (0, (string?)null) : DecodeEventCursor(cursor, days.Length);
         var table = storage.GetTable(StorageNames.UsageTable);
-        // The event row's Run and Ses properties (UsageAggregator.RunProperty, SessionProperty).
-        var belongs = kind == RunKind.Run ? TableClient.CreateQueryFilter($"Run eq {id}") : TableClient.CreateQueryFilter($"Ses eq {id}");
+        var belongs = (kind == RunKind.Run ? UsageAggregator.RunProperty : UsageAggregator.SessionProperty) + " eq " + TableClient.CreateQueryFilter($"{id}");
         var items = new List<EventView>(limit);
         while (dayIndex < days.Length && items.Count < limit)
         {
@@ -161,7 +152,7 @@ public sealed class RunQueries(IStorageProvider storage, RunIndex index)
             }
         }
 
-        var next = dayIndex < days.Length ? EncodeCursor($"{dayIndex}|{continuation}") : null;
+        var next = dayIndex < days.Length ? PageCursor.Encode(dayIndex.ToString(CultureInfo.InvariantCulture), continuation ?? "") : null;
         return new EventPage([.. items.OrderBy(e => e.Timestamp, StringComparer.Ordinal)], next);
     }
 
@@ -198,35 +189,17 @@ public sealed class RunQueries(IStorageProvider storage, RunIndex index)
         }
     }
 
-    private static string EncodeCursor(string value) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(value));
-
-    private static string Decode(string cursor)
+    private static (long LastAt, string Hash) DecodeListCursor(string cursor)
     {
-        try
-        {
-            return Encoding.UTF8.GetString(Base64Url.DecodeFromChars(cursor));
-        }
-        catch (FormatException)
-        {
-            throw new BadCursorException("is not a cursor this API gave out.");
-        }
-    }
-
-    private static (long LastAt, string Hash)? DecodeListCursor(string cursor)
-    {
-        var text = Decode(cursor);
-        var cut = text.IndexOf('|');
-        return cut > 0 && long.TryParse(text.AsSpan(0, cut), NumberStyles.None, CultureInfo.InvariantCulture, out var lastAt)
-            ? (lastAt, text[(cut + 1)..])
-            : throw new BadCursorException("is not a cursor this API gave out.");
+        var parts = PageCursor.Decode(cursor, 2);
+        return long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var lastAt) ? (lastAt, parts[1]) : throw PageCursor.Bad();
     }
 
     private static (int Day, string? Continuation) DecodeEventCursor(string cursor, int days)
     {
-        var text = Decode(cursor);
-        var cut = text.IndexOf('|');
-        return cut > 0 && int.TryParse(text.AsSpan(0, cut), NumberStyles.None, CultureInfo.InvariantCulture, out var day) && day < days
-            ? (day, cut == text.Length - 1 ? null : text[(cut + 1)..])
-            : throw new BadCursorException("is not a cursor this API gave out.");
+        var parts = PageCursor.Decode(cursor, 2);
+        return int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var day) && day < days
+            ? (day, parts[1].Length == 0 ? null : parts[1])
+            : throw PageCursor.Bad();
     }
 }

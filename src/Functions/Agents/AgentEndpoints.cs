@@ -69,22 +69,17 @@ public static class AgentEndpoints
 
     public static async Task<Results<Ok<AgentList>, ProblemHttpResult>> ListAsync(HttpRequest request, Caller caller, AgentMetrics agents, CancellationToken cancellationToken)
     {
-        if (request.Query.Count > 0)
-        {
-            var name = request.Query.Keys.Order(StringComparer.Ordinal).First();
-            return Problems.BadRequest(name, $"'{name}' is not a parameter here; the list takes none.");
-        }
-
-        return TypedResults.Ok(await agents.ListAsync(caller.Workspace, cancellationToken).ConfigureAwait(false));
+        return QueryParameters.RefuseUnknown(request) is { } unknown
+            ? unknown
+            : TypedResults.Ok(await agents.ListAsync(caller.Workspace, cancellationToken).ConfigureAwait(false));
     }
 
     public static async Task<Results<Ok<AgentDetail>, ProblemHttpResult>> GetAsync(
         string name, string? range, string? from, string? to, HttpRequest request, Caller caller, AgentMetrics agents, TimeProvider clock, CancellationToken cancellationToken)
     {
-        if (request.Query.Keys.Any(k => k is not ("range" or "from" or "to")))
+        if (QueryParameters.RefuseUnknown(request, "range", "from", "to") is { } unknown)
         {
-            var extra = request.Query.Keys.First(k => k is not ("range" or "from" or "to"));
-            return Problems.BadRequest(extra, $"'{extra}' is not a parameter here; use range, from and to.");
+            return unknown;
         }
 
         var days = MetricsRange.Resolve(range, from, to, caller.Workspace, clock, MetricsRange.MaxDays, out var error);

@@ -1,6 +1,7 @@
 using AgentSpend.Core.Events;
 using AgentSpend.Core.Metrics;
 using AgentSpend.Core.Runs;
+using AgentSpend.Core.Storage;
 using AgentSpend.Functions.Hosting;
 using AgentSpend.Functions.Metrics;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -28,9 +29,9 @@ public static class EventEndpoints
             return Problems.BadRequest(error.Parameter, error.Reason);
         }
 
-        if (Runs.RunEndpoints.Limit(request) is not { } size)
+        if (QueryParameters.Limit(request) is not { } size)
         {
-            return Problems.BadRequest("limit", $"must be a whole number from 1 to {RunQueries.MaxLimit}.");
+            return QueryParameters.BadLimit();
         }
 
         try

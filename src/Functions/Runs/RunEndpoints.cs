@@ -1,5 +1,6 @@
 using AgentSpend.Core.Metrics;
 using AgentSpend.Core.Runs;
+using AgentSpend.Core.Storage;
 using AgentSpend.Functions.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -28,7 +29,7 @@ public static class RunEndpoints
     public static async Task<Results<Ok<RunList>, ProblemHttpResult>> ListAsync(
         RunKind kind, HttpRequest request, Caller caller, RunQueries runs, TimeProvider clock, CancellationToken cancellationToken)
     {
-        if (Unknown(request, ListParameters) is { } unknown)
+        if (QueryParameters.RefuseUnknown(request, ListParameters) is { } unknown)
         {
             return unknown;
         }
@@ -46,9 +47,9 @@ public static class RunEndpoints
             return Problems.BadRequest("status", $"'{status}' is not a status; use active or completed.");
         }
 
-        if (Limit(request) is not { } limit)
+        if (QueryParameters.Limit(request) is not { } limit)
         {
-            return Problems.BadRequest("limit", $"must be a whole number from 1 to {RunQueries.MaxLimit}.");
+            return QueryParameters.BadLimit();
         }
 
         string? agent = query["agent"], user = query["user"], team = query["team"];
@@ -67,7 +68,7 @@ public static class RunEndpoints
     public static async Task<Results<Ok<RunDetail>, ProblemHttpResult>> GetAsync(
         RunKind kind, string id, HttpRequest request, Caller caller, RunQueries runs, CancellationToken cancellationToken)
     {
-        if (Unknown(request, []) is { } unknown)
+        if (QueryParameters.RefuseUnknown(request) is { } unknown)
         {
             return unknown;
         }
@@ -80,14 +81,14 @@ public static class RunEndpoints
     public static async Task<Results<Ok<EventPage>, ProblemHttpResult>> EventsAsync(
         RunKind kind, string id, HttpRequest request, Caller caller, RunQueries runs, CancellationToken cancellationToken)
     {
-        if (Unknown(request, PageParameters) is { } unknown)
+        if (QueryParameters.RefuseUnknown(request, PageParameters) is { } unknown)
         {
             return unknown;
         }
 
-        if (Limit(request) is not { } limit)
+        if (QueryParameters.Limit(request) is not { } limit)
         {
-            return Problems.BadRequest("limit", $"must be a whole number from 1 to {RunQueries.MaxLimit}.");
+            return QueryParameters.BadLimit();
         }
 
         try
@@ -101,15 +102,4 @@ public static class RunEndpoints
             return Problems.BadRequest("cursor", ex.Message);
         }
     }
-
-    /// <summary>The page size asked for: <c>limit</c>, 1 to <see cref="RunQueries.MaxLimit"/> (default <see cref="RunQueries.DefaultLimit"/>); null when out of bounds.</summary>
-    internal static int? Limit(HttpRequest request) =>
-        request.Query["limit"].ToString() is { Length: > 0 } raw
-            ? int.TryParse(raw, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= RunQueries.MaxLimit ? n : null
-            : RunQueries.DefaultLimit;
-
-    private static ProblemHttpResult? Unknown(HttpRequest request, string[] known) =>
-        request.Query.Keys.Where(k => !known.Contains(k)).Order(StringComparer.Ordinal).FirstOrDefault() is { } name
-            ? Problems.BadRequest(name, $"'{name}' is not a parameter here; use {(known.Length == 0 ? "none" : string.Join(", ", known))}.")
-            : null;
 }
