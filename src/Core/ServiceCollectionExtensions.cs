@@ -60,6 +60,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<Governance.BudgetUsage>();
         services.AddSingleton<Governance.AgentControls>();
         services.AddSingleton<Governance.ToolRegistry>();
+        services.AddSingleton<Alerts.AlertStore>();
         services.AddSingleton<Governance.PreflightCheck>();
         services.AddSingleton<Events.RecentEvents>();
         services.AddSingleton<RetentionService>();

@@ -13,4 +13,6 @@ namespace AgentSpend.Core;
 [JsonSerializable(typeof(int[]))]
 [JsonSerializable(typeof(IngestMessage))]
 [JsonSerializable(typeof(UsageEvent))]
+[JsonSerializable(typeof(Alerts.Alert))]
+[JsonSerializable(typeof(Alerts.AlertMessage))]
 internal sealed partial class CoreJsonContext : JsonSerializerContext;

@@ -34,11 +34,20 @@ public static class StorageNames
     /// <summary>Per workspace (the partition), the tools registered with their cost per call.</summary>
     public const string ToolsTable = "tools";
 
+    /// <summary>Per workspace (the partition), the alerts raised, with their delivery status, and the markers that keep each raised once.</summary>
+    public const string AlertsTable = "alerts";
+
+    /// <summary>Per workspace (the partition), the webhooks alerts are posted to.</summary>
+    public const string WebhooksTable = "webhooks";
+
     public const string IngestQueue = "usage-ingest";
+
+    /// <summary>Alerts waiting to be posted to their workspace's webhooks.</summary>
+    public const string AlertsQueue = "alerts";
 
     public static string PoisonQueueOf(string queue) => queue + "-poison";
 
-    public static IReadOnlyList<string> Tables { get; } = [UsageTable, ApiKeysTable, WorkspacesTable, AuditTable, LimitsTable, PriceOverridesTable, RunsTable, BudgetsTable, ControlsTable, ToolsTable];
+    public static IReadOnlyList<string> Tables { get; } = [UsageTable, ApiKeysTable, WorkspacesTable, AuditTable, LimitsTable, PriceOverridesTable, RunsTable, BudgetsTable, ControlsTable, ToolsTable, AlertsTable, WebhooksTable];
 
-    public static IReadOnlyList<string> Queues { get; } = [IngestQueue, PoisonQueueOf(IngestQueue)];
+    public static IReadOnlyList<string> Queues { get; } = [IngestQueue, PoisonQueueOf(IngestQueue), AlertsQueue, PoisonQueueOf(AlertsQueue)];
 }

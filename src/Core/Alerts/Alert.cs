@@ -1,0 +1,54 @@
+namespace AgentSpend.Core.Alerts;
+
+/// <summary>
+/// Something a workspace's people should hear about: a budget threshold crossed, a model seen without a price,
+/// a spend spike. Raised once per <see cref="Key"/>; delivered to the workspace's webhooks from the alerts queue.
+/// </summary>
+public sealed record Alert
+{
+    public const string BudgetThreshold = "budget_threshold";
+    public const string UnpricedModel = "unpriced_model";
+    public const string SpendSpike = "spend_spike";
+
+    /// <summary>Unique and ordered by time (newest first sorts first in the table).</summary>
+    public required string Id { get; init; }
+
+    public required string WorkspaceId { get; init; }
+
+    /// <summary>One of <see cref="BudgetThreshold"/>, <see cref="UnpricedModel"/>, <see cref="SpendSpike"/>.</summary>
+    public required string Kind { get; init; }
+
+    /// <summary>What makes two alerts the same: e.g. budget, period start and threshold. An alert is raised once per key.</summary>
+    public required string Key { get; init; }
+
+    /// <summary>One plain sentence for people.</summary>
+    public required string Message { get; init; }
+
+    public required DateTimeOffset RaisedAt { get; init; }
+
+    public BudgetAlertDetails? Budget { get; init; }
+
+    /// <summary>For <see cref="UnpricedModel"/>: the model as events name it.</summary>
+    public string? Model { get; init; }
+
+    public SpikeAlertDetails? Spike { get; init; }
+}
+
+/// <summary>The budget whose threshold was crossed, and where it stood.</summary>
+public sealed record BudgetAlertDetails(
+    string Id, string? Name, string Scope, string? ScopeValue, string Metric, string Period, string Action,
+    decimal Limit, decimal Used, decimal UsedPct, int Threshold, string? PeriodStart, string? PeriodEnd);
+
+/// <summary>An hour whose cost went above <see cref="Factor"/> times the trailing 7-day hourly mean.</summary>
+public sealed record SpikeAlertDetails(string HourStart, decimal HourCostUsd, decimal TrailingHourlyMeanUsd, decimal Factor);
+
+/// <summary>Where an alert's delivery stands.</summary>
+public static class AlertDelivery
+{
+    public const string Pending = "pending";
+    public const string Delivered = "delivered";
+    public const string Failed = "failed";
+
+    /// <summary>The workspace had no webhook when the alert was delivered: kept in the history only.</summary>
+    public const string NoWebhooks = "no_webhooks";
+}
