@@ -61,6 +61,8 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<Governance.AgentControls>();
         services.AddSingleton<Governance.ToolRegistry>();
         services.AddSingleton<Alerts.AlertStore>();
+        services.AddSingleton<Governance.BudgetReservations>();
+        services.AddSingleton<Governance.BudgetEnforcer>();
         services.AddSingleton<Governance.PreflightCheck>();
         services.AddSingleton<Events.RecentEvents>();
         services.AddSingleton<RetentionService>();

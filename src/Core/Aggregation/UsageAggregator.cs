@@ -27,7 +27,8 @@ public sealed record AggregationOutcome(int Counted, int Duplicates, int Transac
 /// </para>
 /// </summary>
 public sealed partial class UsageAggregator(
-    IStorageProvider storage, IWorkspaceDirectory workspaces, DayVersions versions, Runs.RunIndex runs, IOptions<AgentSpendOptions> options, ILogger<UsageAggregator> logger)
+    IStorageProvider storage, IWorkspaceDirectory workspaces, DayVersions versions, Runs.RunIndex runs,
+    Governance.BudgetEnforcer enforcer, Governance.BudgetReservations reservations, IOptions<AgentSpendOptions> options, ILogger<UsageAggregator> logger)
 {
     private const int MaxOperationsPerTransaction = 100;
     private const int MaxAttemptsPerChunk = 50;
@@ -38,32 +39,51 @@ public sealed partial class UsageAggregator(
     {
         var table = storage.GetTable(StorageNames.UsageTable);
         var partitions = new Dictionary<string, (List<UsageEvent> Events, HashSet<int> Messages)>(StringComparer.Ordinal);
-        var active = new Dictionary<string, bool>(StringComparer.Ordinal);
+        var active = new Dictionary<string, Workspace?>(StringComparer.Ordinal);
         foreach (var id in messages.SelectMany(m => m.Events).Select(e => e.WorkspaceId).Distinct(StringComparer.Ordinal))
         {
             // Events queued before their workspace was deleted must not re-create rows its purge removed.
-            active[id] = (await workspaces.FindAsync(id, cancellationToken).ConfigureAwait(false))?.IsActive == true;
+            active[id] = await workspaces.FindAsync(id, cancellationToken).ConfigureAwait(false) is { IsActive: true } workspace ? workspace : null;
         }
 
         var discarded = 0;
+        var byWorkspace = new Dictionary<string, (List<UsageEvent> Events, List<int> Messages)>(StringComparer.Ordinal);
         for (var m = 0; m < messages.Count; m++)
         {
             foreach (var e in messages[m].Events)
             {
-                if (!active[e.WorkspaceId])
+                if (active[e.WorkspaceId] is null)
                 {
                     discarded++;
                     continue;
                 }
 
-                var key = UsageTableKeys.PartitionOf(e);
-                if (!partitions.TryGetValue(key, out var group))
+                if (!byWorkspace.TryGetValue(e.WorkspaceId, out var events))
                 {
-                    partitions[key] = group = ([], []);
+                    byWorkspace[e.WorkspaceId] = events = ([], []);
                 }
 
-                group.Events.Add(e);
-                group.Messages.Add(m);
+                events.Events.Add(e);
+                events.Messages.Add(m);
+            }
+        }
+
+        var failed = new Exception?[messages.Count];
+        foreach (var (workspaceId, group) in byWorkspace)
+        {
+            // Usage that arrives while a stop is in force is counted like any other, and flagged.
+            var flagged = await enforcer.FlagHeldAsync(workspaceId, group.Events, cancellationToken).ConfigureAwait(false);
+            for (var i = 0; i < flagged.Count; i++)
+            {
+                var e = flagged[i];
+                var key = UsageTableKeys.PartitionOf(e);
+                if (!partitions.TryGetValue(key, out var partition))
+                {
+                    partitions[key] = partition = ([], []);
+                }
+
+                partition.Events.Add(e);
+                partition.Messages.Add(group.Messages[i]);
             }
         }
 
@@ -72,7 +92,6 @@ public sealed partial class UsageAggregator(
             .GroupBy(d => d.WorkspaceId, StringComparer.Ordinal)
             .Select(w => versions.BeginAsync(w.Key, w.Select(d => d.Day), cancellationToken))).ConfigureAwait(false);
 
-        var failed = new Exception?[messages.Count];
         int counted = 0, duplicates = 0, transactions = 0;
         using var gate = new SemaphoreSlim(options.Value.AggregationConcurrency);
         await Task.WhenAll(partitions.Select(async p =>
@@ -103,6 +122,26 @@ public sealed partial class UsageAggregator(
         })).ConfigureAwait(false);
 
         await Task.WhenAll(leases.Select(lease => versions.EndAsync(lease, CancellationToken.None))).ConfigureAwait(false);
+
+        // Counted (now or before): reservations made for these events are released, and budgets and alerts evaluated.
+        // A failure here fails the workspace's messages, so their retry, finding the events counted, does this again.
+        foreach (var (workspaceId, group) in byWorkspace)
+        {
+            var countedHere = partitions.Values.Where(p => p.Events[0].WorkspaceId == workspaceId && !p.Messages.Any(m => failed[m] is not null)).SelectMany(p => p.Events).ToArray();
+            try
+            {
+                await reservations.ReleaseMatchingAsync(workspaceId, countedHere, cancellationToken).ConfigureAwait(false);
+                await enforcer.EvaluateAsync(active[workspaceId]!, countedHere, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                LogEvaluationFailed(logger, ex, workspaceId);
+                foreach (var m in group.Messages)
+                {
+                    failed[m] ??= ex;
+                }
+            }
+        }
         if (discarded > 0)
         {
             LogDiscarded(logger, discarded);
@@ -253,6 +292,9 @@ public sealed partial class UsageAggregator(
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Bucket of partition {PartitionKey} changed under us (attempt {Attempt}); re-reading")]
     private static partial void LogBucketConflict(ILogger logger, string partitionKey, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Releasing reservations or evaluating budgets of workspace {WorkspaceId} failed; its messages will be retried")]
+    private static partial void LogEvaluationFailed(ILogger logger, Exception exception, string workspaceId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Discarded {Events} queued events of deleted workspaces")]
     private static partial void LogDiscarded(ILogger logger, int events);

@@ -5,22 +5,26 @@ namespace AgentSpend.Core.Aggregation;
 
 /// <summary>
 /// Where an event falls on every filterable coordinate at once: its UTC hour, agent, provider, model,
-/// user, team, framework, task type and all its tags. A day's slices hold the counters of each such
+/// user, team, framework, task type, API key and all its tags. A day's slices hold the counters of each such
 /// combination, so a filter on any mix of coordinates — with hours and a breakdown by any other
 /// coordinate — is answered exactly from one day's slices. Runs and sessions are left out: they
 /// would make nearly every event its own slice; they have rollups of their own.
 /// </summary>
 public sealed class UsageSlice : IEquatable<UsageSlice>
 {
-    private const int FixedParts = 8;
+    // hour, agent, provider, model, user, team, framework, task type, key, then tag key/value pairs sorted by key.
+    // Slices written before the key was a coordinate have eight fixed parts: an even count where today's is odd.
+    private const int FixedParts = 9;
+    private const int FixedPartsBeforeKey = 8;
 
-    // hour, agent, provider, model, user, team, framework, task type, then tag key/value pairs sorted by key.
     private readonly string[] _parts;
+    private readonly int _fixed;
     private readonly int _hash;
 
     private UsageSlice(string[] parts)
     {
         _parts = parts;
+        _fixed = parts.Length % 2 == FixedParts % 2 ? FixedParts : FixedPartsBeforeKey;
         var hash = default(HashCode);
         foreach (var part in parts)
         {
@@ -44,6 +48,7 @@ public sealed class UsageSlice : IEquatable<UsageSlice>
         parts[5] = e.Team ?? string.Empty;
         parts[6] = e.Framework ?? string.Empty;
         parts[7] = e.TaskType ?? string.Empty;
+        parts[8] = e.KeyId ?? string.Empty;
         if (e.Tags is { } tags)
         {
             var i = FixedParts;
@@ -70,13 +75,14 @@ public sealed class UsageSlice : IEquatable<UsageSlice>
         Dimension.Harness => Tag("harness") ?? string.Empty,
         Dimension.Repo => Tag("repo") ?? string.Empty,
         Dimension.Branch => Tag("branch") ?? string.Empty,
+        Dimension.Key => _fixed > FixedPartsBeforeKey ? _parts[FixedPartsBeforeKey] : string.Empty,
         _ => throw new ArgumentOutOfRangeException(nameof(dimension)),
     };
 
     /// <summary>The value of a tag; null when the slice's events do not carry it.</summary>
     public string? Tag(string key)
     {
-        for (var i = FixedParts; i < _parts.Length; i += 2)
+        for (var i = _fixed; i < _parts.Length; i += 2)
         {
             if (string.Equals(_parts[i], key, StringComparison.Ordinal))
             {
@@ -113,7 +119,7 @@ public sealed class UsageSlice : IEquatable<UsageSlice>
     internal static UsageSlice Read(JsonElement parts)
     {
         var values = new string[parts.GetArrayLength()];
-        if (values.Length < FixedParts || (values.Length - FixedParts) % 2 != 0)
+        if (values.Length < FixedPartsBeforeKey)
         {
             throw new InvalidDataException($"A usage slice has {values.Length} parts; expected {FixedParts} and tag pairs.");
         }

@@ -67,6 +67,10 @@ public sealed partial class AlertStore(IStorageProvider storage, TimeProvider cl
         return true;
     }
 
+    /// <summary>Whether an alert of this key was raised in the workspace.</summary>
+    public async Task<bool> IsRaisedAsync(string workspaceId, string key, CancellationToken cancellationToken) =>
+        await Table.GetIfExistsAsync(workspaceId, MarkerRowPrefix + UsageTableKeys.Hash(key), ["RowKey"], cancellationToken).ConfigureAwait(false) is not null;
+
     /// <summary>Puts an alert's delivery onto the alerts queue; a failed send is logged and left to the timer's sweep.</summary>
     public async Task EnqueueAsync(string workspaceId, string alertId, CancellationToken cancellationToken, TimeSpan? delay = null)
     {

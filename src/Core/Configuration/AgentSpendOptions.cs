@@ -24,6 +24,7 @@ public sealed class AgentSpendOptions
     public const string LongSessionMinutesSetting = "AGENTSPEND_LONG_SESSION_MINUTES";
     public const string KeyRatePerSecondSetting = "AGENTSPEND_KEY_RATE_PER_SECOND";
     public const string KeyBurstSetting = "AGENTSPEND_KEY_BURST";
+    public const string SpikeFactorSetting = "AGENTSPEND_SPIKE_FACTOR";
 
     /// <summary>IANA timezone of the default workspace: its days are the metrics' days.</summary>
     public string Timezone { get; set; } = "UTC";
@@ -76,6 +77,9 @@ public sealed class AgentSpendOptions
     /// <summary>How many requests a key may make at once above its rate.</summary>
     public int KeyBurst { get; set; } = 2000;
 
+    /// <summary>An hour costing more than this many times the trailing 7-day hourly mean raises a spend-spike alert; 0: never.</summary>
+    public decimal SpikeFactor { get; set; } = 3m;
+
     /// <summary>Set by the Functions host when it starts the app as a custom handler.</summary>
     public int? CustomHandlerPort { get; set; }
 
@@ -99,6 +103,11 @@ public sealed class AgentSpendOptions
         options.LongSessionMinutes = ReadInt(configuration, LongSessionMinutesSetting, options.LongSessionMinutes);
         options.KeyRatePerSecond = ReadInt(configuration, KeyRatePerSecondSetting, options.KeyRatePerSecond);
         options.KeyBurst = ReadInt(configuration, KeyBurstSetting, options.KeyBurst);
+        options.SpikeFactor = configuration[SpikeFactorSetting] is { Length: > 0 } spike
+            ? decimal.TryParse(spike, System.Globalization.NumberStyles.Number, System.Globalization.CultureInfo.InvariantCulture, out var factor)
+                ? factor
+                : throw new OptionsValidationException(SpikeFactorSetting, typeof(AgentSpendOptions), [$"{SpikeFactorSetting} must be a number, got '{spike}'."])
+            : options.SpikeFactor;
         options.CustomHandlerPort = configuration[CustomHandlerPortSetting] is { Length: > 0 } port
             ? ReadInt(configuration, CustomHandlerPortSetting, 0)
             : null;
@@ -164,6 +173,11 @@ public sealed class AgentSpendOptionsValidator : IValidateOptions<AgentSpendOpti
         }
 
         InRange(AgentSpendOptions.KeyUsageFlushSecondsSetting, options.KeyUsageFlushSeconds, 1, 3600);
+
+        if (options.SpikeFactor is < 0 or > 1000 || (options.SpikeFactor > 0 && options.SpikeFactor < 1))
+        {
+            failures.Add($"{AgentSpendOptions.SpikeFactorSetting} must be 0 (no spike alerts) or between 1 and 1000, got {options.SpikeFactor}.");
+        }
 
         foreach (var origin in options.CorsOrigins)
         {

@@ -15,6 +15,9 @@ public enum Dimension
     Harness,
     Repo,
     Branch,
+
+    /// <summary>The API key the usage was sent with.</summary>
+    Key,
 }
 
 public static class DimensionExtensions
@@ -34,6 +37,7 @@ public static class DimensionExtensions
         Dimension.Harness => "harness",
         Dimension.Repo => "repo",
         Dimension.Branch => "branch",
+        Dimension.Key => "key",
         _ => throw new ArgumentOutOfRangeException(nameof(dimension)),
     };
 
@@ -68,6 +72,7 @@ public static class DimensionExtensions
         Dimension.Harness => e.Tags?.GetValueOrDefault("harness") ?? string.Empty,
         Dimension.Repo => e.Tags?.GetValueOrDefault("repo") ?? string.Empty,
         Dimension.Branch => e.Tags?.GetValueOrDefault("branch") ?? string.Empty,
+        Dimension.Key => e.KeyId ?? string.Empty,
         _ => throw new ArgumentOutOfRangeException(nameof(dimension)),
     };
 }

@@ -6,7 +6,7 @@ namespace AgentSpend.Core.Domain;
 /// </summary>
 public sealed class UsageCounters
 {
-    public const int FieldCount = 16;
+    public const int FieldCount = 18;
 
     public long Events { get; set; }
     public long InputTokens { get; set; }
@@ -37,6 +37,12 @@ public sealed class UsageCounters
     /// maximum, so buckets, slices, hours and ranges all combine it the same way.
     /// </summary>
     public long LastEventAtMs { get; set; }
+
+    /// <summary>Events counted while a kill switch or a budget's pause was in force for them (see <see cref="UsageEvent.Held"/>).</summary>
+    public long HeldEvents { get; set; }
+
+    /// <summary>The cost of <see cref="HeldEvents"/>, nano-USD.</summary>
+    public long HeldCostNanos { get; set; }
 
     /// <summary>This minus <paramref name="other"/>, field by field; <see cref="LastEventAtMs"/> is not a sum and stays out (zero).</summary>
     public UsageCounters Minus(UsageCounters other)
@@ -93,6 +99,11 @@ public sealed class UsageCounters
         }
 
         LastEventAtMs = Math.Max(LastEventAtMs, e.Timestamp.ToUnixTimeMilliseconds());
+        if (e.Held is not null)
+        {
+            HeldEvents++;
+            HeldCostNanos += e.CostNanos ?? 0;
+        }
     }
 
     public void Add(UsageCounters other)
@@ -113,6 +124,8 @@ public sealed class UsageCounters
         BaselineTokens += other.BaselineTokens;
         BaselinedTokens += other.BaselinedTokens;
         LastEventAtMs = Math.Max(LastEventAtMs, other.LastEventAtMs);
+        HeldEvents += other.HeldEvents;
+        HeldCostNanos += other.HeldCostNanos;
     }
 
     public UsageCounters Clone()
@@ -127,6 +140,7 @@ public sealed class UsageCounters
         Events, InputTokens, OutputTokens, CacheReadTokens, CacheWriteTokens, ReasoningTokens,
         CostNanos, UnpricedEvents, Successes, Failures, DurationMs,
         EstimatedCostNanos, ServerPricedEvents, BaselineTokens, BaselinedTokens, LastEventAtMs,
+        HeldEvents, HeldCostNanos,
     ];
 
     public static UsageCounters FromArray(IReadOnlyList<long> values)
@@ -150,6 +164,8 @@ public sealed class UsageCounters
             BaselineTokens = At(13),
             BaselinedTokens = At(14),
             LastEventAtMs = At(15),
+            HeldEvents = At(16),
+            HeldCostNanos = At(17),
         };
     }
 }

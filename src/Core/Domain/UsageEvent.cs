@@ -62,6 +62,15 @@ public sealed record UsageEvent
 
     [JsonPropertyName("ik")] public string? IdempotencyKey { get; init; }
 
+    /// <summary>The id of the API key the event was sent with (ingest, OTLP or import).</summary>
+    [JsonPropertyName("kid")] public string? KeyId { get; init; }
+
+    /// <summary>
+    /// Set by the aggregator when the event arrived while a stop was in force for it: <c>killed</c> or <c>paused</c>.
+    /// Such usage is still counted, never dropped; this flags it.
+    /// </summary>
+    [JsonPropertyName("held")] public string? Held { get; init; }
+
     [JsonPropertyName("tags")] public IReadOnlyDictionary<string, string>? Tags { get; init; }
 
     /// <summary>The server's catalog estimate of the cost, nano-USD; null when the model has no price.</summary>

@@ -4,10 +4,37 @@ using Azure.Data.Tables;
 
 namespace AgentSpend.Core.Governance;
 
-/// <summary>A kill switch in force: one agent's, or every agent's of the workspace.</summary>
+/// <summary>
+/// A stop in force: a kill switch (one agent's, or every agent's of the workspace), or a pause that a block budget
+/// put on its scope when aggregated usage crossed its limit (until <see cref="Until"/>, its period's end).
+/// </summary>
 public sealed record AgentControl(string? Agent, string State, string? Reason, DateTimeOffset At, string? By)
 {
     public const string Killed = "killed";
+    public const string Paused = "paused";
+
+    /// <summary>For a pause: the scope paused (<c>agent</c>, <c>user</c>, <c>team</c>, <c>key</c>, <c>model</c> or <c>workspace</c>) and its value.</summary>
+    public string? Scope { get; init; }
+
+    public string? ScopeValue { get; init; }
+
+    /// <summary>For a pause: the budget that paused it.</summary>
+    public string? BudgetId { get; init; }
+
+    /// <summary>For a pause: when its budget's period rolls over; null for an all-time budget (until resumed).</summary>
+    public DateTimeOffset? Until { get; init; }
+
+    /// <summary>Whether this pause applies to a call by these coordinates.</summary>
+    public bool Covers(string agent, string? user, string? team, string? keyId, string? model) => Scope switch
+    {
+        "workspace" => true,
+        "agent" => ScopeValue == agent,
+        "user" => ScopeValue == user,
+        "team" => ScopeValue == team,
+        "key" => ScopeValue == keyId,
+        "model" => ScopeValue == model,
+        _ => false,
+    };
 }
 
 /// <summary>
@@ -20,6 +47,7 @@ public sealed class AgentControls(IStorageProvider storage, TimeProvider clock)
     public static readonly TimeSpan Freshness = TimeSpan.FromSeconds(1);
 
     private const string AllRow = "all";
+    private const string PausePrefix = "pause|";
 
     private readonly ConcurrentDictionary<string, (DateTimeOffset ReadAt, IReadOnlyDictionary<string, AgentControl> Controls)> _cache = new(StringComparer.Ordinal);
 
@@ -32,6 +60,88 @@ public sealed class AgentControls(IStorageProvider storage, TimeProvider clock)
         return controls.GetValueOrDefault(RowOf(agent)) ?? controls.GetValueOrDefault(AllRow);
     }
 
+    /// <summary>What stops a call by these coordinates now: a kill switch first, else a pause whose period has not rolled over; null when none.</summary>
+    public async ValueTask<AgentControl?> FindStopAsync(string workspaceId, string agent, string? user, string? team, string? keyId, string? model, CancellationToken cancellationToken)
+    {
+        var controls = await AllAsync(workspaceId, cancellationToken).ConfigureAwait(false);
+        if ((controls.GetValueOrDefault(RowOf(agent)) ?? controls.GetValueOrDefault(AllRow)) is { } kill)
+        {
+            return kill;
+        }
+
+        var now = clock.GetUtcNow();
+        foreach (var control in controls.Values)
+        {
+            if (control.State == AgentControl.Paused && (control.Until is null || control.Until > now) && control.Covers(agent, user, team, keyId, model))
+            {
+                return control;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Pauses a scope for a block budget until <paramref name="until"/>. A pause already in force for the scope stays as it is;
+    /// returns true when this call paused it.
+    /// </summary>
+    public async Task<bool> PauseAsync(string workspaceId, string scope, string? scopeValue, string budgetId, DateTimeOffset? until, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Table.InsertAsync(new TableEntity(workspaceId, PauseRowOf(scope, scopeValue))
+            {
+                ["State"] = AgentControl.Paused, ["Reason"] = "budget_exceeded", ["At"] = clock.GetUtcNow(), ["By"] = "budget:" + budgetId,
+                ["Scope"] = scope, ["ScopeValue"] = scopeValue, ["BudgetId"] = budgetId, ["Until"] = until,
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Azure.RequestFailedException ex) when (ex.Status == 409)
+        {
+            return false;
+        }
+
+        _cache.TryRemove(workspaceId, out _);
+        return true;
+    }
+
+    /// <summary>Lifts the pauses a budget put (after its reset, change or deletion); returns how many.</summary>
+    public async Task<int> LiftPausesAsync(string workspaceId, string budgetId, CancellationToken cancellationToken)
+    {
+        var lifted = 0;
+        foreach (var (row, control) in await ReadAsync(workspaceId, cancellationToken).ConfigureAwait(false))
+        {
+            if (control.State == AgentControl.Paused && control.BudgetId == budgetId)
+            {
+                await Table.DeleteAsync(workspaceId, row, Azure.ETag.All, cancellationToken).ConfigureAwait(false);
+                lifted++;
+            }
+        }
+
+        _cache.TryRemove(workspaceId, out _);
+        return lifted;
+    }
+
+    /// <summary>
+    /// Lifts, in every workspace, the pauses whose period has rolled over. Each delete is conditional on the row read,
+    /// so two timers at once lift each pause once and never a pause made again since.
+    /// </summary>
+    public async Task<int> LiftRolledOverAsync(CancellationToken cancellationToken)
+    {
+        var lifted = 0;
+        var filter = TableClient.CreateQueryFilter($"State eq {AgentControl.Paused} and Until le {clock.GetUtcNow()}");
+        await foreach (var row in Table.QueryAsync(filter, ["PartitionKey", "RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            // Conditional on the row read: lifted by another timer, or paused again since, it is not ours to lift.
+            if (await Table.TryDeleteAsync(row.PartitionKey, row.RowKey, row.ETag, cancellationToken).ConfigureAwait(false))
+            {
+                lifted++;
+                _cache.TryRemove(row.PartitionKey, out _);
+            }
+        }
+
+        return lifted;
+    }
+
     public async ValueTask<IReadOnlyDictionary<string, AgentControl>> AllAsync(string workspaceId, CancellationToken cancellationToken)
     {
         if (_cache.TryGetValue(workspaceId, out var cached) && clock.GetUtcNow() - cached.ReadAt < Freshness)
@@ -40,15 +150,23 @@ public sealed class AgentControls(IStorageProvider storage, TimeProvider clock)
         }
 
         var readAt = clock.GetUtcNow();
-        var controls = new Dictionary<string, AgentControl>(StringComparer.Ordinal);
+        var controls = (await ReadAsync(workspaceId, cancellationToken).ConfigureAwait(false)).ToDictionary(c => c.Row, c => c.Control, StringComparer.Ordinal);
+        _cache[workspaceId] = (readAt, controls);
+        return controls;
+    }
+
+    private async Task<List<(string Row, AgentControl Control)>> ReadAsync(string workspaceId, CancellationToken cancellationToken)
+    {
+        var controls = new List<(string, AgentControl)>();
         await foreach (var row in Table.QueryAsync(TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId}"), cancellationToken: cancellationToken).ConfigureAwait(false))
         {
-            controls[row.RowKey] = new AgentControl(
-                row.RowKey == AllRow ? null : TableKey.Decode(row.RowKey[6..]), row.GetString("State") ?? AgentControl.Killed, row.GetString("Reason"),
-                row.GetDateTimeOffset("At") ?? readAt, row.GetString("By"));
+            var agent = row.RowKey.StartsWith("agent|", StringComparison.Ordinal) ? TableKey.Decode(row.RowKey[6..]) : null;
+            controls.Add((row.RowKey, new AgentControl(agent, row.GetString("State") ?? AgentControl.Killed, row.GetString("Reason"), row.GetDateTimeOffset("At") ?? DateTimeOffset.MinValue, row.GetString("By"))
+            {
+                Scope = row.GetString("Scope"), ScopeValue = row.GetString("ScopeValue"), BudgetId = row.GetString("BudgetId"), Until = row.GetDateTimeOffset("Until"),
+            }));
         }
 
-        _cache[workspaceId] = (readAt, controls);
         return controls;
     }
 
@@ -64,15 +182,27 @@ public sealed class AgentControls(IStorageProvider storage, TimeProvider clock)
         return control;
     }
 
-    /// <summary>Lifts one agent's switch (or the workspace-wide one, for null); false when there was none.</summary>
+    /// <summary>
+    /// Lifts one agent's kill switch and pause (for null: the workspace-wide switch and every pause); false when
+    /// there was nothing to lift.
+    /// </summary>
     public async Task<bool> ResumeAsync(string workspaceId, string? agent, CancellationToken cancellationToken)
     {
-        var row = agent is null ? AllRow : RowOf(agent);
-        var existed = await Table.GetIfExistsAsync(workspaceId, row, ["RowKey"], cancellationToken).ConfigureAwait(false) is not null;
-        await Table.DeleteAsync(workspaceId, row, Azure.ETag.All, cancellationToken).ConfigureAwait(false);
+        var lifted = (await ReadAsync(workspaceId, cancellationToken).ConfigureAwait(false))
+            .Where(c => agent is null
+                ? c.Row == AllRow || c.Control.State == AgentControl.Paused
+                : c.Row == RowOf(agent) || c.Row == PauseRowOf("agent", agent))
+            .ToArray();
+        foreach (var (row, _) in lifted)
+        {
+            await Table.DeleteAsync(workspaceId, row, Azure.ETag.All, cancellationToken).ConfigureAwait(false);
+        }
+
         _cache.TryRemove(workspaceId, out _);
-        return existed;
+        return lifted.Length > 0;
     }
 
     private static string RowOf(string agent) => "agent|" + TableKey.Encode(agent);
+
+    private static string PauseRowOf(string scope, string? value) => PausePrefix + scope + "|" + TableKey.Encode(value ?? string.Empty);
 }

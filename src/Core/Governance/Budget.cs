@@ -10,6 +10,9 @@ public enum BudgetScope
     User,
     Agent,
     Model,
+
+    /// <summary>One API key's usage: the key events were sent with, and checks are made with.</summary>
+    Key,
 }
 
 /// <summary>What a budget counts.</summary>
@@ -79,7 +82,7 @@ public static class BudgetNames
 {
     public static readonly IReadOnlyDictionary<string, BudgetScope> Scopes = new Dictionary<string, BudgetScope>(StringComparer.Ordinal)
     {
-        ["workspace"] = BudgetScope.Workspace, ["team"] = BudgetScope.Team, ["user"] = BudgetScope.User, ["agent"] = BudgetScope.Agent, ["model"] = BudgetScope.Model,
+        ["workspace"] = BudgetScope.Workspace, ["team"] = BudgetScope.Team, ["user"] = BudgetScope.User, ["agent"] = BudgetScope.Agent, ["model"] = BudgetScope.Model, ["key"] = BudgetScope.Key,
     };
 
     public static readonly IReadOnlyDictionary<string, BudgetMetric> Metrics = new Dictionary<string, BudgetMetric>(StringComparer.Ordinal)

@@ -82,6 +82,7 @@ public sealed class BudgetUsage(MetricsService metrics, IOptions<AgentSpendOptio
         BudgetScope.Team => Dimension.Team,
         BudgetScope.User => Dimension.User,
         BudgetScope.Agent => Dimension.Agent,
+        BudgetScope.Key => Dimension.Key,
         _ => Dimension.Model,
     };
 

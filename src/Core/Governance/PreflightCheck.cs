@@ -4,7 +4,23 @@ using AgentSpend.Core.Workspaces;
 namespace AgentSpend.Core.Governance;
 
 /// <summary>What a caller is about to do: who, on which model, and what it expects to spend.</summary>
-public sealed record CheckRequest(string Agent, string? User, string? Team, string? Model, decimal? EstimatedCostUsd, long? EstimatedTokens, string? Tool = null);
+public sealed record CheckRequest(string Agent, string? User, string? Team, string? Model, decimal? EstimatedCostUsd, long? EstimatedTokens, string? Tool = null)
+{
+    /// <summary>The API key the check came with: key budgets and key pauses apply to it.</summary>
+    public string? KeyId { get; init; }
+
+    /// <summary>Hold the estimate against the block budgets until the matching usage arrives (<see cref="RunId"/>, <see cref="IdempotencyKey"/>) or <see cref="ReservationTtl"/> passes.</summary>
+    public bool Reserve { get; init; }
+
+    public string? RunId { get; init; }
+
+    public string? IdempotencyKey { get; init; }
+
+    public TimeSpan? ReservationTtl { get; init; }
+}
+
+/// <summary>The estimate an allowed check holds, and until when.</summary>
+public sealed record ReservationHeld(string Id, string ExpiresAt, IReadOnlyList<string> BudgetIds);
 
 /// <summary>A block budget as a check reports it.</summary>
 public sealed record CheckedBudget(string Id, string? Name, string Scope, string? ScopeValue, string Metric, string Period, decimal Limit, decimal Used, decimal Remaining, string? PeriodEnd);
@@ -15,17 +31,23 @@ public sealed record CheckOutcome(bool Allowed, string? Reason, CheckedBudget? B
     /// <summary>The cost the check was measured with: the registered tool's cost per call, or the caller's estimate.</summary>
     public decimal? CostUsd { get; init; }
 
+    public ReservationHeld? Reservation { get; init; }
+
     public const string BudgetExceeded = "budget_exceeded";
     public const string Killed = "killed";
+    public const string AgentPaused = "agent_paused";
 }
 
 /// <summary>
-/// The pre-flight check: a kill switch refuses at once; otherwise every <c>block</c> budget that applies to the
-/// call (the workspace's, and those of its team, user, agent and model) must have room for the estimate
-/// (cost or tokens; one call for a calls budget). Budgets and their usage are re-read once a second per
-/// workspace, in the background, so checks are answered from memory (at most <see cref="MaxStaleness"/> old).
+/// The pre-flight check: a kill switch refuses at once, then a pause a block budget put on the caller's agent,
+/// user, team, key or model; otherwise every <c>block</c> budget that applies to the call (the workspace's, and
+/// those of its team, user, agent, key and model) must have room for the estimate (cost or tokens; one call for a
+/// calls budget) beside its usage and the estimates reserved against it. Budgets, their usage and their holds are
+/// re-read once a second per workspace, in the background, so checks are answered from memory (at most
+/// <see cref="MaxStaleness"/> old). A reserving check goes on to hold its estimate in storage (see
+/// <see cref="BudgetReservations"/>), which is what bounds overshoot across concurrent callers and instances.
 /// </summary>
-public sealed class PreflightCheck(BudgetStore budgets, BudgetUsage usage, AgentControls controls, ToolRegistry tools, TimeProvider clock)
+public sealed class PreflightCheck(BudgetStore budgets, BudgetUsage usage, AgentControls controls, ToolRegistry tools, BudgetReservations reservations, TimeProvider clock)
 {
     public static readonly TimeSpan Freshness = TimeSpan.FromSeconds(1);
 
@@ -37,9 +59,16 @@ public sealed class PreflightCheck(BudgetStore budgets, BudgetUsage usage, Agent
 
     public async Task<CheckOutcome> CheckAsync(Workspace workspace, CheckRequest request, CancellationToken cancellationToken)
     {
-        if (await controls.FindAsync(workspace.Id, request.Agent, cancellationToken).ConfigureAwait(false) is { } control)
+        if (await controls.FindStopAsync(workspace.Id, request.Agent, request.User, request.Team, request.KeyId, request.Model, cancellationToken).ConfigureAwait(false) is { } stop)
         {
-            return new CheckOutcome(false, CheckOutcome.Killed, null, null, null);
+            if (stop.State == AgentControl.Killed)
+            {
+                return new CheckOutcome(false, CheckOutcome.Killed, null, null, null);
+            }
+
+            var pausedBy = (await BlockBudgetsAsync(workspace, cancellationToken).ConfigureAwait(false)).FirstOrDefault(b => b.Budget.Id == stop.BudgetId);
+            return new CheckOutcome(false, CheckOutcome.AgentPaused, pausedBy.Budget is null ? null : Shown(pausedBy.Budget, pausedBy.Standing, pausedBy.Standing.Used + pausedBy.Held),
+                stop.Until?.ToString("O", System.Globalization.CultureInfo.InvariantCulture), null);
         }
 
         // A registered tool's cost is what the call costs, whatever the caller estimated: agents cannot lie.
@@ -55,7 +84,9 @@ public sealed class PreflightCheck(BudgetStore budgets, BudgetUsage usage, Agent
         }
 
         var remaining = new Dictionary<string, decimal>(StringComparer.Ordinal);
-        foreach (var (budget, standing) in await BlockBudgetsAsync(workspace, cancellationToken).ConfigureAwait(false))
+        var snapshot = await SnapshotAsync(workspace, cancellationToken).ConfigureAwait(false);
+        var holds = new List<HoldRequest>();
+        foreach (var (budget, standing, held) in snapshot.Budgets)
         {
             if (!Applies(budget, request))
             {
@@ -68,50 +99,92 @@ public sealed class PreflightCheck(BudgetStore budgets, BudgetUsage usage, Agent
                 BudgetMetric.Tokens => request.EstimatedTokens ?? 0,
                 _ => 1m,
             };
-            var left = budget.Limit - standing.Used;
-            if (standing.Used >= budget.Limit || standing.Used + estimate > budget.Limit)
+            var used = standing.Used + held;
+            if (used >= budget.Limit || used + estimate > budget.Limit)
             {
-                var shown = new CheckedBudget(budget.Id, budget.Name, BudgetNames.Name(BudgetNames.Scopes, budget.Scope), budget.ScopeValue,
-                    BudgetNames.Name(BudgetNames.Metrics, budget.Metric), BudgetNames.Name(BudgetNames.Periods, budget.Period), budget.Limit, standing.Used, Math.Max(0, left), standing.PeriodEnd);
-                return new CheckOutcome(false, CheckOutcome.BudgetExceeded, shown, standing.PeriodEnd, null) { CostUsd = cost };
+                return new CheckOutcome(false, CheckOutcome.BudgetExceeded, Shown(budget, standing, used), ResumeAt(budget, standing), null) { CostUsd = cost };
             }
 
-            remaining[budget.Id] = left;
+            remaining[budget.Id] = budget.Limit - used;
+            if (estimate > 0)
+            {
+                holds.Add(new HoldRequest(budget, HoldPeriod(budget, standing), standing.Used, estimate));
+            }
         }
 
-        return new CheckOutcome(true, null, null, null, remaining) { CostUsd = cost };
+        if (!request.Reserve)
+        {
+            return new CheckOutcome(true, null, null, null, remaining) { CostUsd = cost };
+        }
+
+        var reservation = new Reservation(BudgetReservations.NewId(), [.. holds.Select(h => h.Budget.Id)],
+            clock.GetUtcNow() + (request.ReservationTtl ?? BudgetReservations.DefaultTtl), request.RunId, request.IdempotencyKey);
+        if (await reservations.HoldAsync(workspace.Id, reservation, holds, snapshot.ReadAt, cancellationToken).ConfigureAwait(false) is { } refused)
+        {
+            var standing = snapshot.Budgets.First(b => b.Budget.Id == refused.Budget.Id).Standing;
+            return new CheckOutcome(false, CheckOutcome.BudgetExceeded, Shown(refused.Budget, standing, refused.UsedAndHeld), ResumeAt(refused.Budget, standing), null) { CostUsd = cost };
+        }
+
+        foreach (var hold in holds)
+        {
+            remaining[hold.Budget.Id] -= hold.Amount;
+        }
+
+        return new CheckOutcome(true, null, null, null, remaining)
+        {
+            CostUsd = cost,
+            Reservation = new ReservationHeld(reservation.Id, reservation.ExpiresAt.ToString("O", System.Globalization.CultureInfo.InvariantCulture), reservation.BudgetIds),
+        };
     }
 
-    private static bool Applies(Budget budget, CheckRequest request) => budget.Scope switch
+    /// <summary>When a refused call may try again: when the period rolls over; for a rolling window, when its oldest hour drops out.</summary>
+    private static string? ResumeAt(Budget budget, BudgetStanding standing) =>
+        budget.Period == BudgetPeriod.Rolling5h && standing.PeriodStart is { } start
+            ? DateTimeOffset.Parse(start, System.Globalization.CultureInfo.InvariantCulture).AddHours(1).ToString("O", System.Globalization.CultureInfo.InvariantCulture)
+            : standing.PeriodEnd;
+
+    /// <summary>The period a hold counts in: the budget's current period; one for a rolling window, which has no fixed periods.</summary>
+    public static string HoldPeriod(Budget budget, BudgetStanding standing) =>
+        budget.Period == BudgetPeriod.Rolling5h ? "rolling_5h" : BudgetUsage.PeriodKey(standing);
+
+    private static CheckedBudget Shown(Budget budget, BudgetStanding standing, decimal used) =>
+        new(budget.Id, budget.Name, BudgetNames.Name(BudgetNames.Scopes, budget.Scope), budget.ScopeValue,
+            BudgetNames.Name(BudgetNames.Metrics, budget.Metric), BudgetNames.Name(BudgetNames.Periods, budget.Period), budget.Limit, used, Math.Max(0, budget.Limit - used), standing.PeriodEnd);
+
+    public static bool Applies(Budget budget, CheckRequest request) => budget.Scope switch
     {
         BudgetScope.Workspace => true,
         BudgetScope.Team => budget.ScopeValue == request.Team,
         BudgetScope.User => budget.ScopeValue == request.User,
         BudgetScope.Agent => budget.ScopeValue == request.Agent,
+        BudgetScope.Key => budget.ScopeValue == request.KeyId,
         _ => budget.ScopeValue == request.Model,
     };
 
-    private async Task<(Budget Budget, BudgetStanding Standing)[]> BlockBudgetsAsync(Workspace workspace, CancellationToken cancellationToken)
+    private async Task<(Budget Budget, BudgetStanding Standing, decimal Held)[]> BlockBudgetsAsync(Workspace workspace, CancellationToken cancellationToken) =>
+        (await SnapshotAsync(workspace, cancellationToken).ConfigureAwait(false)).Budgets;
+
+    private async Task<Snapshot> SnapshotAsync(Workspace workspace, CancellationToken cancellationToken)
     {
         if (_snapshots.TryGetValue(workspace.Id, out var snapshot))
         {
             var age = clock.GetUtcNow() - snapshot.ReadAt;
             if (age < Freshness)
             {
-                return snapshot.Budgets;
+                return snapshot;
             }
 
             // Stale: one re-read starts; until it lands, checks go on with this snapshot rather than queue behind it.
             var read = ReadOnce(workspace);
             if (age < MaxStaleness)
             {
-                return snapshot.Budgets;
+                return snapshot;
             }
 
-            return (await read.WaitAsync(cancellationToken).ConfigureAwait(false)).Budgets;
+            return await read.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        return (await ReadOnce(workspace).WaitAsync(cancellationToken).ConfigureAwait(false)).Budgets;
+        return await ReadOnce(workspace).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The workspace's one read in flight, started if there is none; never cancelled by one waiting check.</summary>
@@ -124,7 +197,10 @@ public sealed class PreflightCheck(BudgetStore budgets, BudgetUsage usage, Agent
                 var readAt = clock.GetUtcNow();
                 var block = (await budgets.ListAsync(workspace.Id, CancellationToken.None).ConfigureAwait(false)).Where(b => b.Action == BudgetAction.Block).ToArray();
                 var standings = await usage.MeasureAllAsync(workspace, block, CancellationToken.None).ConfigureAwait(false);
-                var snapshot = new Snapshot(readAt, [.. block.Zip(standings)]);
+                var held = block.Length == 0
+                    ? []
+                    : await reservations.HeldAsync(workspace.Id, [.. block.Zip(standings, (b, s) => (b, HoldPeriod(b, s)))], readAt, CancellationToken.None).ConfigureAwait(false);
+                var snapshot = new Snapshot(readAt, [.. block.Zip(standings, (b, s) => (b, s, held.GetValueOrDefault(b.Id)))]);
                 _snapshots[workspace.Id] = snapshot;
                 return snapshot;
             }
@@ -136,10 +212,17 @@ public sealed class PreflightCheck(BudgetStore budgets, BudgetUsage usage, Agent
         return lazy.Value;
     }
 
-    private sealed record Snapshot(DateTimeOffset ReadAt, (Budget Budget, BudgetStanding Standing)[] Budgets);
+    private sealed record Snapshot(DateTimeOffset ReadAt, (Budget Budget, BudgetStanding Standing, decimal Held)[] Budgets);
 
     /// <summary>Forgets what it read of a workspace's budgets, after one of them changed here.</summary>
     public void Forget(string workspaceId) => _snapshots.TryRemove(workspaceId, out _);
+
+    /// <summary>After a budget was reset, replaced or deleted: the pauses it put are lifted, and what was read of it forgotten.</summary>
+    public async Task BudgetChangedAsync(string workspaceId, string budgetId, CancellationToken cancellationToken)
+    {
+        await controls.LiftPausesAsync(workspaceId, budgetId, cancellationToken).ConfigureAwait(false);
+        Forget(workspaceId);
+    }
 }
 
 /// <summary>A check named a tool the workspace has not registered.</summary>

@@ -5,7 +5,7 @@ using AgentSpend.Core.Workspaces;
 namespace AgentSpend.Core.Import;
 
 /// <summary>The state of one import: the batch being built, the counts, and the errors by line.</summary>
-internal sealed class ImportRun(IngestService ingest, Workspace workspace, string? provider, ImportFormat format, CancellationToken cancellationToken) : IDisposable
+internal sealed class ImportRun(IngestService ingest, Workspace workspace, string? keyId, string? provider, ImportFormat format, CancellationToken cancellationToken) : IDisposable
 {
     private static readonly HashSet<string> KnownColumns = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -96,7 +96,7 @@ internal sealed class ImportRun(IngestService ingest, Workspace workspace, strin
         _json.WriteEndArray();
         _json.WriteEndObject();
         await _json.FlushAsync(CancellationToken).ConfigureAwait(false);
-        var (receipt, problem) = await ingest.IngestAsync(_buffer.ToArray(), workspace, IngestChannel.CallRecords, CancellationToken).ConfigureAwait(false);
+        var (receipt, problem) = await ingest.IngestAsync(_buffer.ToArray(), workspace, IngestChannel.CallRecords, keyId, CancellationToken).ConfigureAwait(false);
         if (problem is not null)
         {
             Problem = problem;

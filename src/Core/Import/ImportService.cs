@@ -60,7 +60,7 @@ public sealed partial class ImportService(IngestService ingest, ILogger<ImportSe
 
     /// <returns>The summary, or the ingest problem that stopped the import (the daily quota, say).</returns>
     public async Task<(ImportSummary Summary, IngestProblem? Problem)> ImportAsync(
-        Stream upload, ImportFormat format, string? provider, string? fileName, Workspace workspace, CancellationToken cancellationToken)
+        Stream upload, ImportFormat format, string? provider, string? fileName, Workspace workspace, string? keyId, CancellationToken cancellationToken)
     {
         var head = new byte[HeadBytes];
         var headLength = 0;
@@ -77,7 +77,7 @@ public sealed partial class ImportService(IngestService ingest, ILogger<ImportSe
         }
 
         using var stream = new PrefixedReadStream(head, upload, MaxUploadBytes);
-        using var run = new ImportRun(ingest, workspace, provider, format, cancellationToken);
+        using var run = new ImportRun(ingest, workspace, keyId, provider, format, cancellationToken);
         var formatName = FormatName(format);
         LogStarted(logger, workspace.Id, formatName);
         switch (format)

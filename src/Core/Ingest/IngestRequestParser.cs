@@ -53,7 +53,8 @@ public sealed partial class IngestRequestParser(TimeProvider clock, PriceCatalog
     private const string CacheWrite1hField = "cache_write_1h_tokens";
     private static readonly string[] OptionalNames = ["run_id", "session_id", "user_id", "team", "framework", "task_type", "idempotency_key"];
 
-    public IngestParseResult Parse(ReadOnlyMemory<byte> body, Workspace workspace, IngestChannel channel = IngestChannel.Api)
+    /// <param name="keyId">The API key the batch came with, recorded on every event (key budgets and the <c>key</c> dimension).</param>
+    public IngestParseResult Parse(ReadOnlyMemory<byte> body, Workspace workspace, IngestChannel channel = IngestChannel.Api, string? keyId = null)
     {
         JsonDocument document;
         try
@@ -106,7 +107,7 @@ public sealed partial class IngestRequestParser(TimeProvider clock, PriceCatalog
                 UsageEvent? parsed;
                 try
                 {
-                    parsed = ParseEvent(element, index, workspace, now, errors, catalog ?? PriceCatalog.Shipped);
+                    parsed = ParseEvent(element, index, workspace, keyId, now, errors, catalog ?? PriceCatalog.Shipped);
                 }
                 catch (InvalidOperationException)
                 {
@@ -133,7 +134,7 @@ public sealed partial class IngestRequestParser(TimeProvider clock, PriceCatalog
 
     private const string InvalidText = "invalid UTF-8 or unpaired surrogate escapes such as \\uD800.";
 
-    private static UsageEvent? ParseEvent(JsonElement e, int index, Workspace workspace, DateTimeOffset now, List<IngestError> errors, PriceCatalog catalog)
+    private static UsageEvent? ParseEvent(JsonElement e, int index, Workspace workspace, string? keyId, DateTimeOffset now, List<IngestError> errors, PriceCatalog catalog)
     {
         if (e.ValueKind != JsonValueKind.Object)
         {
@@ -195,6 +196,7 @@ public sealed partial class IngestRequestParser(TimeProvider clock, PriceCatalog
             Id = idempotencyKey is null ? "s:" + Guid.NewGuid().ToString("N") : "k:" + idempotencyKey,
             SourceIndex = index,
             WorkspaceId = workspace.Id,
+            KeyId = keyId,
             Day = Workspace.FormatDay(workspace.LocalDayOf(timestamp.Value)),
             Timestamp = timestamp.Value,
             Agent = required[0]!,

@@ -13,13 +13,11 @@ public sealed record IngestReceipt(int Accepted, int Rejected, IReadOnlyList<Ing
 /// <summary>Validates a batch, applies the workspace's plan limits and queues the accepted events for aggregation.</summary>
 public sealed partial class IngestService(IngestRequestParser parser, WorkspacePricing pricing, PlanLimitEnforcer limits, IStorageProvider storage, ILogger<IngestService> logger)
 {
-    public async Task<(IngestReceipt? Receipt, IngestProblem? Problem)> IngestAsync(ReadOnlyMemory<byte> body, Workspace workspace, CancellationToken cancellationToken) =>
-        await IngestAsync(body, workspace, IngestChannel.Api, cancellationToken).ConfigureAwait(false);
-
     /// <param name="channel">Where the batch came from: it decides which events the session ledgers reconcile.</param>
-    public async Task<(IngestReceipt? Receipt, IngestProblem? Problem)> IngestAsync(ReadOnlyMemory<byte> body, Workspace workspace, IngestChannel channel, CancellationToken cancellationToken)
+    /// <param name="keyId">The API key the batch came with: every event records it.</param>
+    public async Task<(IngestReceipt? Receipt, IngestProblem? Problem)> IngestAsync(ReadOnlyMemory<byte> body, Workspace workspace, IngestChannel channel, string? keyId, CancellationToken cancellationToken)
     {
-        var parsed = parser.Parse(body, workspace, channel);
+        var parsed = parser.Parse(body, workspace, channel, keyId);
         if (parsed.Problem is not null)
         {
             return (null, parsed.Problem);

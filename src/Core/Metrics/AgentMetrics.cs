@@ -119,8 +119,11 @@ public sealed class AgentMetrics(
 
         var used = await budgetUse.ConfigureAwait(false);
         var switches = await controls.AllAsync(workspace.Id, cancellationToken).ConfigureAwait(false);
-        var allKilled = switches.Values.Any(c => c.Agent is null);
-        var killed = switches.Values.Where(c => c.Agent is not null).Select(c => c.Agent!).ToHashSet(StringComparer.Ordinal);
+        var kills = switches.Values.Where(c => c.State == Governance.AgentControl.Killed).ToArray();
+        var allKilled = kills.Any(c => c.Agent is null);
+        var killed = kills.Where(c => c.Agent is not null).Select(c => c.Agent!).ToHashSet(StringComparer.Ordinal);
+        var paused = switches.Values.Where(c => c.State == Governance.AgentControl.Paused && c.Scope == "agent" && (c.Until is null || c.Until > now))
+            .Select(c => c.ScopeValue!).ToHashSet(StringComparer.Ordinal);
         var idleAfter = TimeSpan.FromMinutes(options.Value.RunIdleMinutes);
         var agents = allTime
             .Where(kv => kv.Value.Events > 0 && (only is null || string.Equals(kv.Key, only, StringComparison.Ordinal)))
@@ -132,7 +135,7 @@ public sealed class AgentMetrics(
                     .Select(m => m.Key).FirstOrDefault();
                 return new AgentSummary(
                     kv.Key,
-                    allKilled || killed.Contains(kv.Key) ? Governance.AgentControl.Killed : last is { } at && now - at < idleAfter ? "active" : "idle",
+                    allKilled || killed.Contains(kv.Key) ? Governance.AgentControl.Killed : paused.Contains(kv.Key) ? Governance.AgentControl.Paused : last is { } at && now - at < idleAfter ? "active" : "idle",
                     last?.ToString("O", CultureInfo.InvariantCulture),
                     primary,
                     PeriodSpend.Of(todays.GetValueOrDefault(kv.Key)),

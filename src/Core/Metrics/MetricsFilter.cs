@@ -13,7 +13,7 @@ public sealed class MetricsFilter
 
     /// <summary>The dimensions a query may filter on, by their parameter names.</summary>
     public static IReadOnlyList<Dimension> FilterDimensions { get; } =
-        [Dimension.Agent, Dimension.Model, Dimension.Provider, Dimension.User, Dimension.Team, Dimension.Harness, Dimension.Repo];
+        [Dimension.Agent, Dimension.Model, Dimension.Provider, Dimension.User, Dimension.Team, Dimension.Harness, Dimension.Repo, Dimension.Key];
 
     public static MetricsFilter None { get; } = new([], []);
 

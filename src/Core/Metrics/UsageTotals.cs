@@ -23,6 +23,11 @@ public class UsageTotals
     public long ServerPricedEvents { get; init; }
     public long BaselineTokens { get; init; }
 
+    /// <summary>Events that arrived while a kill switch or a budget's pause was in force for them: counted, and flagged.</summary>
+    public long HeldEvents { get; init; }
+
+    public decimal HeldCostUsd { get; init; }
+
     /// <summary>Successes among the events that reported an outcome, in percent (one decimal); null when none did.</summary>
     public decimal? SuccessRatePct => Successes + Failures == 0 ? null : Math.Round(Successes * 100m / (Successes + Failures), 1, MidpointRounding.AwayFromZero);
 
@@ -42,6 +47,8 @@ public class UsageTotals
         EstimatedCostUsd = Money.ToUsd(c.EstimatedCostNanos);
         ServerPricedEvents = c.ServerPricedEvents;
         BaselineTokens = c.BaselineTokens;
+        HeldEvents = c.HeldEvents;
+        HeldCostUsd = Money.ToUsd(c.HeldCostNanos);
     }
 }
 

@@ -50,10 +50,20 @@ public sealed record EventView(
     long ReasoningTokens, decimal? CostUsd, decimal? EstimatedCostUsd, bool ServerPriced, long? DurationMs, bool? TaskSuccess,
     string? RunId, string? SessionId, string? UserId, string? Team, string? TaskType, IReadOnlyDictionary<string, string>? Tags)
 {
+    /// <summary>The API key the event was sent with.</summary>
+    public string? KeyId { get; init; }
+
+    /// <summary><c>killed</c> or <c>paused</c> when the event arrived while such a stop was in force for it; counted all the same.</summary>
+    public string? Held { get; init; }
+
     public static EventView Of(UsageEvent e) => new(
         e.Timestamp.ToString("O", CultureInfo.InvariantCulture), e.Agent, e.Provider, e.Model, e.InputTokens, e.OutputTokens, e.CacheReadTokens, e.CacheWriteTokens,
         e.ReasoningTokens, e.CostNanos is { } c ? Money.ToUsd(c) : null, e.EstimatedCostNanos is { } est ? Money.ToUsd(est) : null, e.ServerPriced, e.DurationMs, e.TaskSuccess,
-        e.RunId, e.SessionId, e.UserId, e.Team, e.TaskType, e.Tags);
+        e.RunId, e.SessionId, e.UserId, e.Team, e.TaskType, e.Tags)
+    {
+        KeyId = e.KeyId,
+        Held = e.Held,
+    };
 }
 
 public sealed record EventPage(IReadOnlyList<EventView> Items, string? NextCursor);

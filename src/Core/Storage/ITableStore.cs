@@ -27,6 +27,9 @@ public interface ITableStore
     /// <summary>Deletes when the ETag matches (<see cref="ETag.All"/>: unconditionally). A missing entity is not an error.</summary>
     Task DeleteAsync(string partitionKey, string rowKey, ETag ifMatch, CancellationToken cancellationToken = default);
 
+    /// <summary>Deletes when the entity exists and the ETag matches; false when it was gone or changed: of two racing deleters, one gets true.</summary>
+    Task<bool> TryDeleteAsync(string partitionKey, string rowKey, ETag ifMatch, CancellationToken cancellationToken = default);
+
     /// <summary>Point read; null on 404.</summary>
     Task<TableEntity?> GetIfExistsAsync(string partitionKey, string rowKey, IEnumerable<string>? properties = null, CancellationToken cancellationToken = default);
 

@@ -34,6 +34,9 @@ public static class StorageNames
     /// <summary>Per workspace (the partition), the tools registered with their cost per call.</summary>
     public const string ToolsTable = "tools";
 
+    /// <summary>Per block budget (<c>{workspace}|{budget}</c>), the estimates held for allowed checks; per workspace (<c>{workspace}|open</c>), the reservations not yet released.</summary>
+    public const string ReservationsTable = "reservations";
+
     /// <summary>Per workspace (the partition), the alerts raised, with their delivery status, and the markers that keep each raised once.</summary>
     public const string AlertsTable = "alerts";
 
@@ -47,7 +50,7 @@ public static class StorageNames
 
     public static string PoisonQueueOf(string queue) => queue + "-poison";
 
-    public static IReadOnlyList<string> Tables { get; } = [UsageTable, ApiKeysTable, WorkspacesTable, AuditTable, LimitsTable, PriceOverridesTable, RunsTable, BudgetsTable, ControlsTable, ToolsTable, AlertsTable, WebhooksTable];
+    public static IReadOnlyList<string> Tables { get; } = [UsageTable, ApiKeysTable, WorkspacesTable, AuditTable, LimitsTable, PriceOverridesTable, RunsTable, BudgetsTable, ControlsTable, ToolsTable, ReservationsTable, AlertsTable, WebhooksTable];
 
     public static IReadOnlyList<string> Queues { get; } = [IngestQueue, PoisonQueueOf(IngestQueue), AlertsQueue, PoisonQueueOf(AlertsQueue)];
 }

@@ -46,7 +46,7 @@ public static class BudgetEndpoints
             return NotFound(id);
         }
 
-        check.Forget(caller.Workspace.Id);
+        await check.BudgetChangedAsync(caller.Workspace.Id, id, cancellationToken).ConfigureAwait(false);
         await audit.AppendAsync(caller.Workspace.Id, AuditActions.BudgetReset, id, caller.KeyId, caller.SourceIp, changed.Before, changed.After, cancellationToken).ConfigureAwait(false);
         return TypedResults.Ok(await ViewAsync(caller, changed.After, usage, cancellationToken).ConfigureAwait(false));
     }
@@ -97,7 +97,7 @@ public static class BudgetEndpoints
             return NotFound(id);
         }
 
-        check.Forget(caller.Workspace.Id);
+        await check.BudgetChangedAsync(caller.Workspace.Id, id, cancellationToken).ConfigureAwait(false);
         await audit.AppendAsync(caller.Workspace.Id, AuditActions.BudgetUpdate, id, caller.KeyId, caller.SourceIp, changed.Before, changed.After, cancellationToken).ConfigureAwait(false);
         return TypedResults.Ok(await ViewAsync(caller, changed.After, usage, cancellationToken).ConfigureAwait(false));
     }
@@ -109,7 +109,7 @@ public static class BudgetEndpoints
             return NotFound(id);
         }
 
-        check.Forget(caller.Workspace.Id);
+        await check.BudgetChangedAsync(caller.Workspace.Id, id, cancellationToken).ConfigureAwait(false);
         await audit.AppendAsync(caller.Workspace.Id, AuditActions.BudgetDelete, id, caller.KeyId, caller.SourceIp, deleted, null, cancellationToken).ConfigureAwait(false);
         return TypedResults.NoContent();
     }
@@ -148,6 +148,12 @@ public static class BudgetEndpoints
         if (scope == BudgetScope.Agent && !await limits.KnowsAgentAsync(caller.Workspace.Id, body.ScopeValue!, cancellationToken).ConfigureAwait(false))
         {
             return Fail("scope_value", $"no agent '{body.ScopeValue}' has sent usage to this workspace.");
+        }
+
+        if (scope == BudgetScope.Key
+            && await request.HttpContext.RequestServices.GetRequiredService<AgentSpend.Core.Auth.ApiKeyService>().GetAsync(caller.Workspace.Id, body.ScopeValue!, cancellationToken).ConfigureAwait(false) is null)
+        {
+            return Fail("scope_value", $"no API key '{body.ScopeValue}' belongs to this workspace (see /api/v1/keys for key ids).");
         }
 
         if (body.Metric is not { } metricName || !BudgetNames.Metrics.TryGetValue(metricName, out var metric))

@@ -52,6 +52,7 @@ public static class AgentSpendApp
         services.AddSingleton<ITimerFunction, RetentionFunction>();
         services.AddSingleton<ITimerFunction, PurgeWorkspacesFunction>();
         services.AddSingleton<ITimerFunction, RunCompletion.RunCompletionFunction>();
+        services.AddSingleton<ITimerFunction, BudgetPeriods.BudgetPeriodsFunction>();
         services.AddHostedService<KeyUsageFlusher>();
 
         // Registered before the trigger runner so that storage exists when it starts polling.

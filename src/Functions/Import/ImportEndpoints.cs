@@ -54,7 +54,7 @@ public static class ImportEndpoints
 
         try
         {
-            var (summary, problem) = await imports.ImportAsync(upload, parsedFormat, provider, fileName, caller.Workspace, cancellationToken).ConfigureAwait(false);
+            var (summary, problem) = await imports.ImportAsync(upload, parsedFormat, provider, fileName, caller.Workspace, caller.KeyId, cancellationToken).ConfigureAwait(false);
             switch (problem)
             {
                 case null:

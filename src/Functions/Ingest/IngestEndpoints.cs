@@ -36,7 +36,7 @@ public static class IngestEndpoints
     internal static async Task<Results<Accepted<IngestResponse>, ProblemHttpResult>> AnswerAsync(
         HttpRequest request, Caller caller, IngestService ingest, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
-        var (receipt, problem) = await ingest.IngestAsync(body, caller.Workspace, cancellationToken).ConfigureAwait(false);
+        var (receipt, problem) = await ingest.IngestAsync(body, caller.Workspace, IngestChannel.Api, caller.KeyId, cancellationToken).ConfigureAwait(false);
         switch (problem)
         {
             case null when receipt!.Accepted == 0 && receipt.Rejected > 0:

@@ -86,7 +86,7 @@ public static class OtlpEndpoints
         var reasons = new List<string>(batch.RefusalReasons);
         foreach (var native in batch.NativeBatches)
         {
-            var (receipt, problem) = await ingest.IngestAsync(native, caller.Workspace, channel, cancellationToken).ConfigureAwait(false);
+            var (receipt, problem) = await ingest.IngestAsync(native, caller.Workspace, channel, caller.KeyId, cancellationToken).ConfigureAwait(false);
             if (problem is { Kind: IngestProblemKind.DailyLimit })
             {
                 var seconds = (long)Math.Ceiling(Math.Max(1, problem.RetryAfter?.TotalSeconds ?? 60));

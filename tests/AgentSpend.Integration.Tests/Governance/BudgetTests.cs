@@ -93,7 +93,7 @@ public sealed class BudgetTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
     }
 
     [Theory]
-    [InlineData("""{"scope":"planet","metric":"cost_usd","period":"daily","limit":1}""", "scope", "'planet' is not a scope; use workspace, team, user, agent or model.")]
+    [InlineData("""{"scope":"planet","metric":"cost_usd","period":"daily","limit":1}""", "scope", "'planet' is not a scope; use workspace, team, user, agent, model or key.")]
     [InlineData("""{"scope":"workspace","metric":"cost_usd","period":"daily","limit":-5}""", "limit", "must be a positive number (at most 10^12).")]
     [InlineData("""{"scope":"workspace","metric":"cost_usd","period":"fortnightly","limit":1}""", "period", "'fortnightly' is not a period; use daily, weekly, monthly, total or rolling_5h.")]
     [InlineData("""{"scope":"agent","scope_value":"ghost","metric":"cost_usd","period":"daily","limit":1}""", "scope_value", "no agent 'ghost' has sent usage to this workspace.")]

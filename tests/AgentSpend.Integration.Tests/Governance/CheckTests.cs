@@ -46,8 +46,8 @@ public sealed class CheckTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
         Assert.InRange(refused.RetryAfter!.Value, midnight - DateTimeOffset.UtcNow - TimeSpan.FromSeconds(5), midnight - DateTimeOffset.UtcNow + TimeSpan.FromSeconds(5));
         Assert.Equal(200, (await Check(new { agent_name = "reviewer", estimated_cost_usd = 2.5m })).Status); // not this agent's budget
 
-        // Hard stop: once usage reaches the limit, even a call estimated at nothing is refused.
-        // Checks re-read budgets once a second in the background, so counted usage stops calls within a few seconds.
+        // Hard stop: once usage reaches the limit, even a call estimated at nothing is refused, and the agent is paused.
+        // Checks re-read budgets and stops once a second in the background, so counted usage stops calls within a few seconds.
         await Spend("coder", 2.00m, "c2", 3);
         var deadline = DateTimeOffset.UtcNow.AddSeconds(5);
         (int Status, JsonElement Body, TimeSpan? RetryAfter) stopped;
@@ -56,8 +56,9 @@ public sealed class CheckTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
             await Task.Delay(200);
             stopped = await Check(new { agent_name = "coder" });
         }
-        while (stopped.Status == 200 && DateTimeOffset.UtcNow < deadline);
-        Assert.Equal((429, "budget_exceeded", 5.00m), (stopped.Status, stopped.Body.Str("reason"), stopped.Body.GetProperty("budget").Dec("used")));
+        while ((stopped.Body.Str("reason") != "agent_paused" || stopped.Body.GetProperty("budget").Dec("used") != 5.00m) && DateTimeOffset.UtcNow < deadline);
+        Assert.Equal((429, "agent_paused", budget, 5.00m), (stopped.Status, stopped.Body.Str("reason"), stopped.Body.GetProperty("budget").Str("id"), stopped.Body.GetProperty("budget").Dec("used")));
+        Assert.Equal(midnight, DateTimeOffset.Parse(stopped.Body.Str("resume_at")!));
 
         async Task<(int, string?)> Problem(string method, string path, object? body) =>
             await app.SendAsync(method, path, body, admin) is var r ? (r.Status, r.Body?.GetProperty("errors")[0].Str("field")) : default;

@@ -41,7 +41,8 @@ public sealed class TestApp : IAsyncDisposable
 
     public IStorageProvider Storage => Services.GetRequiredService<IStorageProvider>();
 
-    public static async Task<TestApp> StartAsync(AzuriteFixture azurite, IDictionary<string, string?>? settings = null)
+    /// <param name="clock">The app's clock, when a test must move time (see <see cref="ShiftedClock"/>).</param>
+    public static async Task<TestApp> StartAsync(AzuriteFixture azurite, IDictionary<string, string?>? settings = null, TimeProvider? clock = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, EnvironmentName = "Testing" });
         var config = new Dictionary<string, string?>
@@ -62,6 +63,11 @@ public sealed class TestApp : IAsyncDisposable
         builder.Logging.AddFilter<Microsoft.Extensions.Logging.Console.ConsoleLoggerProvider>(null, LogLevel.Warning);
         builder.Logging.AddProvider(captured);
         builder.AddAgentSpend();
+        if (clock is not null)
+        {
+            builder.Services.AddSingleton(clock);
+        }
+
         // Port 0: Kestrel takes a free port as it binds, so parallel test apps cannot race for one.
         var port = config.TryGetValue("FUNCTIONS_CUSTOMHANDLER_PORT", out var p) && p is not null ? int.Parse(p) : 0;
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");

@@ -148,6 +148,19 @@ public sealed class TableStoreConformanceTests(AzuriteFixture azurite) : IClassF
     }
 
     [Fact]
+    public async Task Try_delete_says_which_of_two_racing_deleters_deleted()
+    {
+        var table = await NewTableAsync();
+        var first = await table.InsertAsync(new TableEntity("p", "r") { ["N"] = 1 });
+        var current = await table.UpdateAsync(new TableEntity("p", "r") { ["N"] = 2 }, first, TableUpdateMode.Replace);
+
+        Assert.False(await table.TryDeleteAsync("p", "r", first));
+        var racing = await Task.WhenAll(table.TryDeleteAsync("p", "r", current), table.TryDeleteAsync("p", "r", current));
+        Assert.Equal(1, racing.Count(deleted => deleted));
+        Assert.False(await table.TryDeleteAsync("p", "never-existed", ETag.All));
+    }
+
+    [Fact]
     public async Task Query_follows_continuation_past_1000_rows_and_applies_filter_and_projection()
     {
         var table = await NewTableAsync();

@@ -32,6 +32,19 @@ internal sealed class AzureTableStore(TableClient client) : ITableStore
     public async Task DeleteAsync(string partitionKey, string rowKey, ETag ifMatch, CancellationToken cancellationToken = default) =>
         await client.DeleteEntityAsync(partitionKey, rowKey, ifMatch, cancellationToken).ConfigureAwait(false);
 
+    public async Task<bool> TryDeleteAsync(string partitionKey, string rowKey, ETag ifMatch, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            using var response = await client.DeleteEntityAsync(partitionKey, rowKey, ifMatch, cancellationToken).ConfigureAwait(false);
+            return response.Status != 404;
+        }
+        catch (RequestFailedException ex) when (ex.Status is 404 or 412)
+        {
+            return false;
+        }
+    }
+
     public async Task<TableEntity?> GetIfExistsAsync(string partitionKey, string rowKey, IEnumerable<string>? properties = null, CancellationToken cancellationToken = default)
     {
         var response = await client.GetEntityIfExistsAsync<TableEntity>(partitionKey, rowKey, properties, cancellationToken).ConfigureAwait(false);
