@@ -24,6 +24,9 @@ public sealed class AgentSpendOptions
     public const string LongSessionMinutesSetting = "AGENTSPEND_LONG_SESSION_MINUTES";
     public const string KeyRatePerSecondSetting = "AGENTSPEND_KEY_RATE_PER_SECOND";
     public const string KeyBurstSetting = "AGENTSPEND_KEY_BURST";
+    public const string AlertRetryBaseSecondsSetting = "AGENTSPEND_ALERT_RETRY_BASE_SECONDS";
+    public const string AlertMaxAttemptsSetting = "AGENTSPEND_ALERT_MAX_ATTEMPTS";
+    public const string WebhookTimeoutSecondsSetting = "AGENTSPEND_WEBHOOK_TIMEOUT_SECONDS";
 
     /// <summary>IANA timezone of the default workspace: its days are the metrics' days.</summary>
     public string Timezone { get; set; } = "UTC";
@@ -76,6 +79,21 @@ public sealed class AgentSpendOptions
     /// <summary>How many requests a key may make at once above its rate.</summary>
     public int KeyBurst { get; set; } = 2000;
 
+    /// <summary>
+    /// An alert whose webhooks failed is tried again after this many seconds, doubling with each attempt
+    /// (capped at <see cref="AlertMaxRetryDelay"/>); 0 retries at once.
+    /// </summary>
+    public int AlertRetryBaseSeconds { get; set; } = 2;
+
+    /// <summary>Delivery attempts per alert, the first included; after the last, its message goes to the alerts poison queue.</summary>
+    public int AlertMaxAttempts { get; set; } = 6;
+
+    /// <summary>How long one webhook post may take, connection included, before it counts as failed.</summary>
+    public int WebhookTimeoutSeconds { get; set; } = 10;
+
+    /// <summary>The longest wait between two delivery attempts of an alert, however many came before.</summary>
+    public static TimeSpan AlertMaxRetryDelay { get; } = TimeSpan.FromMinutes(15);
+
     /// <summary>Set by the Functions host when it starts the app as a custom handler.</summary>
     public int? CustomHandlerPort { get; set; }
 
@@ -99,6 +117,9 @@ public sealed class AgentSpendOptions
         options.LongSessionMinutes = ReadInt(configuration, LongSessionMinutesSetting, options.LongSessionMinutes);
         options.KeyRatePerSecond = ReadInt(configuration, KeyRatePerSecondSetting, options.KeyRatePerSecond);
         options.KeyBurst = ReadInt(configuration, KeyBurstSetting, options.KeyBurst);
+        options.AlertRetryBaseSeconds = ReadInt(configuration, AlertRetryBaseSecondsSetting, options.AlertRetryBaseSeconds);
+        options.AlertMaxAttempts = ReadInt(configuration, AlertMaxAttemptsSetting, options.AlertMaxAttempts);
+        options.WebhookTimeoutSeconds = ReadInt(configuration, WebhookTimeoutSecondsSetting, options.WebhookTimeoutSeconds);
         options.CustomHandlerPort = configuration[CustomHandlerPortSetting] is { Length: > 0 } port
             ? ReadInt(configuration, CustomHandlerPortSetting, 0)
             : null;
@@ -164,6 +185,9 @@ public sealed class AgentSpendOptionsValidator : IValidateOptions<AgentSpendOpti
         }
 
         InRange(AgentSpendOptions.KeyUsageFlushSecondsSetting, options.KeyUsageFlushSeconds, 1, 3600);
+        InRange(AgentSpendOptions.AlertRetryBaseSecondsSetting, options.AlertRetryBaseSeconds, 0, 600);
+        InRange(AgentSpendOptions.AlertMaxAttemptsSetting, options.AlertMaxAttempts, 1, 20);
+        InRange(AgentSpendOptions.WebhookTimeoutSecondsSetting, options.WebhookTimeoutSeconds, 1, 120);
 
         foreach (var origin in options.CorsOrigins)
         {

@@ -59,7 +59,7 @@ public sealed partial class WorkspacePurgeService(
         deleted += await runs.DeletePartitionRowsAsync(TableClient.CreateQueryFilter($"PartitionKey eq {workspace.Id}"), cancellationToken).ConfigureAwait(false);
         deleted += await runs.DeletePartitionRowsAsync(
             TableClient.CreateQueryFilter($"PartitionKey eq {Runs.RunIndex.ActivePartition} and RowKey ge {workspace.Id + "|"} and RowKey lt {workspace.Id + "}"}"), cancellationToken).ConfigureAwait(false);
-        foreach (var table in new[] { StorageNames.BudgetsTable, StorageNames.ControlsTable, StorageNames.ToolsTable })
+        foreach (var table in new[] { StorageNames.BudgetsTable, StorageNames.ControlsTable, StorageNames.ToolsTable, StorageNames.AlertsTable, StorageNames.WebhooksTable })
         {
             deleted += await storage.GetTable(table).DeletePartitionRowsAsync(TableClient.CreateQueryFilter($"PartitionKey eq {workspace.Id}"), cancellationToken).ConfigureAwait(false);
         }
