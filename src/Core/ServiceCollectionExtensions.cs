@@ -63,6 +63,14 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<Alerts.AlertStore>();
         services.AddSingleton<Governance.BudgetReservations>();
         services.AddSingleton<Governance.BudgetEnforcer>();
+        services.AddSingleton<Alerts.WebhookStore>();
+        services.AddSingleton<Alerts.AlertDeliverer>();
+        services.AddHttpClient(Alerts.AlertDeliverer.HttpClientName, (sp, client) =>
+                client.Timeout = TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<AgentSpendOptions>>().Value.WebhookTimeoutSeconds))
+            // A redirect could lead a post somewhere its owner never configured: it counts as a failure instead.
+            .ConfigurePrimaryHttpMessageHandler(() => new System.Net.Http.SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+            // The factory's own loggers write each request's URL, and a Slack webhook's URL is its secret.
+            .RemoveAllLoggers();
         services.AddSingleton<Governance.PreflightCheck>();
         services.AddSingleton<Events.RecentEvents>();
         services.AddSingleton<RetentionService>();

@@ -49,6 +49,31 @@ public class AgentSpendOptionsTests
     }
 
     [Fact]
+    public void Alert_delivery_settings_default_to_a_2_s_backoff_6_attempts_and_a_10_s_timeout_and_are_range_checked()
+    {
+        var defaults = Bind();
+        var invalid = Bind(("AGENTSPEND_ALERT_RETRY_BASE_SECONDS", "-1"), ("AGENTSPEND_ALERT_MAX_ATTEMPTS", "0"), ("AGENTSPEND_WEBHOOK_TIMEOUT_SECONDS", "121"));
+
+        Assert.Equal((2, 6, 10), (defaults.AlertRetryBaseSeconds, defaults.AlertMaxAttempts, defaults.WebhookTimeoutSeconds));
+        Assert.Equal(
+            [
+                "AGENTSPEND_ALERT_RETRY_BASE_SECONDS must be between 0 and 600, got -1.",
+                "AGENTSPEND_ALERT_MAX_ATTEMPTS must be between 1 and 20, got 0.",
+                "AGENTSPEND_WEBHOOK_TIMEOUT_SECONDS must be between 1 and 120, got 121.",
+            ],
+            new AgentSpendOptionsValidator().Validate(null, invalid).Failures);
+    }
+
+    [Fact]
+    public void Alert_retries_wait_the_base_then_double_up_to_the_cap()
+    {
+        Assert.Equal(
+            [2, 4, 8, 16, 32, 900, 900],
+            new[] { 1, 2, 3, 4, 5, 10, 20 }.Select(attempts => Alerts.AlertDeliverer.RetryDelay(2, attempts).TotalSeconds));
+        Assert.Equal(TimeSpan.Zero, Alerts.AlertDeliverer.RetryDelay(0, 3));
+    }
+
+    [Fact]
     public void A_non_number_is_refused_by_name()
     {
         var error = Assert.Throws<OptionsValidationException>(() => Bind(("AGENTSPEND_RETENTION_DAYS", "ninety")));

@@ -10,6 +10,8 @@ public sealed record Alert
     public const string UnpricedModel = "unpriced_model";
     public const string SpendSpike = "spend_spike";
 
+    public static IReadOnlyList<string> Kinds { get; } = [BudgetThreshold, UnpricedModel, SpendSpike];
+
     /// <summary>Unique and ordered by time (newest first sorts first in the table).</summary>
     public required string Id { get; init; }
 
@@ -51,4 +53,6 @@ public static class AlertDelivery
 
     /// <summary>The workspace had no webhook when the alert was delivered: kept in the history only.</summary>
     public const string NoWebhooks = "no_webhooks";
+
+    public static IReadOnlyList<string> All { get; } = [Pending, Delivered, Failed, NoWebhooks];
 }

@@ -46,6 +46,9 @@ public static class AuditActions
     public const string AgentKillAll = "agent.kill_all";
     public const string AgentResume = "agent.resume";
     public const string AgentResumeAll = "agent.resume_all";
+    public const string WebhookCreate = "alert.webhook.create";
+    public const string WebhookUpdate = "alert.webhook.update";
+    public const string WebhookDelete = "alert.webhook.delete";
 }
 
 /// <summary>

@@ -25,6 +25,9 @@ public sealed class AgentSpendOptions
     public const string KeyRatePerSecondSetting = "AGENTSPEND_KEY_RATE_PER_SECOND";
     public const string KeyBurstSetting = "AGENTSPEND_KEY_BURST";
     public const string SpikeFactorSetting = "AGENTSPEND_SPIKE_FACTOR";
+    public const string AlertRetryBaseSecondsSetting = "AGENTSPEND_ALERT_RETRY_BASE_SECONDS";
+    public const string AlertMaxAttemptsSetting = "AGENTSPEND_ALERT_MAX_ATTEMPTS";
+    public const string WebhookTimeoutSecondsSetting = "AGENTSPEND_WEBHOOK_TIMEOUT_SECONDS";
 
     /// <summary>IANA timezone of the default workspace: its days are the metrics' days.</summary>
     public string Timezone { get; set; } = "UTC";
@@ -80,6 +83,21 @@ public sealed class AgentSpendOptions
     /// <summary>An hour costing more than this many times the trailing 7-day hourly mean raises a spend-spike alert; 0: never.</summary>
     public decimal SpikeFactor { get; set; } = 3m;
 
+    /// <summary>
+    /// An alert whose webhooks failed is tried again after this many seconds, doubling with each attempt
+    /// (capped at <see cref="AlertMaxRetryDelay"/>); 0 retries at once.
+    /// </summary>
+    public int AlertRetryBaseSeconds { get; set; } = 2;
+
+    /// <summary>Delivery attempts per alert, the first included; after the last, its message goes to the alerts poison queue.</summary>
+    public int AlertMaxAttempts { get; set; } = 6;
+
+    /// <summary>How long one webhook post may take, connection included, before it counts as failed.</summary>
+    public int WebhookTimeoutSeconds { get; set; } = 10;
+
+    /// <summary>The longest wait between two delivery attempts of an alert, however many came before.</summary>
+    public static TimeSpan AlertMaxRetryDelay { get; } = TimeSpan.FromMinutes(15);
+
     /// <summary>Set by the Functions host when it starts the app as a custom handler.</summary>
     public int? CustomHandlerPort { get; set; }
 
@@ -108,6 +126,9 @@ public sealed class AgentSpendOptions
                 ? factor
                 : throw new OptionsValidationException(SpikeFactorSetting, typeof(AgentSpendOptions), [$"{SpikeFactorSetting} must be a number, got '{spike}'."])
             : options.SpikeFactor;
+        options.AlertRetryBaseSeconds = ReadInt(configuration, AlertRetryBaseSecondsSetting, options.AlertRetryBaseSeconds);
+        options.AlertMaxAttempts = ReadInt(configuration, AlertMaxAttemptsSetting, options.AlertMaxAttempts);
+        options.WebhookTimeoutSeconds = ReadInt(configuration, WebhookTimeoutSecondsSetting, options.WebhookTimeoutSeconds);
         options.CustomHandlerPort = configuration[CustomHandlerPortSetting] is { Length: > 0 } port
             ? ReadInt(configuration, CustomHandlerPortSetting, 0)
             : null;
@@ -173,6 +194,9 @@ public sealed class AgentSpendOptionsValidator : IValidateOptions<AgentSpendOpti
         }
 
         InRange(AgentSpendOptions.KeyUsageFlushSecondsSetting, options.KeyUsageFlushSeconds, 1, 3600);
+        InRange(AgentSpendOptions.AlertRetryBaseSecondsSetting, options.AlertRetryBaseSeconds, 0, 600);
+        InRange(AgentSpendOptions.AlertMaxAttemptsSetting, options.AlertMaxAttempts, 1, 20);
+        InRange(AgentSpendOptions.WebhookTimeoutSecondsSetting, options.WebhookTimeoutSeconds, 1, 120);
 
         if (options.SpikeFactor is < 0 or > 1000 || (options.SpikeFactor > 0 && options.SpikeFactor < 1))
         {

@@ -15,4 +15,5 @@ namespace AgentSpend.Core;
 [JsonSerializable(typeof(UsageEvent))]
 [JsonSerializable(typeof(Alerts.Alert))]
 [JsonSerializable(typeof(Alerts.AlertMessage))]
+[JsonSerializable(typeof(Dictionary<string, Alerts.WebhookDeliveryResult>))]
 internal sealed partial class CoreJsonContext : JsonSerializerContext;

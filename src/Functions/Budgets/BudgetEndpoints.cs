@@ -123,7 +123,7 @@ public static class BudgetEndpoints
         b.Id, b.Name, BudgetNames.Name(BudgetNames.Scopes, b.Scope), b.ScopeValue, BudgetNames.Name(BudgetNames.Metrics, b.Metric),
         BudgetNames.Name(BudgetNames.Periods, b.Period), b.Limit, b.Thresholds, BudgetNames.Name(BudgetNames.Actions, b.Action), b.CreatedAt, b.UpdatedAt, standing);
 
-    private static string Choices<T>(IReadOnlyDictionary<string, T> names) => string.Join(", ", names.Keys.Take(names.Count - 1)) + " or " + names.Keys.Last();
+    private static string Choices<T>(IReadOnlyDictionary<string, T> names) => Problems.Choices([.. names.Keys]);
 
     /// <summary>Reads and checks a budget body; every error names its field.</summary>
     private static async Task<(Budget? Budget, ProblemHttpResult? Problem)> ReadAsync(HttpRequest request, Caller caller, PlanLimitEnforcer limits, CancellationToken cancellationToken)

@@ -3,6 +3,7 @@ using AgentSpend.Core;
 using AgentSpend.Core.Auth;
 using AgentSpend.Core.Configuration;
 using AgentSpend.Functions.Agents;
+using AgentSpend.Functions.Alerts;
 using AgentSpend.Functions.Budgets;
 using AgentSpend.Functions.Check;
 using AgentSpend.Functions.Events;
@@ -49,6 +50,7 @@ public static class AgentSpendApp
 
         services.AddSingleton(_ => FunctionManifest.Load(AppContext.BaseDirectory));
         services.AddSingleton<IQueueFunction, AggregateUsageFunction>();
+        services.AddSingleton<IQueueFunction, DeliverAlerts.DeliverAlertsFunction>();
         services.AddSingleton<ITimerFunction, RetentionFunction>();
         services.AddSingleton<ITimerFunction, PurgeWorkspacesFunction>();
         services.AddSingleton<ITimerFunction, RunCompletion.RunCompletionFunction>();
@@ -103,6 +105,7 @@ public static class AgentSpendApp
         app.MapBudgets();
         app.MapCheck();
         app.MapTools();
+        app.MapAlerts();
         app.MapWorkspaces();
         app.MapKeys();
         app.MapAudit();

@@ -40,6 +40,9 @@ public static class Problems
         TypedResults.Problem(detail: detail, statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests.",
             extensions: new Dictionary<string, object?> { ["reason"] = reason });
 
+    /// <summary>The allowed values for a reason: "a, b or c".</summary>
+    public static string Choices(IReadOnlyCollection<string> names) => string.Join(", ", names.Take(names.Count - 1)) + " or " + names.Last();
+
     public static ProblemHttpResult Create(int status, string title, string field, string reason) =>
         TypedResults.Problem(
             detail: $"{field}: {reason}",

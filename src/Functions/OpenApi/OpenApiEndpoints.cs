@@ -48,7 +48,7 @@ public static class OpenApiEndpoints
                 Add(operation, "status", "active or completed.");
             }
 
-            if (runList || path is "/api/v1/events" || path.EndsWith("/events", StringComparison.Ordinal))
+            if (runList || path is "/api/v1/events" || path.TrimEnd('/') is "/api/v1/alerts" || path.EndsWith("/events", StringComparison.Ordinal))
             {
                 Add(operation, "limit", "Page size, 1 to 500 (default 50).");
                 Add(operation, "cursor", "The next_cursor of the previous page.");

@@ -30,7 +30,7 @@ public sealed class CustomHandlerContractTests(AzuriteFixture azurite) : IClassF
     [Fact]
     public void Every_function_json_is_valid_and_names_what_the_app_uses()
     {
-        Assert.Equal(["Agents", "AggregateUsage", "Audit", "BudgetPeriods", "Budgets", "Check", "Events", "Health", "Import", "Ingest", "Keys", "Metrics", "OpenApi", "Otlp", "Pricing", "PurgeWorkspaces", "Retention", "RunCompletion", "RunEvents", "Runs", "Sessions", "Settings", "Tools", "Workspaces"], Manifest.Functions.Select(f => f.Name));
+        Assert.Equal(["Agents", "AggregateUsage", "Alerts", "Audit", "BudgetPeriods", "Budgets", "Check", "DeliverAlerts", "Events", "Health", "Import", "Ingest", "Keys", "Metrics", "OpenApi", "Otlp", "Pricing", "PurgeWorkspaces", "Retention", "RunCompletion", "RunEvents", "Runs", "Sessions", "Settings", "Tools", "Workspaces"], Manifest.Functions.Select(f => f.Name));
         Assert.Equal("api", Manifest.RoutePrefix);
         foreach (var function in Manifest.Functions)
         {
@@ -137,6 +137,26 @@ public sealed class CustomHandlerContractTests(AzuriteFixture azurite) : IClassF
 
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
         Assert.StartsWith("AggregateUsage failed:", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("Logs")[0].GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_host_shaped_DeliverAlerts_invocation_settles_its_alert_and_an_unreadable_message_answers_500()
+    {
+        var alert = Alerts.AlertTesting.BudgetAlert("default", DateTimeOffset.UtcNow);
+        await _host.Services.GetRequiredService<Core.Alerts.AlertStore>().RaiseAsync(alert, CancellationToken.None);
+        using var client = _host.CreateClient(null);
+
+        using var delivered = await client.PostAsJsonAsync("/DeliverAlerts", new
+        {
+            Data = new { message = new Core.Alerts.AlertMessage("default", alert.Id).ToJson() },
+            Metadata = new { DequeueCount = 1, Id = "alert-msg-1" },
+        });
+        using var unreadable = await client.PostAsJsonAsync("/DeliverAlerts", new { Data = new { message = "{\"AlertId\":" }, Metadata = new { DequeueCount = 1 } });
+
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.InternalServerError), (delivered.StatusCode, unreadable.StatusCode));
+        Assert.Equal("DeliverAlerts handled message alert-msg-1", JsonDocument.Parse(await delivered.Content.ReadAsStringAsync()).RootElement.GetProperty("Logs")[0].GetString());
+        var settled = await _host.GetJsonAsync($"/api/v1/alerts/{alert.Id}");
+        Assert.Equal(("no_webhooks", 1L), (settled.Str("status"), settled.Long("attempts")));
     }
 
     [Fact]

@@ -25,7 +25,7 @@ public sealed class IsolationWalkTests(AzuriteFixture azurite) : IClassFixture<A
     private const string BModel = "b-private-model";
 
     /// <summary>How a route parameter names a thing of workspace B. A new parameter must be added here, or the walk fails.</summary>
-    private static string TargetOf(string routePrefix, string parameter, (string Workspace, string Key, string Budget) b) => (routePrefix, parameter) switch
+    private static string TargetOf(string routePrefix, string parameter, (string Workspace, string Key, string Budget, string Alert, string Webhook) b) => (routePrefix, parameter) switch
     {
         ("/api/v1/workspaces", "id") => b.Workspace,
         ("/api/v1/keys", "id") => b.Key,
@@ -35,6 +35,8 @@ public sealed class IsolationWalkTests(AzuriteFixture azurite) : IClassFixture<A
         ("/api/v1/budgets", "id") => b.Budget,
         ("/api/v1/tools", "name") => BModel,
         ("/api/v1/sessions", "id") => SecretRun,
+        ("/api/v1/alerts", "id") => b.Alert,
+        ("/api/v1/alerts", "webhookId") => b.Webhook,
         _ => throw new InvalidOperationException($"The isolation walk does not know which of B's things '{{{parameter}}}' under {routePrefix} names; add it to TargetOf."),
     };
 
@@ -73,8 +75,16 @@ public sealed class IsolationWalkTests(AzuriteFixture azurite) : IClassFixture<A
         Assert.Equal(200, (await app.SendAsync("PUT", $"/api/v1/tools/{BModel}", new { cost_per_call_usd = 0.5m, note = SecretName }, bAdmin)).Status);
         var bBudget = await app.SendAsync("POST", "/api/v1/budgets", new { name = SecretName, scope = "agent", scope_value = SecretAgent, metric = "cost_usd", period = "daily", limit = 5m }, bAdmin);
         Assert.Equal(201, bBudget.Status);
+        var bWebhook = await app.SendAsync("POST", "/api/v1/alerts/webhooks", new { url = $"http://127.0.0.1:9/{SecretName}" }, bAdmin);
+        Assert.Equal(201, bWebhook.Status);
+        var bAlert = new AgentSpend.Core.Alerts.Alert
+        {
+            Id = AgentSpend.Core.Alerts.AlertStore.NewId(DateTimeOffset.UtcNow), WorkspaceId = b, Kind = AgentSpend.Core.Alerts.Alert.UnpricedModel,
+            Key = "unpriced|" + BModel, Message = $"{SecretAgent} used {BModel}, which has no price.", RaisedAt = DateTimeOffset.UtcNow, Model = BModel,
+        };
+        Assert.True(await app.Services.GetRequiredService<AgentSpend.Core.Alerts.AlertStore>().RaiseAsync(bAlert, CancellationToken.None));
         var bBefore = await SnapshotAsync(app, b);
-        var bTarget = (b, bKey.Str("id")!, bBudget.Body!.Value.Str("id")!);
+        var bTarget = (b, bKey.Str("id")!, bBudget.Body!.Value.Str("id")!, bAlert.Id, bWebhook.Body!.Value.Str("id")!);
 
         var endpoints = app.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
             .Where(e => e.RoutePattern.RawText!.StartsWith("/api/", StringComparison.Ordinal))
@@ -155,6 +165,7 @@ public sealed class IsolationWalkTests(AzuriteFixture azurite) : IClassFixture<A
         _ when path.EndsWith("/kill", StringComparison.Ordinal) || path.EndsWith("/kill-all", StringComparison.Ordinal) => new { reason = "intruder" },
         _ when path.Contains("/tools/", StringComparison.Ordinal) => new { cost_per_call_usd = 0, note = "intruder" },
         _ when path.Contains("/budgets", StringComparison.Ordinal) => new { scope = "workspace", metric = "calls", period = "daily", limit = 1 },
+        _ when path.Contains("/alerts/webhooks", StringComparison.Ordinal) => new { url = "http://127.0.0.1:9/intruder", enabled = false },
         _ => new { name = "intruder", retention_days = 1 },
     };
 
@@ -179,7 +190,7 @@ public sealed class IsolationWalkTests(AzuriteFixture azurite) : IClassFixture<A
     {
         var snapshot = new StringBuilder();
         var byPartition = TableClient.CreateQueryFilter($"PartitionKey ge {b} and PartitionKey lt {b + "}"}");
-        foreach (var table in new[] { StorageNames.UsageTable, StorageNames.LimitsTable, StorageNames.AuditTable, StorageNames.PriceOverridesTable })
+        foreach (var table in new[] { StorageNames.UsageTable, StorageNames.LimitsTable, StorageNames.AuditTable, StorageNames.PriceOverridesTable, StorageNames.AlertsTable, StorageNames.WebhooksTable })
         {
             await foreach (var row in app.Storage.GetTable(table).QueryAsync(byPartition))
             {
