@@ -44,7 +44,7 @@ public class DailyBucketTests
 
         bucket.Commit(rows, [new ETag("e1"), new ETag("s1")]);
         var lastAt = new DateTimeOffset(2026, 11, 22, 10, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
-        Assert.Equal([3L, 60, 3, 0, 0, 0, 4_000, 1, 1, 1, 300, 2_500, 1, 90, 31, lastAt], bucket.Total.ToArray());
+        Assert.Equal([3L, 60, 3, 0, 0, 0, 4_000, 1, 1, 1, 300, 2_500, 1, 90, 31, lastAt, 0, 0], bucket.Total.ToArray());
         Assert.Equal(1, bucket.Hours["2026-11-22T09"].Events);
         Assert.Equal(2, bucket.Hours["2026-11-22T10"].Events);
         Assert.Equal(new Dictionary<string, long> { ["a"] = 30, ["b"] = 30 }, bucket.Values(Dimension.Agent).ToDictionary(kv => kv.Key, kv => kv.Value.InputTokens));
@@ -57,7 +57,7 @@ public class DailyBucketTests
     {
         var old = UsageCounters.FromArray([3L, 60, 3, 0, 0, 0, 4_000, 1, 1, 1, 300]);
 
-        Assert.Equal([3L, 60, 3, 0, 0, 0, 4_000, 1, 1, 1, 300, 0, 0, 0, 0, 0], old.ToArray());
+        Assert.Equal([3L, 60, 3, 0, 0, 0, 4_000, 1, 1, 1, 300, 0, 0, 0, 0, 0, 0, 0], old.ToArray());
     }
 
     [Fact]
@@ -147,6 +147,8 @@ public class DailyBucketTests
         public Task<ETag> UpdateAsync(Azure.Data.Tables.ITableEntity entity, ETag ifMatch, Azure.Data.Tables.TableUpdateMode mode, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
         public Task DeleteAsync(string partitionKey, string rowKey, ETag ifMatch, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public Task<bool> TryDeleteAsync(string partitionKey, string rowKey, ETag ifMatch, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
         public IAsyncEnumerable<Azure.Data.Tables.TableEntity> QueryAsync(string? filter, IEnumerable<string>? properties = null, int? pageSize = null, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 

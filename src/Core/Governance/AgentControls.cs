@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using AgentSpend.Core.Storage;
 using Azure.Data.Tables;
 
@@ -38,9 +37,10 @@ public sealed record AgentControl(string? Agent, string State, string? Reason, D
 }
 
 /// <summary>
-/// Kill switches, in the <c>controls</c> table (one partition per workspace; <c>agent|{name}</c> or <c>all</c>).
-/// Checks read them from memory, re-read at most <see cref="Freshness"/> after the last read, so a kill made on
-/// any instance takes effect everywhere within that time; on the instance that made it, at once.
+/// Kill switches and pauses, in the <c>controls</c> table (one partition per workspace; <c>agent|{name}</c>, <c>all</c>,
+/// or <c>pause|{scope}|{value}</c>). Checks read them from memory, re-read in the background once they are
+/// <see cref="Freshness"/> old and waited for once <see cref="MaxStaleness"/> old, so a kill or pause made on any
+/// instance takes effect everywhere within about a second and never more than two; on the instance that made it, at once.
 /// </summary>
 public sealed class AgentControls(IStorageProvider storage, TimeProvider clock)
 {
@@ -49,7 +49,10 @@ public sealed class AgentControls(IStorageProvider storage, TimeProvider clock)
     private const string AllRow = "all";
     private const string PausePrefix = "pause|";
 
-    private readonly ConcurrentDictionary<string, (DateTimeOffset ReadAt, IReadOnlyDictionary<string, AgentControl> Controls)> _cache = new(StringComparer.Ordinal);
+    /// <summary>A kill or pause made on another instance takes effect here within this (plus one read).</summary>
+    public static readonly TimeSpan MaxStaleness = TimeSpan.FromSeconds(2);
+
+    private readonly RefreshingCache<IReadOnlyDictionary<string, AgentControl>> _cache = new(Freshness, MaxStaleness, clock);
 
     private ITableStore Table => storage.GetTable(StorageNames.ControlsTable);
 
@@ -100,7 +103,7 @@ public sealed class AgentControls(IStorageProvider storage, TimeProvider clock)
             return false;
         }
 
-        _cache.TryRemove(workspaceId, out _);
+        _cache.Forget(workspaceId);
         return true;
     }
 
@@ -117,7 +120,7 @@ public sealed class AgentControls(IStorageProvider storage, TimeProvider clock)
             }
         }
 
-        _cache.TryRemove(workspaceId, out _);
+        _cache.Forget(workspaceId);
         return lifted;
     }
 
@@ -135,25 +138,18 @@ public sealed class AgentControls(IStorageProvider storage, TimeProvider clock)
             if (await Table.TryDeleteAsync(row.PartitionKey, row.RowKey, row.ETag, cancellationToken).ConfigureAwait(false))
             {
                 lifted++;
-                _cache.TryRemove(row.PartitionKey, out _);
+                _cache.Forget(row.PartitionKey);
             }
         }
 
         return lifted;
     }
 
-    public async ValueTask<IReadOnlyDictionary<string, AgentControl>> AllAsync(string workspaceId, CancellationToken cancellationToken)
-    {
-        if (_cache.TryGetValue(workspaceId, out var cached) && clock.GetUtcNow() - cached.ReadAt < Freshness)
-        {
-            return cached.Controls;
-        }
+    public async ValueTask<IReadOnlyDictionary<string, AgentControl>> AllAsync(string workspaceId, CancellationToken cancellationToken) =>
+        (await _cache.GetAsync(workspaceId, ReadByRowAsync, cancellationToken).ConfigureAwait(false)).Value;
 
-        var readAt = clock.GetUtcNow();
-        var controls = (await ReadAsync(workspaceId, cancellationToken).ConfigureAwait(false)).ToDictionary(c => c.Row, c => c.Control, StringComparer.Ordinal);
-        _cache[workspaceId] = (readAt, controls);
-        return controls;
-    }
+    private async Task<IReadOnlyDictionary<string, AgentControl>> ReadByRowAsync(string workspaceId, CancellationToken cancellationToken) =>
+        (await ReadAsync(workspaceId, cancellationToken).ConfigureAwait(false)).ToDictionary(c => c.Row, c => c.Control, StringComparer.Ordinal);
 
     private async Task<List<(string Row, AgentControl Control)>> ReadAsync(string workspaceId, CancellationToken cancellationToken)
     {
@@ -178,7 +174,7 @@ public sealed class AgentControls(IStorageProvider storage, TimeProvider clock)
         {
             ["State"] = control.State, ["Reason"] = reason, ["At"] = control.At, ["By"] = by,
         }, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-        _cache.TryRemove(workspaceId, out _);
+        _cache.Forget(workspaceId);
         return control;
     }
 
@@ -198,7 +194,7 @@ public sealed class AgentControls(IStorageProvider storage, TimeProvider clock)
             await Table.DeleteAsync(workspaceId, row, Azure.ETag.All, cancellationToken).ConfigureAwait(false);
         }
 
-        _cache.TryRemove(workspaceId, out _);
+        _cache.Forget(workspaceId);
         return lifted.Length > 0;
     }
 

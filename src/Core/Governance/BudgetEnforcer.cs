@@ -81,7 +81,7 @@ public sealed partial class BudgetEnforcer(
             {
                 // A budget changed (or reset) within its period counts its thresholds afresh.
                 var key = string.Join('|', "budget", budget.Id, budget.UpdatedAt.UtcTicks.ToString(CultureInfo.InvariantCulture), BudgetUsage.PeriodKey(standing), threshold.ToString(CultureInfo.InvariantCulture));
-                if (_raised.ContainsKey(key))
+                if (Remembered(workspace, key))
                 {
                     continue;
                 }
@@ -96,8 +96,7 @@ public sealed partial class BudgetEnforcer(
                     }
                 }
 
-                await alerts.RaiseAsync(ThresholdAlert(workspace, budget, standing, threshold, key), cancellationToken).ConfigureAwait(false);
-                _raised.TryAdd(key, 0);
+                await RaiseOnceAsync(ThresholdAlert(workspace, budget, standing, threshold, key), cancellationToken).ConfigureAwait(false);
             }
         }
     }
@@ -110,15 +109,8 @@ public sealed partial class BudgetEnforcer(
         var what = threshold >= LimitThreshold
             ? budget.Action == BudgetAction.Block ? "reached its limit; calls are refused and the scope is paused" : "reached its limit"
             : $"crossed {threshold}% of its limit";
-        var now = clock.GetUtcNow();
-        return new Alert
+        return NewAlert(workspace, Alert.BudgetThreshold, key, string.Create(CultureInfo.InvariantCulture, $"Budget '{name}' ({whose}, {period} {metric}) {what}: {standing.Used} of {budget.Limit} ({standing.UsedPct}%).")) with
         {
-            Id = AlertStore.NewId(now),
-            WorkspaceId = workspace.Id,
-            Kind = Alert.BudgetThreshold,
-            Key = key,
-            RaisedAt = now,
-            Message = string.Create(CultureInfo.InvariantCulture, $"Budget '{name}' ({whose}, {period} {metric}) {what}: {standing.Used} of {budget.Limit} ({standing.UsedPct}%)."),
             Budget = new BudgetAlertDetails(budget.Id, budget.Name, scope, budget.ScopeValue, metric, period, BudgetNames.Name(BudgetNames.Actions, budget.Action),
                 budget.Limit, standing.Used, standing.UsedPct, threshold, standing.PeriodStart, standing.PeriodEnd),
         };
@@ -128,24 +120,8 @@ public sealed partial class BudgetEnforcer(
     {
         foreach (var model in counted.Where(e => e.CostNanos is null).Select(e => e.Model).Distinct(StringComparer.Ordinal))
         {
-            var key = "unpriced|" + model;
-            if (_raised.ContainsKey(workspace.Id + "|" + key))
-            {
-                continue;
-            }
-
-            var now = clock.GetUtcNow();
-            await alerts.RaiseAsync(new Alert
-            {
-                Id = AlertStore.NewId(now),
-                WorkspaceId = workspace.Id,
-                Kind = Alert.UnpricedModel,
-                Key = key,
-                RaisedAt = now,
-                Model = model,
-                Message = $"Model '{model}' was used for the first time and has no price: its calls count tokens but no cost until a price override is set.",
-            }, cancellationToken).ConfigureAwait(false);
-            _raised.TryAdd(workspace.Id + "|" + key, 0);
+            var message = $"Model '{model}' was used for the first time and has no price: its calls count tokens but no cost until a price override is set.";
+            await RaiseOnceAsync(NewAlert(workspace, Alert.UnpricedModel, "unpriced|" + model, message) with { Model = model }, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -161,7 +137,7 @@ public sealed partial class BudgetEnforcer(
         }
 
         var key = "spike|" + hour;
-        if (_raised.ContainsKey(workspace.Id + "|" + key))
+        if (Remembered(workspace, key))
         {
             return;
         }
@@ -178,17 +154,26 @@ public sealed partial class BudgetEnforcer(
         }
 
         var hourStart = DateTimeOffset.ParseExact(hour, "yyyy-MM-dd'T'HH", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
-        await alerts.RaiseAsync(new Alert
+        var message = string.Create(CultureInfo.InvariantCulture, $"Spend spike: {current} USD so far in the hour from {hourStart:yyyy-MM-dd HH:mm} UTC, above {factor}x the trailing 7-day hourly mean of {Math.Round(mean, 6)} USD.");
+        await RaiseOnceAsync(NewAlert(workspace, Alert.SpendSpike, key, message) with
         {
-            Id = AlertStore.NewId(now),
-            WorkspaceId = workspace.Id,
-            Kind = Alert.SpendSpike,
-            Key = key,
-            RaisedAt = now,
-            Message = string.Create(CultureInfo.InvariantCulture, $"Spend spike: {current} USD so far in the hour from {hourStart:yyyy-MM-dd HH:mm} UTC, above {factor}x the trailing 7-day hourly mean of {Math.Round(mean, 6)} USD."),
             Spike = new SpikeAlertDetails(hourStart.ToString("O", CultureInfo.InvariantCulture), current, Math.Round(mean, 9), factor),
         }, cancellationToken).ConfigureAwait(false);
-        _raised.TryAdd(workspace.Id + "|" + key, 0);
+    }
+
+    private Alert NewAlert(Workspace workspace, string kind, string key, string message)
+    {
+        var now = clock.GetUtcNow();
+        return new Alert { Id = AlertStore.NewId(now), WorkspaceId = workspace.Id, Kind = kind, Key = key, RaisedAt = now, Message = message };
+    }
+
+    private bool Remembered(Workspace workspace, string key) => _raised.ContainsKey(workspace.Id + "|" + key);
+
+    /// <summary>Raises the alert (a no-op when another evaluator raised its key first) and remembers its key here.</summary>
+    private async Task RaiseOnceAsync(Alert alert, CancellationToken cancellationToken)
+    {
+        await alerts.RaiseAsync(alert, cancellationToken).ConfigureAwait(false);
+        _raised.TryAdd(alert.WorkspaceId + "|" + alert.Key, 0);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Paused {Scope} {ScopeValue}: block budget {BudgetId} of workspace {WorkspaceId} reached its limit")]

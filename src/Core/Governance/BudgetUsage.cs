@@ -19,8 +19,39 @@ public sealed record BudgetStanding(decimal Used, decimal UsedPct, string? Perio
 /// counters for a team, user, agent or model; the slices' hours for those scopes' rolling five hours). Calendar periods are the workspace's local days, weeks (from Monday) and months;
 /// <c>total</c> is every day kept; <c>rolling_5h</c> is the current UTC hour and the four before it.
 /// </summary>
-public sealed class BudgetUsage(MetricsService metrics, IOptions<AgentSpendOptions> options, TimeProvider clock)
+public sealed class BudgetUsage(MetricsService metrics, Aggregation.DayVersions versions, IOptions<AgentSpendOptions> options, TimeProvider clock)
 {
+    /// <summary>
+    /// What the standings of these budgets depend on, as one string: the budgets as changed last, the current local day
+    /// and UTC hour (which place every window), and the version of every day the windows cover. Equal fingerprints mean
+    /// equal standings; null when a day is being written and no fingerprint can be trusted.
+    /// </summary>
+    public async Task<string?> FingerprintAsync(Workspace workspace, IReadOnlyList<Budget> budgets, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var today = workspace.LocalDayOf(now);
+        var from = budgets.Count == 0 ? today : budgets.Select(b => Window(workspace, b.Period, now).Start is { } s ? workspace.LocalDayOf(s) : today.AddDays(-(options.Value.AggregateRetentionDays - 1))).Min();
+        var days = await versions.ReadAsync(workspace.Id, from, today, cancellationToken).ConfigureAwait(false);
+        if (days.Values.Any(d => d.Leased))
+        {
+            return null;
+        }
+
+        var fingerprint = new System.Text.StringBuilder()
+            .Append(Workspace.FormatDay(today)).Append('|').Append(Aggregation.DailyBucket.HourKey(now)).Append('|').Append(options.Value.AggregateRetentionDays);
+        foreach (var budget in budgets)
+        {
+            fingerprint.Append('|').Append(budget.Id).Append('@').Append(budget.UpdatedAt.UtcTicks);
+        }
+
+        foreach (var (day, version) in days.OrderBy(d => d.Key))
+        {
+            fingerprint.Append('|').Append(day.DayNumber).Append('=').Append(version.Token);
+        }
+
+        return fingerprint.ToString();
+    }
+
     public async Task<BudgetStanding> MeasureAsync(Workspace workspace, Budget budget, CancellationToken cancellationToken) =>
         (await MeasureAllAsync(workspace, [budget], cancellationToken).ConfigureAwait(false))[0];
 
@@ -43,6 +74,7 @@ public sealed class BudgetUsage(MetricsService metrics, IOptions<AgentSpendOptio
                 needSlices: rolling && members.Any(m => m.Budget.Scope != BudgetScope.Workspace)).ConfigureAwait(false);
             var fromHour = start is { } windowStart ? Aggregation.DailyBucket.HourKey(windowStart) : null;
             var byDimension = new Dictionary<Dimension, Dictionary<string, UsageCounters>>();
+            var inWindowByDimension = new Dictionary<Dimension, Dictionary<string, UsageCounters>>();
             foreach (var (budget, index) in members)
             {
                 UsageCounters counted;
@@ -54,10 +86,21 @@ public sealed class BudgetUsage(MetricsService metrics, IOptions<AgentSpendOptio
                 }
                 else if (rolling)
                 {
+                    // One pass over the window's slices per dimension, however many budgets of that scope there are.
                     var dimension = DimensionOf(budget.Scope);
-                    counted = DayUsage.Sum(days.SelectMany(d => d.Slices())
-                        .Where(x => string.CompareOrdinal(x.Key.Hour, fromHour) >= 0 && x.Key.ValueOf(dimension) == budget.ScopeValue)
-                        .Select(x => x.Value));
+                    if (!inWindowByDimension.TryGetValue(dimension, out var values))
+                    {
+                        inWindowByDimension[dimension] = values = new Dictionary<string, UsageCounters>(StringComparer.Ordinal);
+                        foreach (var (slice, sliceCounters) in days.SelectMany(d => d.Slices()))
+                        {
+                            if (string.CompareOrdinal(slice.Hour, fromHour) >= 0)
+                            {
+                                DayUsage.Counters(values, slice.ValueOf(dimension)).Add(sliceCounters);
+                            }
+                        }
+                    }
+
+                    counted = values.GetValueOrDefault(budget.ScopeValue!) ?? new UsageCounters();
                 }
                 else
                 {

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using AgentSpend.Core.Workspaces;
 
 namespace AgentSpend.Core.Governance;
@@ -54,8 +53,10 @@ public sealed class PreflightCheck(BudgetStore budgets, BudgetUsage usage, Agent
     /// <summary>While a re-read is under way, checks go on with what was read before, up to this age.</summary>
     public static readonly TimeSpan MaxStaleness = TimeSpan.FromSeconds(3);
 
-    private readonly ConcurrentDictionary<string, Snapshot> _snapshots = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, Lazy<Task<Snapshot>>> _reads = new(StringComparer.Ordinal);
+    private readonly RefreshingCache<(Budget Budget, BudgetStanding Standing, decimal Held)[]> _snapshots = new(Freshness, MaxStaleness, clock);
+
+    /// <summary>Per workspace, the last standings measured and what they depended on: re-used while nothing they depend on changed.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string Fingerprint, BudgetStanding[] Standings)> _measured = new(StringComparer.Ordinal);
 
     public async Task<CheckOutcome> CheckAsync(Workspace workspace, CheckRequest request, CancellationToken cancellationToken)
     {
@@ -164,58 +165,44 @@ public sealed class PreflightCheck(BudgetStore budgets, BudgetUsage usage, Agent
     private async Task<(Budget Budget, BudgetStanding Standing, decimal Held)[]> BlockBudgetsAsync(Workspace workspace, CancellationToken cancellationToken) =>
         (await SnapshotAsync(workspace, cancellationToken).ConfigureAwait(false)).Budgets;
 
-    private async Task<Snapshot> SnapshotAsync(Workspace workspace, CancellationToken cancellationToken)
+    private async ValueTask<Snapshot> SnapshotAsync(Workspace workspace, CancellationToken cancellationToken)
     {
-        if (_snapshots.TryGetValue(workspace.Id, out var snapshot))
-        {
-            var age = clock.GetUtcNow() - snapshot.ReadAt;
-            if (age < Freshness)
-            {
-                return snapshot;
-            }
-
-            // Stale: one re-read starts; until it lands, checks go on with this snapshot rather than queue behind it.
-            var read = ReadOnce(workspace);
-            if (age < MaxStaleness)
-            {
-                return snapshot;
-            }
-
-            return await read.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        return await ReadOnce(workspace).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var entry = await _snapshots.GetAsync(workspace.Id, (_, _) => ReadAsync(workspace), cancellationToken).ConfigureAwait(false);
+        return new Snapshot(entry.ReadAt, entry.Value);
     }
 
-    /// <summary>The workspace's one read in flight, started if there is none; never cancelled by one waiting check.</summary>
-    private Task<Snapshot> ReadOnce(Workspace workspace)
+    /// <summary>The workspace's block budgets, their usage, and what is held against them.</summary>
+    private async Task<(Budget Budget, BudgetStanding Standing, decimal Held)[]> ReadAsync(Workspace workspace)
     {
-        var lazy = _reads.GetOrAdd(workspace.Id, id => new Lazy<Task<Snapshot>>(async () =>
+        var readAt = clock.GetUtcNow();
+        var block = (await budgets.ListAsync(workspace.Id, CancellationToken.None).ConfigureAwait(false)).Where(b => b.Action == BudgetAction.Block).ToArray();
+        // Measuring every budget each second costs CPU that checks need; when no day the budgets cover has changed
+        // (and the hour and day are the same), the standings are what they were.
+        var fingerprint = await usage.FingerprintAsync(workspace, block, CancellationToken.None).ConfigureAwait(false);
+        BudgetStanding[] standings;
+        if (fingerprint is not null && _measured.TryGetValue(workspace.Id, out var last) && last.Fingerprint == fingerprint)
         {
-            try
+            standings = last.Standings;
+        }
+        else
+        {
+            standings = await usage.MeasureAllAsync(workspace, block, CancellationToken.None).ConfigureAwait(false);
+            if (fingerprint is not null)
             {
-                var readAt = clock.GetUtcNow();
-                var block = (await budgets.ListAsync(workspace.Id, CancellationToken.None).ConfigureAwait(false)).Where(b => b.Action == BudgetAction.Block).ToArray();
-                var standings = await usage.MeasureAllAsync(workspace, block, CancellationToken.None).ConfigureAwait(false);
-                var held = block.Length == 0
-                    ? []
-                    : await reservations.HeldAsync(workspace.Id, [.. block.Zip(standings, (b, s) => (b, HoldPeriod(b, s)))], readAt, CancellationToken.None).ConfigureAwait(false);
-                var snapshot = new Snapshot(readAt, [.. block.Zip(standings, (b, s) => (b, s, held.GetValueOrDefault(b.Id)))]);
-                _snapshots[workspace.Id] = snapshot;
-                return snapshot;
+                _measured[workspace.Id] = (fingerprint, standings);
             }
-            finally
-            {
-                _reads.TryRemove(id, out _);
-            }
-        }));
-        return lazy.Value;
+        }
+
+        var held = block.Length == 0
+            ? []
+            : await reservations.HeldAsync(workspace.Id, [.. block.Zip(standings, (b, s) => (b, HoldPeriod(b, s)))], readAt, CancellationToken.None).ConfigureAwait(false);
+        return [.. block.Zip(standings, (b, s) => (b, s, held.GetValueOrDefault(b.Id)))];
     }
 
     private sealed record Snapshot(DateTimeOffset ReadAt, (Budget Budget, BudgetStanding Standing, decimal Held)[] Budgets);
 
     /// <summary>Forgets what it read of a workspace's budgets, after one of them changed here.</summary>
-    public void Forget(string workspaceId) => _snapshots.TryRemove(workspaceId, out _);
+    public void Forget(string workspaceId) => _snapshots.Forget(workspaceId);
 
     /// <summary>After a budget was reset, replaced or deleted: the pauses it put are lifted, and what was read of it forgotten.</summary>
     public async Task BudgetChangedAsync(string workspaceId, string budgetId, CancellationToken cancellationToken)

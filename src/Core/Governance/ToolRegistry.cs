@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using AgentSpend.Core.Storage;
 using Azure.Data.Tables;
@@ -18,26 +17,22 @@ public sealed class ToolRegistry(IStorageProvider storage, TimeProvider clock)
     public const int MaxTools = 1000;
     private static readonly TimeSpan Freshness = TimeSpan.FromSeconds(1);
 
-    private readonly ConcurrentDictionary<string, (DateTimeOffset ReadAt, IReadOnlyDictionary<string, RegisteredTool> Tools)> _cache = new(StringComparer.Ordinal);
+    private readonly RefreshingCache<IReadOnlyDictionary<string, RegisteredTool>> _cache = new(Freshness, 2 * Freshness, clock);
 
     private ITableStore Table => storage.GetTable(StorageNames.ToolsTable);
 
-    public async ValueTask<IReadOnlyDictionary<string, RegisteredTool>> AllAsync(string workspaceId, CancellationToken cancellationToken)
-    {
-        if (_cache.TryGetValue(workspaceId, out var cached) && clock.GetUtcNow() - cached.ReadAt < Freshness)
-        {
-            return cached.Tools;
-        }
+    public async ValueTask<IReadOnlyDictionary<string, RegisteredTool>> AllAsync(string workspaceId, CancellationToken cancellationToken) =>
+        (await _cache.GetAsync(workspaceId, ReadAsync, cancellationToken).ConfigureAwait(false)).Value;
 
-        var readAt = clock.GetUtcNow();
+    private async Task<IReadOnlyDictionary<string, RegisteredTool>> ReadAsync(string workspaceId, CancellationToken cancellationToken)
+    {
         var tools = new Dictionary<string, RegisteredTool>(StringComparer.Ordinal);
         await foreach (var row in Table.QueryAsync(TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId}"), cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             var name = TableKey.Decode(row.RowKey);
-            tools[name] = new RegisteredTool(name, decimal.Parse(row.GetString("Cost") ?? "0", CultureInfo.InvariantCulture), row.GetString("Note"), row.GetDateTimeOffset("UpdatedAt") ?? readAt);
+            tools[name] = new RegisteredTool(name, decimal.Parse(row.GetString("Cost") ?? "0", CultureInfo.InvariantCulture), row.GetString("Note"), row.GetDateTimeOffset("UpdatedAt") ?? DateTimeOffset.MinValue);
         }
 
-        _cache[workspaceId] = (readAt, tools);
         return tools;
     }
 
@@ -48,7 +43,7 @@ public sealed class ToolRegistry(IStorageProvider storage, TimeProvider clock)
         {
             ["Cost"] = costPerCallUsd.ToString(CultureInfo.InvariantCulture), ["Note"] = note, ["UpdatedAt"] = tool.UpdatedAt,
         }, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-        _cache.TryRemove(workspaceId, out _);
+        _cache.Forget(workspaceId);
         return tool;
     }
 
@@ -56,7 +51,7 @@ public sealed class ToolRegistry(IStorageProvider storage, TimeProvider clock)
     {
         var existed = await Table.GetIfExistsAsync(workspaceId, TableKey.Encode(name), ["RowKey"], cancellationToken).ConfigureAwait(false) is not null;
         await Table.DeleteAsync(workspaceId, TableKey.Encode(name), Azure.ETag.All, cancellationToken).ConfigureAwait(false);
-        _cache.TryRemove(workspaceId, out _);
+        _cache.Forget(workspaceId);
         return existed;
     }
 }

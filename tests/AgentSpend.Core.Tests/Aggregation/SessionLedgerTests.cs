@@ -38,9 +38,9 @@ public class SessionLedgerTests
         var sameCallAsMetric = ledger.Count(Event(LedgerRole.Metric, 100, 10, 1_000));
         var moreInMetrics = ledger.Count(Event(LedgerRole.Metric, 50, 0, 400));
 
-        Assert.Equal([1L, 100, 10, 0, 0, 0, 1_000, 0, 0, 0, 10, 1_000, 0, 0, 0, 0], call.ToArray());
+        Assert.Equal([1L, 100, 10, 0, 0, 0, 1_000, 0, 0, 0, 10, 1_000, 0, 0, 0, 0, 0, 0], call.ToArray());
         Assert.Equal(new long[UsageCounters.FieldCount], sameCallAsMetric.ToArray());
-        Assert.Equal([0L, 50, 0, 0, 0, 0, 400, 0, 0, 0, 0, 400, 0, 0, 0, 0], moreInMetrics.ToArray());
+        Assert.Equal([0L, 50, 0, 0, 0, 0, 400, 0, 0, 0, 0, 400, 0, 0, 0, 0, 0, 0], moreInMetrics.ToArray());
         Assert.Equal((100L, 150L), ledger[0]);
     }
 
@@ -53,8 +53,8 @@ public class SessionLedgerTests
         var first = ledger.Count(Event(LedgerRole.Call, 200, 20, 2_000));
         var second = ledger.Count(Event(LedgerRole.Call, 200, 20, 2_000));
 
-        Assert.Equal([1L, 0, 0, 0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0], first.ToArray());
-        Assert.Equal([1L, 100, 10, 0, 0, 0, 1_000, 0, 0, 0, 10, 1_000, 0, 0, 0, 0], second.ToArray());
+        Assert.Equal([1L, 0, 0, 0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0, 0, 0], first.ToArray());
+        Assert.Equal([1L, 100, 10, 0, 0, 0, 1_000, 0, 0, 0, 10, 1_000, 0, 0, 0, 0, 0, 0], second.ToArray());
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Text.Json;
 using AgentSpend.Core.Governance;
 using AgentSpend.Core.Storage;
 using AgentSpend.Functions.Triggers;
+using AgentSpend.Integration.Tests.Alerts;
 using AgentSpend.Integration.Tests.Infrastructure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
@@ -212,6 +213,38 @@ public sealed class EnforcementTests(AzuriteFixture azurite) : IClassFixture<Azu
         await Send(at, "m", 0.50m);
         await Task.Delay(1000);
         Assert.Equal(2, (await AlertsAsync(app, ws)).Count);
+    }
+
+    [Fact]
+    public async Task Usage_crossing_each_threshold_posts_each_alert_once_signed_to_the_workspace_webhook()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync((_, _) => 200);
+        await using var app = await TestApp.StartAsync(azurite);
+        var (_, admin) = await app.CreateWorkspaceAsync(new { name = "thresholds-to-webhook" });
+        var secret = (await app.SendAsync("POST", "/api/v1/alerts/webhooks", new { url = receiver.Url("/budgets") }, admin)).Body!.Value.Str("secret")!;
+        var budget = (await app.SendAsync("POST", "/api/v1/budgets", new { name = "team spend", scope = "workspace", metric = "cost_usd", period = "daily", limit = 1m }, admin)).Body!.Value.Str("id")!;
+        var at = DateTimeOffset.UtcNow.AddMinutes(-1);
+        var today = Json.Day(DateOnly.FromDateTime(at.UtcDateTime));
+        var costs = new[] { 0.40m, 0.30m, 0.05m, 0.35m, 0.20m };
+        for (var i = 0; i < costs.Length; i++)
+        {
+            Assert.Equal(202, (await app.SendAsync("POST", "/api/v1/ingest", new { events = new[] { new { agent_name = "coder", provider = "p", model = "m", timestamp = at.ToString("O"), cost_usd = costs[i], idempotency_key = $"w{i}" } } }, admin)).Status);
+            await app.WaitForEventsAsync(i + 1, today, today, key: admin);
+        }
+
+        // 0.40, 0.70 (50%), 0.75, 1.10 (80% and 100%), 1.30: three alerts, each posted once.
+        await Eventually(() => Task.FromResult(receiver.Posts.Count), n => n >= 3);
+        await Task.Delay(1500);
+        var posts = receiver.Posts;
+        Assert.Equal(3, posts.Count);
+        Assert.All(posts, p => Assert.Equal(AlertTesting.ExpectedSignature(secret, p), p.Headers["X-AgentSpend-Signature"]));
+        var bodies = posts.Select(p => JsonDocument.Parse(p.Body).RootElement).ToArray();
+        Assert.Equal([(50L, 0.70m), (80L, 1.10m), (100L, 1.10m)], bodies.Select(b => (b.GetProperty("budget").Long("threshold"), b.GetProperty("budget").Dec("used"))).Order());
+        Assert.All(bodies, b => Assert.Equal((budget, "budget_threshold"), (b.GetProperty("budget").Str("id"), b.Str("kind"))));
+
+        var history = await Eventually(() => app.SendAsync("GET", "/api/v1/alerts?kind=budget_threshold", key: admin),
+            r => r.Body!.Value.GetProperty("items").EnumerateArray().All(a => a.Str("status") == "delivered"));
+        Assert.Equal(3, history.Body!.Value.GetProperty("items").GetArrayLength());
     }
 
     private static async Task<List<JsonElement>> AlertsAsync(TestApp app, string workspaceId)

@@ -157,8 +157,8 @@ public sealed class IngestToMetricsTests(AzuriteFixture azurite) : IClassFixture
     [InlineData("/api/v1/metrics/overview?from=2024-01-01&to=2026-01-01", "to", "The range spans 732 days; at most 400 are allowed here.")]
     [InlineData("/api/v1/metrics/timeseries?granularity=fortnight", "granularity", "'fortnight' is not a granularity; use day, hour, week or month.")]
     [InlineData("/api/v1/metrics/timeseries?granularity=hour&from=2026-10-01&to=2026-10-20", "to", "The range spans 20 days; at most 14 are allowed here.")]
-    [InlineData("/api/v1/metrics/breakdown", "by", "'by' is required: agent, model, provider, user, team, framework, task_type, harness, repo, branch, session or tag.<key>.")]
-    [InlineData("/api/v1/metrics/breakdown?by=colour", "by", "'colour' is not a dimension; use agent, model, provider, user, team, framework, task_type, harness, repo, branch, session or tag.<key>.")]
+    [InlineData("/api/v1/metrics/breakdown", "by", "'by' is required: agent, model, provider, user, team, framework, task_type, harness, repo, branch, key, session or tag.<key>.")]
+    [InlineData("/api/v1/metrics/breakdown?by=colour", "by", "'colour' is not a dimension; use agent, model, provider, user, team, framework, task_type, harness, repo, branch, key, session or tag.<key>.")]
     public async Task Bad_metrics_parameters_answer_400_naming_the_parameter(string path, string parameter, string reason)
     {
         using var response = await _app.Client.GetAsync(path);

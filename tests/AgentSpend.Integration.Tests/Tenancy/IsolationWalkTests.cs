@@ -25,7 +25,7 @@ public sealed class IsolationWalkTests(AzuriteFixture azurite) : IClassFixture<A
     private const string BModel = "b-private-model";
 
     /// <summary>How a route parameter names a thing of workspace B. A new parameter must be added here, or the walk fails.</summary>
-    private static string TargetOf(string routePrefix, string parameter, (string Workspace, string Key, string Budget, string Alert, string Webhook) b) => (routePrefix, parameter) switch
+    private static string TargetOf(string routePrefix, string parameter, (string Workspace, string Key, string Budget, string Alert, string Webhook, string Reservation) b) => (routePrefix, parameter) switch
     {
         ("/api/v1/workspaces", "id") => b.Workspace,
         ("/api/v1/keys", "id") => b.Key,
@@ -37,6 +37,7 @@ public sealed class IsolationWalkTests(AzuriteFixture azurite) : IClassFixture<A
         ("/api/v1/sessions", "id") => SecretRun,
         ("/api/v1/alerts", "id") => b.Alert,
         ("/api/v1/alerts", "webhookId") => b.Webhook,
+        ("/api/v1/check", "id") => b.Reservation,
         _ => throw new InvalidOperationException($"The isolation walk does not know which of B's things '{{{parameter}}}' under {routePrefix} names; add it to TargetOf."),
     };
 
@@ -83,8 +84,10 @@ public sealed class IsolationWalkTests(AzuriteFixture azurite) : IClassFixture<A
             Key = "unpriced|" + BModel, Message = $"{SecretAgent} used {BModel}, which has no price.", RaisedAt = DateTimeOffset.UtcNow, Model = BModel,
         };
         Assert.True(await app.Services.GetRequiredService<AgentSpend.Core.Alerts.AlertStore>().RaiseAsync(bAlert, CancellationToken.None));
+        var bReservation = await app.SendAsync("POST", "/api/v1/check", new { agent_name = SecretAgent, estimated_cost_usd = 0.1m, reserve = true, run_id = SecretRun }, bAdmin);
+        Assert.Equal(200, bReservation.Status);
         var bBefore = await SnapshotAsync(app, b);
-        var bTarget = (b, bKey.Str("id")!, bBudget.Body!.Value.Str("id")!, bAlert.Id, bWebhook.Body!.Value.Str("id")!);
+        var bTarget = (b, bKey.Str("id")!, bBudget.Body!.Value.Str("id")!, bAlert.Id, bWebhook.Body!.Value.Str("id")!, bReservation.Body!.Value.GetProperty("reservation").Str("id")!);
 
         var endpoints = app.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
             .Where(e => e.RoutePattern.RawText!.StartsWith("/api/", StringComparison.Ordinal))
@@ -190,7 +193,8 @@ public sealed class IsolationWalkTests(AzuriteFixture azurite) : IClassFixture<A
     {
         var snapshot = new StringBuilder();
         var byPartition = TableClient.CreateQueryFilter($"PartitionKey ge {b} and PartitionKey lt {b + "}"}");
-        foreach (var table in new[] { StorageNames.UsageTable, StorageNames.LimitsTable, StorageNames.AuditTable, StorageNames.PriceOverridesTable, StorageNames.AlertsTable, StorageNames.WebhooksTable })
+        foreach (var table in new[] { StorageNames.UsageTable, StorageNames.LimitsTable, StorageNames.AuditTable, StorageNames.PriceOverridesTable, StorageNames.AlertsTable, StorageNames.WebhooksTable,
+            StorageNames.ReservationsTable, StorageNames.BudgetsTable, StorageNames.ControlsTable, StorageNames.ToolsTable })
         {
             await foreach (var row in app.Storage.GetTable(table).QueryAsync(byPartition))
             {
