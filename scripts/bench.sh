@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # scripts/bench.sh check [--checks 60000] [--check-clients 64]: the pre-flight check benchmark instead: 100
-# block budgets in force, --check-clients concurrent clients sending --checks checks; prints checks/s and p50/p99.
+# block budgets in force, --check-clients concurrent clients sending --checks checks flat out (checks/s, p50/p99),
+# then the same clients paced at 3,000 checks/s for 10 s (a warm-up run, then the measured one, each check timed
+# from when it was due), then GET /api/health paced the same way as the floor this machine sets.
 #
 # End-to-end benchmark against a fresh Azurite on free ports. Options pass through to the benchmark:
 #   scripts/bench.sh [--events 200000] [--days 30] [--agents 50] [--models 10] [--batch 1000]
