@@ -90,17 +90,40 @@ public sealed class AgentControls(IStorageProvider storage, TimeProvider clock)
     /// </summary>
     public async Task<bool> PauseAsync(string workspaceId, string scope, string? scopeValue, string budgetId, DateTimeOffset? until, CancellationToken cancellationToken)
     {
-        try
+        var pause = new TableEntity(workspaceId, PauseRowOf(scope, scopeValue))
         {
-            await Table.InsertAsync(new TableEntity(workspaceId, PauseRowOf(scope, scopeValue))
+            ["State"] = AgentControl.Paused, ["Reason"] = "budget_exceeded", ["At"] = clock.GetUtcNow(), ["By"] = "budget:" + budgetId,
+            ["Scope"] = scope, ["ScopeValue"] = scopeValue, ["BudgetId"] = budgetId, ["Until"] = until,
+        };
+        for (var attempt = 0; ; attempt++)
+        {
+            try
             {
-                ["State"] = AgentControl.Paused, ["Reason"] = "budget_exceeded", ["At"] = clock.GetUtcNow(), ["By"] = "budget:" + budgetId,
-                ["Scope"] = scope, ["ScopeValue"] = scopeValue, ["BudgetId"] = budgetId, ["Until"] = until,
-            }, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Azure.RequestFailedException ex) when (ex.Status == 409)
-        {
-            return false;
+                await Table.InsertAsync(pause, cancellationToken).ConfigureAwait(false);
+                break;
+            }
+            catch (Azure.RequestFailedException ex) when (ex.Status == 409)
+            {
+                // A pause of an ended period that the timer has not lifted yet gives way to this one; one in force stays.
+                var existing = await Table.GetIfExistsAsync(workspaceId, pause.RowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
+                if (existing is not null && (existing.GetDateTimeOffset("Until") is not { } ended || ended > clock.GetUtcNow()))
+                {
+                    return false;
+                }
+
+                try
+                {
+                    if (existing is not null)
+                    {
+                        await Table.UpdateAsync(pause, existing.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+                        break;
+                    }
+                }
+                catch (Azure.RequestFailedException raced) when (raced.Status is 404 or 412 && attempt < 3)
+                {
+                    // Lifted or replaced meanwhile: look again.
+                }
+            }
         }
 
         _cache.Forget(workspaceId);

@@ -74,6 +74,25 @@ public sealed class EnforcementTests(AzuriteFixture azurite) : IClassFixture<Azu
     }
 
     [Fact]
+    public async Task A_pause_in_force_stays_and_one_whose_period_ended_gives_way_to_the_next_before_the_timer_lifts_it()
+    {
+        var clock = new ShiftedClock();
+        await using var app = await TestApp.StartAsync(azurite, clock: clock);
+        var controls = app.Services.GetRequiredService<AgentControls>();
+        var start = clock.GetUtcNow();
+
+        Assert.True(await controls.PauseAsync("ws-pauses", "agent", "coder", "bud_a", start.AddMinutes(1), CancellationToken.None));
+        Assert.False(await controls.PauseAsync("ws-pauses", "agent", "coder", "bud_b", start.AddHours(1), CancellationToken.None));
+
+        clock.Offset = TimeSpan.FromMinutes(2);
+        Assert.Null(await controls.FindStopAsync("ws-pauses", "coder", null, null, null, null, CancellationToken.None));
+        Assert.True(await controls.PauseAsync("ws-pauses", "agent", "coder", "bud_b", start.AddHours(1), CancellationToken.None));
+        var stop = await controls.FindStopAsync("ws-pauses", "coder", null, null, null, null, CancellationToken.None);
+        Assert.Equal(("paused", "bud_b", start.AddHours(1)), (stop!.State, stop.BudgetId, stop.Until!.Value));
+        Assert.Equal(0, await controls.LiftRolledOverAsync(CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Fifty_concurrent_reserving_callers_never_take_a_budget_past_its_limit_and_matching_usage_releases_their_holds()
     {
         await using var app = await TestApp.StartAsync(azurite);
