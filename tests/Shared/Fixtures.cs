@@ -8,12 +8,20 @@ internal static class Fixtures
 {
     public static string Path(params string[] parts)
     {
+        var path = System.IO.Path.Combine([RepositoryRoot, "tests", "Fixtures", .. parts]);
+        return File.Exists(path) ? path : throw new FileNotFoundException($"The fixture {path} is missing.");
+    }
+
+    /// <summary>The folder holding AgentSpend.Functions.sln, above the test assembly.</summary>
+    public static string RepositoryRoot { get; } = FindRepositoryRoot();
+
+    private static string FindRepositoryRoot()
+    {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
             if (File.Exists(System.IO.Path.Combine(dir.FullName, "AgentSpend.Functions.sln")))
             {
-                var path = System.IO.Path.Combine([dir.FullName, "tests", "Fixtures", .. parts]);
-                return File.Exists(path) ? path : throw new FileNotFoundException($"The fixture {path} is missing.");
+                return dir.FullName;
             }
         }
 

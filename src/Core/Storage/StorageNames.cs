@@ -1,8 +1,8 @@
 namespace AgentSpend.Core.Storage;
 
 /// <summary>
-/// Every table and queue the app uses. function.json files and (later) the Bicep name the same ones;
-/// a contract test keeps them in step.
+/// Every table and queue the app uses. function.json files and infra/bicep/main.bicep name the same ones;
+/// the deploy contract tests (tests/AgentSpend.Integration.Tests/Deploy) keep them in step.
 /// </summary>
 public static class StorageNames
 {
