@@ -56,13 +56,6 @@ public sealed class AgentControls(IStorageProvider storage, TimeProvider clock)
 
     private ITableStore Table => storage.GetTable(StorageNames.ControlsTable);
 
-    /// <summary>The switch that stops this agent now (its own, else the workspace-wide one), or null.</summary>
-    public async ValueTask<AgentControl?> FindAsync(string workspaceId, string agent, CancellationToken cancellationToken)
-    {
-        var controls = await AllAsync(workspaceId, cancellationToken).ConfigureAwait(false);
-        return controls.GetValueOrDefault(RowOf(agent)) ?? controls.GetValueOrDefault(AllRow);
-    }
-
     /// <summary>What stops a call by these coordinates now: a kill switch first, else a pause whose period has not rolled over; null when none.</summary>
     public async ValueTask<AgentControl?> FindStopAsync(string workspaceId, string agent, string? user, string? team, string? keyId, string? model, CancellationToken cancellationToken)
     {

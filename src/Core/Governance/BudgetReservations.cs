@@ -176,12 +176,6 @@ public sealed partial class BudgetReservations(IStorageProvider storage, TimePro
     /// </summary>
     public async Task<int> ReleaseMatchingAsync(string workspaceId, IEnumerable<UsageEvent> counted, CancellationToken cancellationToken)
     {
-        var open = await OpenAsync(workspaceId, cancellationToken).ConfigureAwait(false);
-        if (open.Count == 0)
-        {
-            return 0;
-        }
-
         var runs = new HashSet<string>(StringComparer.Ordinal);
         var keys = new HashSet<string>(StringComparer.Ordinal);
         foreach (var e in counted)
@@ -197,6 +191,13 @@ public sealed partial class BudgetReservations(IStorageProvider storage, TimePro
             }
         }
 
+        // Events that name neither a run nor an idempotency key cannot match a reservation: no read for them.
+        if (runs.Count == 0 && keys.Count == 0)
+        {
+            return 0;
+        }
+
+        var open = await OpenAsync(workspaceId, cancellationToken).ConfigureAwait(false);
         var matched = open.Where(r => (r.RunId is { } run && runs.Contains(run)) || (r.IdempotencyKey is { } key && keys.Contains(key))).ToArray();
         foreach (var reservation in matched)
         {
