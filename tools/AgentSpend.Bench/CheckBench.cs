@@ -17,8 +17,10 @@ namespace AgentSpend.Bench;
 /// timed from then, not from when it went out (so a stall counts for every check it delays); after one such run
 /// as warm-up, this gives the latency a caller sees at that load (target: p99 at most 10 ms);</item>
 /// <item>the floor: GET /api/health, which does nothing, paced the same way: the tail this machine and this
-/// client put on any request; and, during both paced runs, how late a thread that sleeps 1 ms wakes.</item>
+/// client put on any request; and, during both paced runs, how late a thread of the client that sleeps 1 ms wakes,
+/// and the client's own garbage collections.</item>
 /// </list>
+/// The app runs in a process of its own (<see cref="StandaloneApp"/>), with its own runtime settings.
 /// </summary>
 internal static class CheckBench
 {
@@ -100,7 +102,7 @@ internal static class CheckBench
             var paced = await PacedAsync(clients, k => CheckAsync(http, bodies[k % bodies.Length]), () => Interlocked.Increment(ref failures));
             var pacedP99 = Percentile(paced, 99);
             Console.WriteLine($"check latency at {TargetRate:N0} checks/s ({paced.Length} checks paced over {PacedDuration.TotalSeconds:F0} s by {clients} clients, timed from when each was due): {Percentiles(paced)} (target p99 <= 10 ms: {(pacedP99 <= 10 ? "met" : "NOT met")})");
-            Console.WriteLine($"  process hiccups meanwhile (a thread sleeping 1 ms, how late it woke): {Percentiles(hiccups.Stop())}");
+            Console.WriteLine($"  process hiccups meanwhile (a thread sleeping 1 ms, how late it woke): {Percentiles(hiccups.Stop())}; {hiccups.GarbageCollections()}");
         }
 
         using (var hiccups = new HiccupMeter())
@@ -111,7 +113,7 @@ internal static class CheckBench
                 await response.Content.ReadAsByteArrayAsync();
                 return response.IsSuccessStatusCode;
             }, () => Interlocked.Increment(ref failures));
-            Console.WriteLine($"floor: GET /api/health paced the same way: {Percentiles(floor)}; process hiccups meanwhile: {Percentiles(hiccups.Stop())}");
+            Console.WriteLine($"floor: GET /api/health paced the same way: {Percentiles(floor)}; process hiccups meanwhile: {Percentiles(hiccups.Stop())}; {hiccups.GarbageCollections()}");
         }
 
         if (failures > 0)
@@ -154,6 +156,8 @@ internal static class CheckBench
     {
         private readonly List<double> _late = [];
         private readonly Thread _thread;
+        private readonly int[] _collectionsAtStart = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
+        private readonly TimeSpan _pausedAtStart = GC.GetTotalPauseDuration();
         private volatile bool _stop;
 
         public HiccupMeter()
@@ -176,6 +180,11 @@ internal static class CheckBench
             _thread.Join();
             return [.. _late];
         }
+
+        /// <summary>The client's garbage collections since the start, and how long they paused it in all.</summary>
+        public string GarbageCollections() =>
+            $"client GCs gen0/1/2 {GC.CollectionCount(0) - _collectionsAtStart[0]}/{GC.CollectionCount(1) - _collectionsAtStart[1]}/{GC.CollectionCount(2) - _collectionsAtStart[2]}, " +
+            $"paused {(GC.GetTotalPauseDuration() - _pausedAtStart).TotalMilliseconds:F0} ms ({(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC)";
 
         public void Dispose()
         {

@@ -20,10 +20,13 @@ internal static class RequestBody
             return null;
         }
 
-        var buffer = new ArrayBufferWriter<byte>((int)(request.ContentLength ?? 16 * 1024) + 1);
+        var length = request.ContentLength;
+        var buffer = new ArrayBufferWriter<byte>((int)(length ?? 16 * 1024) + 1);
         while (true)
         {
-            var memory = buffer.GetMemory(16 * 1024);
+            // A body of known length needs room for what is left of it, plus one byte to see that it ended: asking
+            // for more would grow the buffer past the body on every request (16 KB for a 100-byte check).
+            var memory = buffer.GetMemory(length is { } declared ? Math.Max(1, (int)declared + 1 - buffer.WrittenCount) : 16 * 1024);
             var read = await request.Body.ReadAsync(memory, cancellationToken).ConfigureAwait(false);
             if (read == 0)
             {
