@@ -28,7 +28,7 @@ internal static class CheckBench
     private const int TargetRate = 3000;
     private static readonly TimeSpan PacedDuration = TimeSpan.FromSeconds(10);
 
-    public static async Task<bool> RunAsync(HttpClient http, int clients, int checks)
+    public static async Task<bool> RunAsync(HttpClient http, StandaloneApp app, int clients, int checks)
     {
         // Usage for every agent, team, user and model, so that each budget has something to measure.
         var now = DateTimeOffset.UtcNow.AddMinutes(-1).ToString("O");
@@ -99,21 +99,24 @@ internal static class CheckBench
         await PacedAsync(clients, k => CheckAsync(http, bodies[k % bodies.Length]), () => Interlocked.Increment(ref failures));
         using (var hiccups = new HiccupMeter())
         {
-            var paced = await PacedAsync(clients, k => CheckAsync(http, bodies[k % bodies.Length]), () => Interlocked.Increment(ref failures));
+            var (appCpu, clientCpu) = (app.ProcessorTime, Process.GetCurrentProcess().TotalProcessorTime);
+            var (paced, sentLate) = await PacedAsync(clients, k => CheckAsync(http, bodies[k % bodies.Length]), () => Interlocked.Increment(ref failures));
             var pacedP99 = Percentile(paced, 99);
             Console.WriteLine($"check latency at {TargetRate:N0} checks/s ({paced.Length} checks paced over {PacedDuration.TotalSeconds:F0} s by {clients} clients, timed from when each was due): {Percentiles(paced)} (target p99 <= 10 ms: {(pacedP99 <= 10 ? "met" : "NOT met")})");
-            Console.WriteLine($"  process hiccups meanwhile (a thread sleeping 1 ms, how late it woke): {Percentiles(hiccups.Stop())}; {hiccups.GarbageCollections()}");
+            Console.WriteLine($"  of which sent late by the client: {Percentiles(sentLate)}");
+            Console.WriteLine($"  CPU a check: the app {(app.ProcessorTime - appCpu).TotalMicroseconds / paced.Length:F0} µs, the client {(Process.GetCurrentProcess().TotalProcessorTime - clientCpu).TotalMicroseconds / paced.Length:F0} µs");
+            Console.WriteLine($"  process hiccups meanwhile (a thread sleeping 1 ms, how late it woke): {Percentiles(hiccups.Stop())}; {hiccups.GarbageCollections()}; {hiccups.Machine()}");
         }
 
         using (var hiccups = new HiccupMeter())
         {
-            var floor = await PacedAsync(clients, async _ =>
+            var (floor, floorSentLate) = await PacedAsync(clients, async _ =>
             {
                 using var response = await http.GetAsync("/api/health");
                 await response.Content.ReadAsByteArrayAsync();
                 return response.IsSuccessStatusCode;
             }, () => Interlocked.Increment(ref failures));
-            Console.WriteLine($"floor: GET /api/health paced the same way: {Percentiles(floor)}; process hiccups meanwhile: {Percentiles(hiccups.Stop())}; {hiccups.GarbageCollections()}");
+            Console.WriteLine($"floor: GET /api/health paced the same way: {Percentiles(floor)} (sent late by the client: {Percentiles(floorSentLate)}); process hiccups meanwhile: {Percentiles(hiccups.Stop())}; {hiccups.GarbageCollections()}; {hiccups.Machine()}");
         }
 
         if (failures > 0)
@@ -124,10 +127,14 @@ internal static class CheckBench
         return failures == 0;
     }
 
-    /// <summary>Sends request k at its due time (k / TargetRate s after the start) from client k mod clients; returns each one's latency from its due time.</summary>
-    private static async Task<double[]> PacedAsync(int clients, Func<int, Task<bool>> send, Action failed)
+    /// <summary>
+    /// Sends request k at its due time (k / TargetRate s after the start) from client k mod clients; returns each one's
+    /// latency from its due time, and how late after it the client got to send it.
+    /// </summary>
+    private static async Task<(double[] Latencies, double[] SentLate)> PacedAsync(int clients, Func<int, Task<bool>> send, Action failed)
     {
         var latencies = new double[(int)(TargetRate * PacedDuration.TotalSeconds)];
+        var late = new double[latencies.Length];
         var origin = Stopwatch.GetTimestamp() + (Stopwatch.Frequency / 10);
         await Task.WhenAll(Enumerable.Range(0, clients).Select(async c =>
         {
@@ -140,6 +147,7 @@ internal static class CheckBench
                     await Task.Delay(wait);
                 }
 
+                late[k] = Stopwatch.GetElapsedTime(due).TotalMilliseconds;
                 if (!await send(k))
                 {
                     failed();
@@ -148,7 +156,7 @@ internal static class CheckBench
                 latencies[k] = Stopwatch.GetElapsedTime(due).TotalMilliseconds;
             }
         }));
-        return latencies;
+        return (latencies, late);
     }
 
     /// <summary>A thread that sleeps 1 ms at a time and records how late it wakes: stalls of the whole process (GC, CPU taken away) show up here.</summary>
@@ -158,6 +166,7 @@ internal static class CheckBench
         private readonly Thread _thread;
         private readonly int[] _collectionsAtStart = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
         private readonly TimeSpan _pausedAtStart = GC.GetTotalPauseDuration();
+        private readonly long[]? _cpuAtStart = MachineCpu();
         private volatile bool _stop;
 
         public HiccupMeter()
@@ -179,6 +188,37 @@ internal static class CheckBench
             _stop = true;
             _thread.Join();
             return [.. _late];
+        }
+
+        /// <summary>
+        /// How busy the machine's CPUs were since the start, and how much of their time the hypervisor gave to other
+        /// machines ("steal"): while a virtual CPU is stolen, every thread on it stalls, whatever it was doing.
+        /// </summary>
+        public string Machine()
+        {
+            if (_cpuAtStart is null || MachineCpu() is not { } now)
+            {
+                return "machine CPU: not readable here";
+            }
+
+            var delta = now.Zip(_cpuAtStart, (b, a) => b - a).ToArray();
+            var total = (double)Math.Max(1, delta.Sum());
+            var idle = delta[3] + delta[4];
+            return $"machine CPU busy {100 * (total - idle - delta[7]) / total:F0}%, stolen by the hypervisor {100 * delta[7] / total:F0}%";
+        }
+
+        /// <summary>The first eight counters of /proc/stat's "cpu" line: user, nice, system, idle, iowait, irq, softirq, steal.</summary>
+        private static long[]? MachineCpu()
+        {
+            try
+            {
+                var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                return [.. fields.Skip(1).Take(8).Select(f => long.Parse(f, System.Globalization.CultureInfo.InvariantCulture))];
+            }
+            catch (IOException)
+            {
+                return null;
+            }
         }
 
         /// <summary>The client's garbage collections since the start, and how long they paused it in all.</summary>

@@ -50,7 +50,7 @@ if (checkMode)
     });
     using var checkHttp = new HttpClient { BaseAddress = checkApp.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
     checkHttp.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminKey);
-    return await CheckBench.RunAsync(checkHttp, options.CheckClients, options.Checks) ? 0 : 1;
+    return await CheckBench.RunAsync(checkHttp, checkApp, options.CheckClients, options.Checks) ? 0 : 1;
 }
 
 // Azurite rewrites its whole table file every few seconds, so its rate falls as data grows. Two raw

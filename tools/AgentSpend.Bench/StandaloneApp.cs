@@ -23,6 +23,16 @@ internal sealed class StandaloneApp : IAsyncDisposable
 
     public Uri BaseAddress { get; }
 
+    /// <summary>The CPU time the app's process has used so far.</summary>
+    public TimeSpan ProcessorTime
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
+    }
+
     public static async Task<StandaloneApp> StartAsync(IReadOnlyDictionary<string, string> settings)
     {
         var port = FreePort();
