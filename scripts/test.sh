@@ -11,6 +11,7 @@ started=$(date +%s)
 as_require_tools
 as_install_azurite
 export AZURITE_JS="$AS_AZURITE_JS"
+as_build_dashboard
 
 as_log "Restoring and building (Release, warnings are errors)"
 dotnet restore AgentSpend.Functions.sln -nologo -v quiet

@@ -1,0 +1,4 @@
+import './styles.css';
+
+const root = document.getElementById('app')!;
+root.textContent = 'AgentSpend';
