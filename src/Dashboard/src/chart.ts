@@ -41,7 +41,8 @@ export function trendChart(id: string, title: string, labels: string[], values: 
     element,
     mount() {
       const xs = values.map((_, i) => i);
-      const step = Math.max(1, Math.ceil(labels.length / 8));
+      // As many labels as fit (about 90 px each), so a phone's narrow chart does not overlap them.
+      const everyNth = (u: uPlot) => Math.max(1, Math.ceil(labels.length / Math.max(2, Math.floor(u.width / 90))));
       chart = new uPlot(
         {
           ...size(),
@@ -49,7 +50,7 @@ export function trendChart(id: string, title: string, labels: string[], values: 
           cursor: { drag: { x: false, y: false } },
           scales: { x: { time: false, range: [-0.5, Math.max(0.5, values.length - 0.5)] }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
           axes: [
-            { stroke: '#374151', grid: { show: false }, splits: () => xs.filter((i) => i % step === 0), values: (_u, splits) => splits.map((i) => labels[i] ?? '') },
+            { stroke: '#374151', grid: { show: false }, splits: (u) => xs.filter((i) => i % everyNth(u) === 0), values: (_u, splits) => splits.map((i) => labels[i] ?? '') },
             { stroke: '#374151', grid: { stroke: '#e5e7eb' }, size: 64, values: (_u, splits) => splits.map((v) => formatUsd(v)) },
           ],
           series: [{}, { label: 'Spend', stroke: '#1d4ed8', fill: 'rgba(29, 78, 216, 0.25)', width: 1, paths: uPlot.paths.bars!({ size: [0.7, 40] }), points: { show: false } }],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatChange, formatCount, formatDuration, formatPct, formatTokens, formatUsd } from './format';
+import { formatChange, formatCount, formatDuration, formatPct, formatTokens, formatUsd, plural } from './format';
 
 describe('formatting', () => {
   it('shows dollars with cents, fractions of a cent below $1, and whole dollars from $1,000', () => {
@@ -17,6 +17,10 @@ describe('formatting', () => {
     expect(formatChange(-3)).toEqual({ text: '−3.0%', trend: 'down' });
     expect(formatChange(0, ' pp')).toEqual({ text: '±0.0 pp', trend: 'flat' });
     expect(formatChange(null)).toEqual({ text: 'new', trend: 'none' });
+  });
+
+  it('names counts with their noun, singular for one', () => {
+    expect([plural(1, 'event'), plural(0, 'event'), plural(1234, 'run')]).toEqual(['1 event', '0 events', '1,234 runs']);
   });
 
   it('reads percentages and durations', () => {

@@ -4,7 +4,7 @@ import { trendChart } from '../chart';
 import type { PageContext } from '../context';
 import { h } from '../dom';
 import { apiQuery } from '../lib/filters';
-import { formatCount, formatDuration, formatTokens, formatUsd } from '../lib/format';
+import { formatCount, formatDuration, formatTokens, formatUsd, plural } from '../lib/format';
 import { routeHref } from '../lib/route';
 import type { SortState } from '../lib/sort';
 import { ago, dateTimeLabel, dayLabel } from '../lib/time';
@@ -42,7 +42,7 @@ export async function agentsPage(context: PageContext): Promise<HTMLElement> {
     agentSort = sort;
     context.rerender();
   }, (a) => a.name);
-  return h('div', { class: 'page agents' }, heading, h('p', { class: 'muted' }, `${formatCount(agents.length)} agents. Spend by the workspace's calendar (${context.timeZone}).`), table);
+  return h('div', { class: 'page agents' }, heading, h('p', { class: 'muted' }, `${plural(agents.length, 'agent')}. Spend by the workspace's calendar (${context.timeZone}).`), table);
 }
 
 /** Kill stops the agent's checks at once; resume lifts the switch (and a budget's pause). Both are audited. */
@@ -77,7 +77,7 @@ export async function agentDetailPage(context: PageContext): Promise<HTMLElement
   context.onMounted(() => history.mount());
   context.onDispose(() => history.destroy());
   const period = (label: string, usage: Agent['today']) =>
-    h('div', { class: 'card small' }, h('h3', { class: 'card-label' }, label), h('p', { class: 'card-value' }, formatUsd(usage.cost_usd)), h('p', { class: 'muted' }, `${formatCount(usage.events)} events · ${formatTokens(usage.tokens)} tokens`));
+    h('div', { class: 'card small' }, h('h3', { class: 'card-label' }, label), h('p', { class: 'card-value' }, formatUsd(usage.cost_usd)), h('p', { class: 'muted' }, `${plural(usage.events, 'event')} · ${formatTokens(usage.tokens)} tokens`));
 
   return h(
     'div',
@@ -89,7 +89,7 @@ export async function agentDetailPage(context: PageContext): Promise<HTMLElement
     h(
       'div',
       { class: 'grid two' },
-      shareList(`Model mix, ${detail.from} to ${detail.to}`, detail.models.map((m) => ({ key: m.key, value: m.cost_usd, text: `${formatUsd(m.cost_usd)} · ${formatCount(m.events)} events` })), 'No model used in this range.', 'model-mix'),
+      shareList(`Model mix, ${detail.from} to ${detail.to}`, detail.models.map((m) => ({ key: m.key, value: m.cost_usd, text: `${formatUsd(m.cost_usd)} · ${plural(m.events, 'event')}` })), 'No model used in this range.', 'model-mix'),
       history.element,
     ),
     h('section', { class: 'panel', 'aria-labelledby': 'agent-runs-title' }, h('h2', { id: 'agent-runs-title' }, 'Runs'),

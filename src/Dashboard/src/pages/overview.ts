@@ -4,7 +4,7 @@ import { trendChart } from '../chart';
 import type { PageContext } from '../context';
 import { h } from '../dom';
 import { DIMENSIONS, apiQuery, dimensionQuery, granularityFor, withFilter } from '../lib/filters';
-import { formatCount, formatHours, formatPct, formatTokens, formatUsd } from '../lib/format';
+import { formatCount, formatHours, formatPct, formatTokens, formatUsd, plural } from '../lib/format';
 import { changePct, changePoints, totalTokens } from '../lib/metrics';
 import { routeHref } from '../lib/route';
 import { dayLabel, hourLabel } from '../lib/time';
@@ -84,7 +84,7 @@ export async function overviewPage(context: PageContext): Promise<HTMLElement> {
   const drill = (dimension: (typeof DIMENSIONS)[number]) => (item: BreakdownItem) => ({
     key: item.key,
     value: item.cost_usd,
-    text: `${formatUsd(item.cost_usd)} · ${formatCount(item.events)} events`,
+    text: `${formatUsd(item.cost_usd)} · ${plural(item.events, 'event')}`,
     href: item.key === null ? undefined : routeHref({ page: 'overview', filters: withFilter(filters, dimension, item.key) }),
   });
   const withOther = (b: Breakdown) => (b.other ? [...b.items, { ...b.other, key: `${b.other_values} others` } as BreakdownItem] : b.items);
