@@ -15,5 +15,7 @@ export default defineConfig({
   test: {
     include: ['src/**/*.test.ts'],
     environment: 'node',
+    // The contrast test reads styles.css as text (?raw); Vitest otherwise stubs every CSS file as empty.
+    css: { include: [/styles\.css/] },
   },
 });
