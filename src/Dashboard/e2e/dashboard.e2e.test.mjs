@@ -173,9 +173,9 @@ describe('the dashboard', () => {
     const projected = Number(await page.getAttribute('[data-metric="projected_month_end_usd"]', 'data-value'));
     assert.ok(Math.abs(projected - burn.projected_month_end_usd) <= burn.projected_month_end_usd * 0.01, `projected ${projected}, the API now ${burn.projected_month_end_usd}`);
     assert.deepEqual(await page.$$eval('#by-provider li', (items) => items.map((i) => i.dataset.key)), ['anthropic', 'openai', 'acme']);
-    await screenshot(page, 'overview');
+    await screenshot(page, 'overview-seeded');
     if (process.env.AGENTSPEND_UPDATE_DOCS_SCREENSHOT === '1') {
-      copyFileSync(join(ARTIFACTS, 'overview.png'), join(here, '..', '..', '..', 'docs', 'dashboard-overview.png'));
+      copyFileSync(join(ARTIFACTS, 'overview-seeded.png'), join(here, '..', '..', '..', 'docs', 'dashboard-overview.png'));
     }
     await page.context().close();
   });
@@ -264,7 +264,7 @@ describe('the dashboard', () => {
     assert.equal(await page.getAttribute('#import-progress', 'value'), '100');
     const errors = await page.$$eval('[data-import] tbody tr', (rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
     assert.deepEqual(errors, [['2', 'line', 'is not valid JSON.'], ['3', 'input_tokens', 'must not be negative.']]);
-    await screenshot(page, 'import');
+    await screenshot(page, 'import-result');
     await page.context().close();
   });
 
@@ -346,6 +346,13 @@ describe('the dashboard', () => {
     await waitForRenderAfter(page, renders);
 
     assert.equal(Number(await page.getAttribute('[data-metric="events"]', 'data-value')), shown + 1);
+
+    // The import page has nothing to refresh, and redrawing it would wipe an import's result.
+    await page.goto(`${BASE}/dashboard/#/import?range=7d`);
+    await page.waitForSelector('main[data-state="ready"] .drop-zone');
+    const importRenders = await rendersOf(page);
+    await page.clock.runFor(121_000);
+    assert.equal(await rendersOf(page), importRenders);
     await context.close();
   });
 

@@ -113,11 +113,22 @@ class Dashboard {
     );
     replaceChildren(root, header, h('div', { class: 'filters-wrap' }, this.filterBar, this.updated), this.main);
     window.addEventListener('hashchange', this.onHashChange);
-    this.timer = window.setInterval(() => void this.render(true), REFRESH_MS);
+    this.timer = window.setInterval(() => {
+      if (!this.userIsBusy()) void this.render(true);
+    }, REFRESH_MS);
     void this.render(false);
   }
 
   private timer = 0;
+
+  /**
+   * A refresh redraws the page, so it waits while someone types in one of its fields or while the page
+   * shows the outcome of an action (an import's result, a webhook's secret shown once): marked data-hold-refresh.
+   */
+  private userIsBusy(): boolean {
+    const focused = document.activeElement;
+    return (focused !== null && focused.matches('input, select, textarea')) || this.main.querySelector('[data-hold-refresh]') !== null;
+  }
 
   private stop(): void {
     window.clearInterval(this.timer);

@@ -155,5 +155,5 @@ export function errorState(error: unknown, retry: () => void): HTMLElement {
 }
 
 export function statusBadge(status: string): HTMLElement {
-  return h('span', { class: `badge status-${status}` }, status);
+  return h('span', { class: `badge status-${status}` }, status.replace(/_/g, ' '));
 }

@@ -47,7 +47,7 @@ function webhookSection(context: PageContext, webhooks: Webhook[]): HTMLElement 
     try {
       const created = await context.api.post<Webhook>('/api/v1/alerts/webhooks', { url: url.value, format: format.value });
       // The secret is shown this once: the receiver verifies each delivery's signature with it.
-      replaceChildren(outcome, h('p', { class: 'notice', role: 'status' }, 'Webhook added. Its signing secret, shown this once: ', h('code', {}, created.secret ?? '')));
+      replaceChildren(outcome, h('p', { class: 'notice', role: 'status', 'data-hold-refresh': 'true' }, 'Webhook added. Its signing secret, shown this once: ', h('code', {}, created.secret ?? '')));
       form.reset();
     } catch (error) {
       replaceChildren(outcome, h('p', { class: 'form-error', role: 'alert' }, error instanceof Error ? error.message : String(error)));

@@ -54,7 +54,8 @@ export async function importPage(context: PageContext): Promise<HTMLElement> {
     if (file) void upload(file);
   });
 
-  return h('div', { class: 'page import' }, h('h1', {}, 'Import'),
+  // Nothing on this page changes by itself: the minute's refresh leaves it (and an import's result) alone.
+  return h('div', { class: 'page import', 'data-hold-refresh': 'true' }, h('h1', {}, 'Import'),
     h('p', {}, 'Counts what agents and providers already wrote to disk. Importing the same file again counts nothing twice.'),
     h('div', { class: 'field' }, h('label', { for: 'import-format' }, 'Format'), format),
     zone, input, progress, outcome);

@@ -54,7 +54,7 @@ function repriceSection(context: PageContext, days: { from: string; to: string }
     replaceChildren(outcome, h('p', { role: 'status' }, 'Re-pricing…'));
     try {
       const result = await context.api.post<RepriceResult>(`/api/v1/pricing/reprice?from=${days.from}&to=${days.to}`);
-      replaceChildren(outcome, h('p', { class: 'notice', role: 'status', 'data-reprice': 'done' },
+      replaceChildren(outcome, h('p', { class: 'notice', role: 'status', 'data-reprice': 'done', 'data-hold-refresh': 'true' },
         `${formatCount(result.days)} days, ${formatCount(result.events_examined)} events examined, ${formatCount(result.events_changed)} changed (${formatCount(result.newly_priced)} newly priced); spend moved by ${formatUsd(result.cost_delta_usd)}.`));
     } catch (error) {
       replaceChildren(outcome, h('p', { class: 'form-error', role: 'alert' }, error instanceof Error ? error.message : String(error)));
