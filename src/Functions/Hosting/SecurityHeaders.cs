@@ -27,9 +27,11 @@ public static class SecurityHeaders
                 headers["Referrer-Policy"] = "no-referrer";
                 headers["Cross-Origin-Resource-Policy"] = "same-origin";
 
-                // The dashboard endpoint chooses the caching of its files; everything else, errors included, is never stored.
-                if (!isDashboard || context.Response.StatusCode != StatusCodes.Status200OK && context.Response.StatusCode != StatusCodes.Status304NotModified
-                    || string.IsNullOrEmpty(headers.CacheControl))
+                // The dashboard endpoint chooses the caching of the files it serves; everything else, errors included, is never stored.
+                var isDashboardFile = isDashboard
+                    && context.Response.StatusCode is StatusCodes.Status200OK or StatusCodes.Status304NotModified
+                    && !string.IsNullOrEmpty(headers.CacheControl);
+                if (!isDashboardFile)
                 {
                     headers.CacheControl = "no-store";
                 }

@@ -3,8 +3,8 @@ import { formatChange, formatCount, formatDuration, formatPct, formatTokens, for
 
 describe('formatting', () => {
   it('shows dollars with cents, fractions of a cent below $1, and whole dollars from $1,000', () => {
-    expect([formatUsd(0), formatUsd(0.0321), formatUsd(0.00004), formatUsd(12.345), formatUsd(1234.5), formatUsd(-2.5), formatUsd(null)])
-      .toEqual(['$0.00', '$0.0321', '$0.0000', '$12.35', '$1,235', '-$2.50', '—']);
+    expect([formatUsd(0), formatUsd(0.0321), formatUsd(0.15), formatUsd(0.1508), formatUsd(0.125), formatUsd(0.00004), formatUsd(12.345), formatUsd(1234.5), formatUsd(-2.5), formatUsd(null)])
+      .toEqual(['$0.00', '$0.0321', '$0.15', '$0.1508', '$0.125', '<$0.0001', '$12.35', '$1,235', '-$2.50', '—']);
   });
 
   it('groups counts and shortens large token counts', () => {

@@ -2,7 +2,7 @@
 
 const grouped = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
-/** Dollars: cents from $1 up, four decimals below (agent calls often cost fractions of a cent). */
+/** Dollars: cents from $1 up; below, up to four decimals (agent calls often cost fractions of a cent), at least two. */
 export function formatUsd(value: number | null | undefined): string {
   if (value === null || value === undefined) return '—';
   const sign = value < 0 ? '-' : '';
@@ -10,7 +10,8 @@ export function formatUsd(value: number | null | undefined): string {
   if (abs === 0) return '$0.00';
   if (abs >= 1000) return `${sign}$${grouped.format(Math.round(abs))}`;
   if (abs >= 1) return `${sign}$${abs.toFixed(2)}`;
-  return `${sign}$${abs.toFixed(4)}`;
+  if (abs < 0.00005) return `${sign}<$0.0001`; // would read $0.00, which it is not
+  return `${sign}$${abs.toFixed(4).replace(/0{1,2}$/, '')}`;
 }
 
 /** A whole count with thousands separators: 12,345. */
