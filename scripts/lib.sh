@@ -83,3 +83,32 @@ as_connection_string() {
   printf 'DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=http://127.0.0.1:%s/%s;QueueEndpoint=http://127.0.0.1:%s/%s;TableEndpoint=http://127.0.0.1:%s/%s;' \
     "$AS_DEV_ACCOUNT" "$AS_DEV_KEY" "$blob" "$AS_DEV_ACCOUNT" "$queue" "$AS_DEV_ACCOUNT" "$table" "$AS_DEV_ACCOUNT"
 }
+
+AS_DASHBOARD_DIR="$AS_ROOT/src/Dashboard"
+
+# Installs the dashboard's front-end packages (pinned in src/Dashboard/package-lock.json) and builds it with
+# Vite into src/Dashboard/dist, which the Functions build copies to dashboard-assets/ beside the app. npm ci runs
+# only when the lock file changed since the last install: it deletes node_modules first, which takes a while.
+as_build_dashboard() {
+  as_require_tools
+  local stamp="$AS_DASHBOARD_DIR/node_modules/.agentspend-package-lock.json"
+  if [ ! -f "$stamp" ] || ! cmp -s "$AS_DASHBOARD_DIR/package-lock.json" "$stamp"; then
+    as_log "Installing the dashboard's packages (npm ci in src/Dashboard; versions pinned in its package-lock.json)"
+    (cd "$AS_DASHBOARD_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    cp "$AS_DASHBOARD_DIR/package-lock.json" "$stamp"
+  fi
+  as_log "Building the dashboard (vite build in src/Dashboard -> src/Dashboard/dist)"
+  (cd "$AS_DASHBOARD_DIR" && npx --no-install vite build --logLevel warn)
+  [ -f "$AS_DASHBOARD_DIR/dist/index.html" ] || { as_log "The dashboard did not build: src/Dashboard/dist/index.html is missing"; return 1; }
+}
+
+# Debian's Chromium for the dashboard's browser tests (playwright-core drives it; it downloads no browser).
+as_install_chromium() {
+  [ -x /usr/bin/chromium ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    as_log "Installing Debian's chromium for the browser tests"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    as_log "The browser tests need /usr/bin/chromium (Debian package chromium); install it as root."; return 1
+  fi
+}

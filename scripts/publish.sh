@@ -6,7 +6,7 @@
 # a custom handler as a plain executable and provides no .NET runtime, so the runtime travels in the
 # package. At the package root: the executable named by host.json's
 # customHandler.description.defaultExecutablePath (AgentSpend.Functions, mode 0755), its libraries,
-# host.json, and one folder per function with its function.json.
+# host.json, one folder per function with its function.json, and dashboard-assets/ with the dashboard's built files.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$AS_ROOT"
@@ -20,9 +20,9 @@ while [ $# -gt 0 ]; do
 done
 case "$output" in /*) ;; *) output="$PWD/$output" ;; esac
 
-if ! command -v dotnet >/dev/null 2>&1; then
-  as_log "The .NET 10 SDK is required (dotnet not found on PATH)."; exit 1
-fi
+as_require_tools
+# The dashboard's built files travel in the package, under dashboard-assets/.
+as_build_dashboard
 
 staging="$(mktemp -d)"
 trap 'rm -rf "$staging"' EXIT
@@ -40,6 +40,7 @@ chmod 0755 "$staging/app/$executable"
 for function_json in src/Functions/*/function.json; do
   [ -f "$staging/app/${function_json#src/Functions/}" ] || { as_log "The published app lacks ${function_json#src/Functions/}"; exit 1; }
 done
+[ -f "$staging/app/dashboard-assets/index.html" ] || { as_log "The published app lacks dashboard-assets/index.html (the built dashboard)"; exit 1; }
 
 mkdir -p "$(dirname "$output")"
 rm -f "$output"

@@ -30,10 +30,11 @@ else
   as_log "Using the storage named by AzureWebJobsStorage; not starting Azurite"
 fi
 
+as_build_dashboard
 as_log "Building the app"
 dotnet build "$AS_ROOT/src/Functions/AgentSpend.Functions.csproj" -c Release -nologo -v quiet -clp:ErrorsOnly
 
-as_log "AgentSpend: http://127.0.0.1:$port (health: http://127.0.0.1:$port/api/health). Ctrl-C stops."
+as_log "AgentSpend: http://127.0.0.1:$port (dashboard: http://127.0.0.1:$port/dashboard; health: http://127.0.0.1:$port/api/health). Ctrl-C stops."
 as_log "On the first run the admin key is printed once below; set AGENTSPEND_ADMIN_KEY to choose your own."
 dotnet "$AS_ROOT/src/Functions/bin/Release/net10.0/AgentSpend.Functions.dll" --urls "http://127.0.0.1:$port" &
 app_pid=$!

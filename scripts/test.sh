@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Restores, builds (warnings are errors), runs every test suite (each integration test class starts its
-# own Azurite on free ports and stops it), then runs the README's curl examples against scripts/run.sh
-# and a small benchmark pass.
+# Builds the dashboard (Vite), restores, builds (warnings are errors), runs every test suite (each integration
+# test class starts its own Azurite on free ports and stops it), the dashboard's Vitest unit tests and its
+# browser tests (headless Chromium against the app on a seeded workspace), then runs the README's curl
+# examples against scripts/run.sh and a small benchmark pass.
 # Ends with one line "N passed, N failed, N skipped"; exits non-zero on any failure.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -11,6 +12,7 @@ started=$(date +%s)
 as_require_tools
 as_install_azurite
 export AZURITE_JS="$AS_AZURITE_JS"
+as_build_dashboard
 
 as_log "Restoring and building (Release, warnings are errors)"
 dotnet restore AgentSpend.Functions.sln -nologo -v quiet
@@ -31,6 +33,27 @@ sum_counter() { # sum one attribute of <Counters> over all TRX files
 passed=$(sum_counter passed); failed=$(sum_counter failed)
 skipped=$(( $(sum_counter total) - $(sum_counter executed) ))
 if [ "$tests_status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+
+as_log "Running the dashboard's unit tests (Vitest)"
+set +e
+(cd "$AS_DASHBOARD_DIR" && npx --no-install vitest run --reporter=default --reporter=json --outputFile.json="$results/vitest.json")
+vitest_status=$?
+set -e
+vitest_count() { node -e 'const r=require(process.argv[1]);console.log(r[process.argv[2]]??0)' "$results/vitest.json" "$1" 2>/dev/null || echo 0; }
+passed=$((passed + $(vitest_count numPassedTests))); failed=$((failed + $(vitest_count numFailedTests)))
+skipped=$((skipped + $(vitest_count numPendingTests) + $(vitest_count numTodoTests)))
+if [ "$vitest_status" -ne 0 ] && [ "$(vitest_count numFailedTests)" -eq 0 ]; then failed=$((failed + 1)); fi
+
+as_log "Running the dashboard's browser tests (scripts/test-dashboard.sh: headless Chromium, seeded workspace)"
+tap="$results/dashboard-e2e.tap"
+set +e
+AS_DASHBOARD_TAP="$tap" scripts/test-dashboard.sh
+e2e_status=$?
+set -e
+tap_count() { grep -m1 -oE "^# $1 [0-9]+" "$tap" 2>/dev/null | grep -oE '[0-9]+$' || echo 0; }
+passed=$((passed + $(tap_count pass))); failed=$((failed + $(tap_count fail) + $(tap_count cancelled)))
+skipped=$((skipped + $(tap_count skipped) + $(tap_count todo)))
+if [ "$e2e_status" -ne 0 ] && [ "$(( $(tap_count fail) + $(tap_count cancelled) ))" -eq 0 ]; then failed=$((failed + 1)); fi
 
 as_log "Running the README examples against scripts/run.sh"
 if scripts/smoke-readme.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi

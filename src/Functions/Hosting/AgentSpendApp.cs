@@ -6,6 +6,7 @@ using AgentSpend.Functions.Agents;
 using AgentSpend.Functions.Alerts;
 using AgentSpend.Functions.Budgets;
 using AgentSpend.Functions.Check;
+using AgentSpend.Functions.Dashboard;
 using AgentSpend.Functions.Events;
 using AgentSpend.Functions.Runs;
 using AgentSpend.Functions.Settings;
@@ -49,6 +50,7 @@ public static class AgentSpendApp
         }
 
         services.AddSingleton(_ => FunctionManifest.Load(AppContext.BaseDirectory));
+        services.AddSingleton(_ => DashboardFiles.BesideTheApp());
         services.AddSingleton<IQueueFunction, AggregateUsageFunction>();
         services.AddSingleton<IQueueFunction, DeliverAlerts.DeliverAlertsFunction>();
         services.AddSingleton<ITimerFunction, RetentionFunction>();
@@ -115,6 +117,7 @@ public static class AgentSpendApp
         app.MapRunEvents();
         app.MapOtlp();
         app.MapImport();
+        app.MapDashboard();
 
         if (app.Configuration[AgentSpendOptions.CustomHandlerPortSetting] is { Length: > 0 })
         {

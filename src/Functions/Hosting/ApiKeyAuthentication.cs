@@ -16,6 +16,9 @@ public static class AuthPolicies
     public const string Admin = "admin";
     public const string InstanceAdmin = "instance-admin";
 
+    /// <summary>Any valid key, whatever its scopes: for what every caller may know about itself.</summary>
+    public const string AnyKey = "any-key";
+
     /// <summary>The scopes that satisfy each policy: a wider scope includes the narrower ones.</summary>
     public static IReadOnlyDictionary<string, string[]> ScopesFor { get; } = new Dictionary<string, string[]>
     {
@@ -23,6 +26,7 @@ public static class AuthPolicies
         [Read] = [ApiKeyScopes.Read, ApiKeyScopes.Admin, ApiKeyScopes.InstanceAdmin],
         [Admin] = [ApiKeyScopes.Admin, ApiKeyScopes.InstanceAdmin],
         [InstanceAdmin] = [ApiKeyScopes.InstanceAdmin],
+        [AnyKey] = [ApiKeyScopes.Ingest, ApiKeyScopes.Read, ApiKeyScopes.Admin, ApiKeyScopes.InstanceAdmin],
     };
 
     internal const string WorkspaceClaim = "workspace";

@@ -27,6 +27,15 @@ public sealed record KeyList(IReadOnlyList<KeyView> Items);
 
 public sealed record RotatedKey(KeyView Old, KeyView New);
 
+/// <summary>The workspace a key belongs to, as far as its own holder may see it.</summary>
+public sealed record CurrentWorkspace(string Id, string Name, string Timezone);
+
+/// <summary>
+/// The calling key: its scopes, the policies they satisfy (<c>grants</c>: ingest, read, admin, instance-admin;
+/// a wider scope includes the narrower ones) and its workspace with the timezone its days are counted in.
+/// </summary>
+public sealed record CurrentKey(string Id, string Name, IReadOnlyList<string> Scopes, IReadOnlyList<string> Grants, CurrentWorkspace Workspace);
+
 /// <summary>/api/v1/keys: a workspace admin creates, lists, revokes and rotates the workspace's keys.</summary>
 public static class KeyEndpoints
 {
@@ -41,6 +50,20 @@ public static class KeyEndpoints
         group.MapGet("/{id}", GetAsync);
         group.MapPost("/{id}/revoke", RevokeAsync);
         group.MapPost("/{id}/rotate", RotateAsync);
+
+        // Any key may ask what it is: the dashboard offers what the key's scopes allow, in its workspace's timezone.
+        app.MapGet("/api/v1/keys/current", GetCurrent).RequireAuthorization(AuthPolicies.AnyKey);
+    }
+
+    public static Ok<CurrentKey> GetCurrent(Caller caller, HttpContext context)
+    {
+        var grants = AuthPolicies.ScopesFor
+            .Where(p => p.Key != AuthPolicies.AnyKey && p.Value.Any(caller.Scopes.Contains))
+            .Select(p => p.Key)
+            .ToArray();
+        var workspace = new CurrentWorkspace(caller.Workspace.Id, caller.Workspace.Name, caller.Workspace.TimeZone.Id);
+        var name = context.User.Identity?.Name ?? "";
+        return TypedResults.Ok(new CurrentKey(caller.KeyId, name, [.. caller.Scopes.Order(StringComparer.Ordinal)], grants, workspace));
     }
 
     public static Task<Results<Created<KeyView>, ProblemHttpResult>> CreateAsync(

@@ -30,8 +30,9 @@ public sealed class CustomHandlerContractTests(AzuriteFixture azurite) : IClassF
     [Fact]
     public void Every_function_json_is_valid_and_names_what_the_app_uses()
     {
-        Assert.Equal(["Agents", "AggregateUsage", "Alerts", "Audit", "BudgetPeriods", "Budgets", "Check", "DeliverAlerts", "Events", "Health", "Import", "Ingest", "Keys", "Metrics", "OpenApi", "Otlp", "Pricing", "PurgeWorkspaces", "Retention", "RunCompletion", "RunEvents", "Runs", "Sessions", "Settings", "Tools", "Workspaces"], Manifest.Functions.Select(f => f.Name));
-        Assert.Equal("api", Manifest.RoutePrefix);
+        Assert.Equal(["Agents", "AggregateUsage", "Alerts", "Audit", "BudgetPeriods", "Budgets", "Check", "Dashboard", "DeliverAlerts", "Events", "Health", "Import", "Ingest", "Keys", "Metrics", "OpenApi", "Otlp", "Pricing", "PurgeWorkspaces", "Retention", "RunCompletion", "RunEvents", "Runs", "Sessions", "Settings", "Tools", "Workspaces"], Manifest.Functions.Select(f => f.Name));
+        // No host prefix: each function.json names its whole route, so /dashboard can sit beside /api.
+        Assert.Equal("", Manifest.RoutePrefix);
         foreach (var function in Manifest.Functions)
         {
             var trigger = function.Trigger; // exactly one trigger binding, or this throws
@@ -65,11 +66,11 @@ public sealed class CustomHandlerContractTests(AzuriteFixture azurite) : IClassF
     {
         var functionRoutes = Manifest.Functions
             .Where(f => f.Trigger.Type == "httpTrigger")
-            .Select(f => (f.Name, Pattern: RouteRegex($"/{Manifest.RoutePrefix}/{f.Trigger.Route}"), f.Trigger.Methods))
+            .Select(f => (f.Name, Pattern: RouteRegex(string.Join('/', ["", Manifest.RoutePrefix, f.Trigger.Route]).Replace("//", "/", StringComparison.Ordinal)), f.Trigger.Methods))
             .ToArray();
         var appRoutes = _host.Services.GetRequiredService<EndpointDataSource>().Endpoints
             .OfType<RouteEndpoint>()
-            .Where(e => e.RoutePattern.RawText!.StartsWith("/api/", StringComparison.Ordinal))
+            .Where(e => e.RoutePattern.RawText!.StartsWith("/api/", StringComparison.Ordinal) || e.RoutePattern.RawText!.StartsWith("/dashboard/", StringComparison.Ordinal))
             .Select(e => (Path: Regex.Replace(e.RoutePattern.RawText!, @"\{[^}]+\}", "x"), Methods: e.Metadata.GetMetadata<HttpMethodMetadata>()!.HttpMethods))
             .ToArray();
 
@@ -89,6 +90,7 @@ public sealed class CustomHandlerContractTests(AzuriteFixture azurite) : IClassF
 
     [Theory]
     [InlineData("GET", "/api/health", HttpStatusCode.OK)]
+    [InlineData("GET", "/dashboard/assets/none-such.js", HttpStatusCode.NotFound)]
     [InlineData("POST", "/api/v1/ingest", HttpStatusCode.Unauthorized)]
     [InlineData("GET", "/api/v1/metrics/overview", HttpStatusCode.Unauthorized)]
     [InlineData("GET", "/api/v1/workspaces", HttpStatusCode.Unauthorized)]

@@ -118,7 +118,7 @@ public sealed class PackageLayoutTests(PublishedPackageFixture package) : IClass
     {
         using var zip = ZipFile.OpenRead(package.PackagePath);
         var folders = Repository.FunctionFolders();
-        Assert.Equal(26, folders.Count);
+        Assert.Equal(27, folders.Count);
         Assert.Equal(
             folders.Select(f => f + "/function.json"),
             zip.Entries.Select(e => e.FullName).Where(n => n.EndsWith("/function.json", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
@@ -126,6 +126,24 @@ public sealed class PackageLayoutTests(PublishedPackageFixture package) : IClass
 
         // Nothing sits above the root or outside it.
         Assert.All(zip.Entries, e => Assert.False(e.FullName.StartsWith('/') || e.FullName.Split('/').Contains(".."), e.FullName));
+    }
+
+    [Fact]
+    public void The_built_dashboard_is_in_the_package_as_vite_built_it()
+    {
+        using var zip = ZipFile.OpenRead(package.PackagePath);
+        var built = Repository.PathOf("src", "Dashboard", "dist");
+        var expected = Directory.GetFiles(built, "*", SearchOption.AllDirectories)
+            .Select(f => "dashboard-assets/" + Path.GetRelativePath(built, f).Replace('\\', '/'))
+            .Order(StringComparer.Ordinal)
+            .ToArray();
+        var packaged = zip.Entries.Select(e => e.FullName).Where(n => n.StartsWith("dashboard-assets/", StringComparison.Ordinal) && !n.EndsWith('/')).Order(StringComparer.Ordinal).ToArray();
+
+        Assert.Equal(expected, packaged);
+        Assert.Contains("dashboard-assets/index.html", packaged);
+        Assert.Contains(packaged, n => n.StartsWith("dashboard-assets/assets/", StringComparison.Ordinal) && n.EndsWith(".js", StringComparison.Ordinal));
+        Assert.Contains(packaged, n => n.StartsWith("dashboard-assets/assets/", StringComparison.Ordinal) && n.EndsWith(".css", StringComparison.Ordinal));
+        Assert.Equal(File.ReadAllText(Path.Combine(built, "index.html")), ReadText(zip, "dashboard-assets/index.html"));
     }
 
     private static string ReadText(ZipArchive zip, string name)

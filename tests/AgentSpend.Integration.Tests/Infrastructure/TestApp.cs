@@ -42,7 +42,9 @@ public sealed class TestApp : IAsyncDisposable
     public IStorageProvider Storage => Services.GetRequiredService<IStorageProvider>();
 
     /// <param name="clock">The app's clock, when a test must move time (see <see cref="ShiftedClock"/>).</param>
-    public static async Task<TestApp> StartAsync(AzuriteFixture azurite, IDictionary<string, string?>? settings = null, TimeProvider? clock = null)
+    /// <param name="services">Replaces services after the app's own are registered (the last registration wins).</param>
+    public static async Task<TestApp> StartAsync(
+        AzuriteFixture azurite, IDictionary<string, string?>? settings = null, TimeProvider? clock = null, Action<IServiceCollection>? services = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, EnvironmentName = "Testing" });
         var config = new Dictionary<string, string?>
@@ -67,6 +69,8 @@ public sealed class TestApp : IAsyncDisposable
         {
             builder.Services.AddSingleton(clock);
         }
+
+        services?.Invoke(builder.Services);
 
         // Port 0: Kestrel takes a free port as it binds, so parallel test apps cannot race for one.
         var port = config.TryGetValue("FUNCTIONS_CUSTOMHANDLER_PORT", out var p) && p is not null ? int.Parse(p) : 0;
