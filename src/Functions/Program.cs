@@ -1,6 +1,8 @@
 using AgentSpend.Functions.Hosting;
 
-var builder = WebApplication.CreateBuilder(args);
+// The content root is the app's own folder, wherever it is started from (run.sh starts it from the repository root):
+// appsettings.json, host.json and the function folders are read from there.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddAgentSpend();
 
 var app = builder.Build();

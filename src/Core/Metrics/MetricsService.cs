@@ -233,6 +233,14 @@ public sealed class MetricsService(IStorageProvider storage, DayVersions version
             for (var shard = 0; shard < UsageTableKeys.ShardsPerDay; shard++)
             {
                 var partition = UsageTableKeys.Partition(workspace.Id, Workspace.FormatDay(day), shard);
+                if (tokens[day] is { Token: null, Leased: false })
+                {
+                    // Every writer of buckets (aggregation, re-pricing) stamps the day before it writes, so a day never
+                    // stamped has none: no read. A year of mostly empty days was 400 reads on a cold agents list.
+                    buckets.Add(DailyBucket.Empty(partition));
+                    continue;
+                }
+
                 if (cache.Find(partition, withSlices, tokens[day]) is { } kept)
                 {
                     buckets.Add(kept);

@@ -59,14 +59,18 @@ async function signedInPage(key = ADMIN_KEY, viewport = { width: 1366, height: 9
   return page;
 }
 
-/** Opens a dashboard URL in a fresh load and measures the time to its first complete render. */
-async function openAndTime(page, hash, name, asserted = false) {
+/**
+ * Opens a dashboard URL in a fresh load, measures the time to its first complete render and holds it to the budget:
+ * every load is held to it, the first after the app started (cold API code and caches) included.
+ */
+async function openAndTime(page, hash, name) {
   await page.goto('about:blank'); // so the next is a full load (HTML, script, the page's API calls), not a hash change
   const started = performance.now();
   await page.goto(`${BASE}/dashboard/${hash}`);
   await page.waitForSelector('main[data-state="ready"]');
   const ms = Math.round(performance.now() - started);
-  timings.push({ name, ms, asserted });
+  timings.push({ name, ms });
+  assert.ok(ms < FIRST_RENDER_BUDGET_MS, `${name} took ${ms} ms to render (budget ${FIRST_RENDER_BUDGET_MS} ms)`);
   return ms;
 }
 
@@ -151,8 +155,7 @@ after(async () => {
     for (const t of rows) console.log(`  ${t.name.padEnd(16)} ${String(t.ms).padStart(5)} ms`);
   };
   // A full load of the page's URL until it is drawn with all its data, in headless Chromium.
-  print(`First render of each page (asserted < ${FIRST_RENDER_BUDGET_MS} ms):`, timings.filter((t) => t.asserted));
-  print('First visits by the other tests (the first of each API call after the app started among them):', timings.filter((t) => !t.asserted));
+  print(`Full loads until drawn with their data, in order (each asserted < ${FIRST_RENDER_BUDGET_MS} ms; the first of each API after the app started among them):`, timings);
 });
 
 describe('the dashboard', () => {
@@ -286,9 +289,8 @@ describe('the dashboard', () => {
       ['import', '#/import?range=7d'],
     ];
     for (const [name, hash, check] of pages) {
-      const ms = await openAndTime(page, hash, name, true);
+      await openAndTime(page, hash, name);
       await screenshot(page, name);
-      assert.ok(ms < FIRST_RENDER_BUDGET_MS, `${name} took ${ms} ms to render (budget ${FIRST_RENDER_BUDGET_MS} ms)`);
       await check?.();
     }
     await page.context().close();

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using AgentSpend.Integration.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentSpend.Integration.Tests.Metrics;
 
@@ -89,5 +90,37 @@ public sealed class AgentTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
         Assert.Equal((400, "sort"), (extra.Status, extra.Body!.Value.GetProperty("errors")[0].Str("field")));
         var badRange = await app.SendAsync("GET", "/api/v1/agents/alpha?range=1y", key: key);
         Assert.Equal((400, "range"), (badRange.Status, badRange.Body!.Value.GetProperty("errors")[0].Str("field")));
+    }
+
+    [Fact]
+    public async Task A_cold_agents_list_reads_the_days_that_were_counted_not_every_day_kept()
+    {
+        var now = DateTimeOffset.UtcNow;
+        string key;
+        await using (var writer = await TestApp.StartAsync(azurite))
+        {
+            (_, key) = await writer.CreateWorkspaceAsync(new { name = "cold-agents" }, "ingest", "read");
+            Assert.Equal(202, (await writer.SendAsync("POST", "/api/v1/ingest", new
+            {
+                events = new[] { TimeSpan.FromMinutes(1), TimeSpan.FromDays(100) }.Select((ago, i) => new
+                {
+                    agent_name = "gamma", provider = "p", model = "m", timestamp = (now - ago).ToString("O"), input_tokens = 10, cost_usd = 0.25m, idempotency_key = $"cold{i}",
+                }).ToArray(),
+            }, key)).Status);
+            await writer.WaitForEventsAsync(2, Json.Day(DateOnly.FromDateTime(now.UtcDateTime).AddDays(-101)), Json.Day(DateOnly.FromDateTime(now.UtcDateTime)), key: key);
+        }
+
+        // A second app, with nothing read yet: the first list after a start is the one a dashboard waits on.
+        await using var reader = await TestApp.StartAsync(azurite);
+        var counter = reader.Services.GetRequiredService<AgentSpend.Core.Storage.StorageRequestCounter>();
+        var before = counter.Requests;
+        var list = (await reader.SendAsync("GET", "/api/v1/agents", key: key)).Body!.Value;
+        var requests = counter.Requests - before;
+
+        var gamma = list.GetProperty("agents").EnumerateArray().Single();
+        Assert.Equal(("gamma", 0.50m, 2L), (gamma.Str("name"), gamma.GetProperty("all_time").Dec("cost_usd"), gamma.GetProperty("all_time").Long("events")));
+        // 400 days are kept: one version row per month (14), the two counted days, and the budgets, controls and key
+        // and workspace look-ups, with room for the app's own queue polls; a read of every kept day was over 400.
+        Assert.InRange(requests, 1, 60);
     }
 }
