@@ -13,6 +13,9 @@ as_require_tools
 as_install_azurite
 export AZURITE_JS="$AS_AZURITE_JS"
 as_build_dashboard
+# Vite strips types without checking them; the type check is the front end's warnings-are-errors.
+as_log "Type-checking the dashboard (tsc --noEmit in src/Dashboard)"
+(cd "$AS_DASHBOARD_DIR" && npx --no-install tsc --noEmit)
 
 as_log "Restoring and building (Release, warnings are errors)"
 dotnet restore AgentSpend.Functions.sln -nologo -v quiet

@@ -46,13 +46,14 @@ public sealed class AgentMetrics(
 {
     public const int PrimaryModelDays = 7;
 
-    public async Task<AgentList> ListAsync(Workspace workspace, CancellationToken cancellationToken) =>
-        await SummariseAsync(workspace, null, cancellationToken).ConfigureAwait(false);
+    /// <summary>Every agent with usage in the days kept; with a filter, each agent's usage that passes it (and only agents with some).</summary>
+    public async Task<AgentList> ListAsync(Workspace workspace, MetricsFilter filter, CancellationToken cancellationToken) =>
+        await SummariseAsync(workspace, null, filter, cancellationToken).ConfigureAwait(false);
 
     /// <summary>Null when the agent has no event in all the days kept.</summary>
     public async Task<AgentDetail?> DetailAsync(Workspace workspace, string name, MetricsRange range, CancellationToken cancellationToken)
     {
-        var list = await SummariseAsync(workspace, name, cancellationToken).ConfigureAwait(false);
+        var list = await SummariseAsync(workspace, name, MetricsFilter.None, cancellationToken).ConfigureAwait(false);
         if (list.Agents.Count == 0)
         {
             return null;
@@ -80,7 +81,7 @@ public sealed class AgentMetrics(
             .ToDictionary(g => g.Key, g => g.Max(x => x.Second.UsedPct), StringComparer.Ordinal);
     }
 
-    private async Task<AgentList> SummariseAsync(Workspace workspace, string? only, CancellationToken cancellationToken)
+    private async Task<AgentList> SummariseAsync(Workspace workspace, string? only, MetricsFilter filter, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         var today = workspace.LocalDayOf(now);
@@ -88,9 +89,9 @@ public sealed class AgentMetrics(
         var monthStart = new DateOnly(today.Year, today.Month, 1);
         var first = today.AddDays(-(options.Value.AggregateRetentionDays - 1));
         var modelsFrom = today.AddDays(-(PrimaryModelDays - 1));
-        var agentFilter = only is null ? MetricsFilter.None : MetricsFilter.For(Dimension.Agent, only);
+        var agentFilter = only is null ? filter : filter.With(Dimension.Agent, only);
 
-        var allDays = metrics.LoadAsync(workspace, new MetricsRange(first, today), MetricsFilter.None, cancellationToken);
+        var allDays = metrics.LoadAsync(workspace, new MetricsRange(first, today), filter, cancellationToken);
         var budgetUse = AgentBudgetsAsync(workspace, only, cancellationToken);
         var recent = metrics.LoadAsync(workspace, new MetricsRange(modelsFrom, today), agentFilter, cancellationToken, needSlices: true);
         await Task.WhenAll(allDays, recent).ConfigureAwait(false);

@@ -52,6 +52,9 @@ public sealed class MetricsFilter
         return true;
     }
 
+    /// <summary>These filters and one more condition: a slice must also have <paramref name="value"/> for <paramref name="dimension"/>.</summary>
+    public MetricsFilter With(Dimension dimension, string value) => new([.. Dimensions, (dimension, value)], Tags);
+
     /// <summary>The filters as the query gave them, for echoing in answers; null when there are none.</summary>
     public IReadOnlyDictionary<string, string>? Describe() => IsEmpty
         ? null

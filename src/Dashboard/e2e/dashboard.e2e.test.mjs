@@ -210,6 +210,15 @@ describe('the dashboard', () => {
     assert.equal(Number(await shared.getAttribute('#spend-trend', 'data-total')), 0.15);
     assert.equal(await shared.inputValue('#filter-provider'), 'openai');
 
+    // The agents table takes the same filter: each agent's spend on openai only, and only the agents with some.
+    await shared.goto(page.url().replace('#/overview', '#/agents'));
+    await shared.waitForSelector('main[data-state="ready"] tr[data-row]');
+    const filteredAgents = (await api('/api/v1/agents?provider=openai')).agents;
+    assert.deepEqual(
+      await shared.$$eval('tr[data-row]', (rows) => rows.map((r) => r.dataset.row).sort()),
+      filteredAgents.map((a) => a.name).sort());
+    assert.equal(filteredAgents.reduce((s, a) => s + a.all_time.cost_usd, 0).toFixed(2), '0.15');
+
     // Hour by hour for today, labelled in the workspace's timezone.
     await page.selectOption('#filter-range', 'today');
     await page.waitForFunction(() => location.hash.includes('range=today') && document.querySelector('main')?.dataset.state === 'ready' && document.querySelector('#spend-trend h2')?.textContent?.includes('hour'));

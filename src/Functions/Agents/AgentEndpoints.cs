@@ -3,6 +3,7 @@ using AgentSpend.Core.Governance;
 using AgentSpend.Core.Limits;
 using AgentSpend.Core.Metrics;
 using AgentSpend.Functions.Hosting;
+using AgentSpend.Functions.Metrics;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace AgentSpend.Functions.Agents;
@@ -67,11 +68,11 @@ public static class AgentEndpoints
         return TypedResults.NoContent();
     }
 
+    /// <summary>The agents list; the metrics filters (provider, model, team, user, agent, …) narrow each agent's usage to what passes them.</summary>
     public static async Task<Results<Ok<AgentList>, ProblemHttpResult>> ListAsync(HttpRequest request, Caller caller, AgentMetrics agents, CancellationToken cancellationToken)
     {
-        return QueryParameters.RefuseUnknown(request) is { } unknown
-            ? unknown
-            : TypedResults.Ok(await agents.ListAsync(caller.Workspace, cancellationToken).ConfigureAwait(false));
+        var filter = MetricsEndpoints.Filters(request, [], out var problem);
+        return problem ?? (Results<Ok<AgentList>, ProblemHttpResult>)TypedResults.Ok(await agents.ListAsync(caller.Workspace, filter, cancellationToken).ConfigureAwait(false));
     }
 
     public static async Task<Results<Ok<AgentDetail>, ProblemHttpResult>> GetAsync(

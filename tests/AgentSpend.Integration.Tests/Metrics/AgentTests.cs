@@ -72,6 +72,23 @@ public sealed class AgentTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
         Assert.Equal(("active", "m-big"), (agents["alpha"].Str("status"), agents["alpha"].Str("primary_model")));
         Assert.Equal(("idle", "m-small"), (agents["beta"].Str("status"), agents["beta"].Str("primary_model")));
 
+        // Filtered: each agent's usage of m-big only, and only the agents that have some (beta has none).
+        (decimal, long, long) SpendOn(string agent, string model, Func<DateOnly, bool> inPeriod)
+        {
+            var some = calls.Where(c => c.Agent == agent && c.Model == model && inPeriod(LocalDay(now - c.Ago))).ToArray();
+            return (some.Sum(c => c.Cost), some.Sum(c => c.Input + 1), some.Length);
+        }
+
+        var big = (await app.SendAsync("GET", "/api/v1/agents?model=m-big", key: key)).Body!.Value.GetProperty("agents").EnumerateArray().ToArray();
+        Assert.Equal("alpha", Assert.Single(big).Str("name"));
+        Assert.Equal(
+            (SpendOn("alpha", "m-big", d => d == today), SpendOn("alpha", "m-big", d => d >= monthStart), SpendOn("alpha", "m-big", _ => true)),
+            (Of(big[0].GetProperty("today")), Of(big[0].GetProperty("month")), Of(big[0].GetProperty("all_time"))));
+        Assert.Equal((now - TimeSpan.FromMinutes(1)).ToUnixTimeMilliseconds(), DateTimeOffset.Parse(big[0].Str("last_active")!).ToUnixTimeMilliseconds());
+        var small = (await app.SendAsync("GET", "/api/v1/agents?model=m-small&agent=beta", key: key)).Body!.Value.GetProperty("agents").EnumerateArray().ToArray();
+        Assert.Equal(("beta", SpendOn("beta", "m-small", _ => true)), (Assert.Single(small).Str("name"), Of(small[0].GetProperty("all_time"))));
+        Assert.Empty((await app.SendAsync("GET", "/api/v1/agents?model=m-big&agent=beta", key: key)).Body!.Value.GetProperty("agents").EnumerateArray());
+
         var detail = await app.SendAsync("GET", "/api/v1/agents/alpha?range=30d", key: key);
         Assert.Equal(200, detail.Status);
         var d = detail.Body!.Value;

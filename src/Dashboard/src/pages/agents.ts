@@ -3,7 +3,7 @@
 import { trendChart } from '../chart';
 import type { PageContext } from '../context';
 import { h } from '../dom';
-import { apiQuery } from '../lib/filters';
+import { activeDimensions, apiQuery, dimensionQuery } from '../lib/filters';
 import { formatCount, formatDuration, formatTokens, formatUsd, plural } from '../lib/format';
 import { routeHref } from '../lib/route';
 import type { SortState } from '../lib/sort';
@@ -15,12 +15,14 @@ let agentSort: SortState = { column: 'month', direction: 'desc' };
 
 export async function agentsPage(context: PageContext): Promise<HTMLElement> {
   const { api, route, can } = context;
-  const list = await api.get<AgentList>('/api/v1/agents');
-  const wanted = route.filters.agent;
-  const agents = wanted ? list.agents.filter((a) => a.name === wanted) : list.agents;
+  // The list's periods are fixed (today, this week, this month, all time); the filters narrow each agent's usage.
+  const list = await api.get<AgentList>(`/api/v1/agents?${dimensionQuery(route.filters)}`);
+  const agents = list.agents;
   const heading = h('h1', {}, 'Agents');
   if (agents.length === 0) {
-    return h('div', { class: 'page agents' }, heading, emptyState(wanted ? `No agent named ${wanted}` : 'No agents yet', 'Agents appear here once they send usage (ingest, OTLP or an import).'));
+    return h('div', { class: 'page agents' }, heading, activeDimensions(route.filters).length > 0
+      ? emptyState('No agent has usage that passes these filters', 'Clear a filter above to see more.')
+      : emptyState('No agents yet', 'Agents appear here once they send usage (ingest, OTLP or an import).'));
   }
 
   const columns: Column<Agent>[] = [
