@@ -69,22 +69,61 @@ public sealed record EventView(
 public sealed record EventPage(IReadOnlyList<EventView> Items, string? NextCursor);
 
 /// <summary>Lists runs and sessions from the index, with their figures from their run days; pages a run's raw events.</summary>
-public sealed class RunQueries(IStorageProvider storage, RunIndex index)
+public sealed class RunQueries(IStorageProvider storage, RunIndex index, MetricsService metrics)
 {
+    /// <summary>How many runs are summarised at a time while a model or provider filter looks for a page's worth.</summary>
+    private const int FilterChunk = 32;
+
+    /// <summary>
+    /// The runs (or sessions) active in the range, latest first. <paramref name="keep"/> selects on what the index
+    /// holds (agent, user, team, status); <paramref name="models"/>, when given, keeps only runs that used one of those
+    /// models (their figures stay the whole run's).
+    /// </summary>
     public async Task<RunList> ListAsync(
-        Workspace workspace, RunKind kind, MetricsRange range, Func<RunEntry, bool> keep, int limit, string? cursor, CancellationToken cancellationToken)
+        Workspace workspace, RunKind kind, MetricsRange range, Func<RunEntry, bool> keep, IReadOnlySet<string>? models, int limit, string? cursor, CancellationToken cancellationToken)
     {
         (long LastAt, string Hash)? after = cursor is null ? null : DecodeListCursor(cursor);
-        var entries = (await index.ListAsync(workspace.Id, kind, workspace.StartOfDayUtc(range.From), workspace.StartOfDayUtc(range.To.AddDays(1)), cancellationToken).ConfigureAwait(false))
+        var candidates = (await index.ListAsync(workspace.Id, kind, workspace.StartOfDayUtc(range.From), workspace.StartOfDayUtc(range.To.AddDays(1)), cancellationToken).ConfigureAwait(false))
             .Where(keep)
             .OrderByDescending(e => e.LastAtMs).ThenBy(e => e.Hash, StringComparer.Ordinal)
-            .Where(e => after is null || e.LastAtMs < after.Value.LastAt || (e.LastAtMs == after.Value.LastAt && string.CompareOrdinal(e.Hash, after.Value.Hash) > 0))
-            .Take(limit + 1)
-            .ToArray();
-        var page = entries.Take(limit).ToArray();
-        var summaries = await Task.WhenAll(page.Select(e => SummariseAsync(workspace, e, cancellationToken))).ConfigureAwait(false);
-        var next = entries.Length > limit ? PageCursor.Encode(page[^1].LastAtMs.ToString(CultureInfo.InvariantCulture), page[^1].Hash) : null;
-        return new RunList(kind.Name(), Workspace.FormatDay(range.From), Workspace.FormatDay(range.To), [.. summaries.Select(s => s.Summary)], next);
+            .Where(e => after is null || e.LastAtMs < after.Value.LastAt || (e.LastAtMs == after.Value.LastAt && string.CompareOrdinal(e.Hash, after.Value.Hash) > 0));
+        if (models is null)
+        {
+            var entries = candidates.Take(limit + 1).ToArray();
+            var page = entries.Take(limit).ToArray();
+            var summaries = await Task.WhenAll(page.Select(e => SummariseAsync(workspace, e, cancellationToken))).ConfigureAwait(false);
+            return Listed(kind, range, page, [.. summaries.Select(s => s.Summary)], entries.Length > limit);
+        }
+
+        // Which runs used the models is only in their run days: summarise in order until the page (and one more) is found.
+        var found = new List<(RunEntry Entry, RunSummary Summary)>();
+        foreach (var chunk in candidates.Chunk(FilterChunk))
+        {
+            var summaries = await Task.WhenAll(chunk.Select(e => SummariseAsync(workspace, e, cancellationToken))).ConfigureAwait(false);
+            found.AddRange(chunk.Zip(summaries)
+                .Where(x => x.Second.Total.Models.Any(m => m.Value.Events > 0 && models.Contains(m.Key)))
+                .Select(x => (x.First, x.Second.Summary)));
+            if (found.Count > limit)
+            {
+                break;
+            }
+        }
+
+        var kept = found.Take(limit).ToArray();
+        return Listed(kind, range, [.. kept.Select(k => k.Entry)], [.. kept.Select(k => k.Summary)], found.Count > limit);
+    }
+
+    /// <summary>The models a provider served in the range (per the day slices): a run used the provider when it used one of them.</summary>
+    public async Task<IReadOnlySet<string>> ModelsOfProviderAsync(Workspace workspace, MetricsRange range, string provider, CancellationToken cancellationToken)
+    {
+        var days = await metrics.LoadAsync(workspace, range, MetricsFilter.For(Dimension.Provider, provider), cancellationToken).ConfigureAwait(false);
+        return days.SelectMany(d => d.Slices()).Where(s => s.Value.Events > 0).Select(s => s.Key.ValueOf(Dimension.Model)).ToHashSet(StringComparer.Ordinal);
+    }
+
+    private static RunList Listed(RunKind kind, MetricsRange range, RunEntry[] page, RunSummary[] summaries, bool more)
+    {
+        var next = more && page.Length > 0 ? PageCursor.Encode(page[^1].LastAtMs.ToString(CultureInfo.InvariantCulture), page[^1].Hash) : null;
+        return new RunList(kind.Name(), Workspace.FormatDay(range.From), Workspace.FormatDay(range.To), summaries, next);
     }
 
     /// <summary>

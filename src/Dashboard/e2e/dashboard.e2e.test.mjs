@@ -219,6 +219,17 @@ describe('the dashboard', () => {
       filteredAgents.map((a) => a.name).sort());
     assert.equal(filteredAgents.reduce((s, a) => s + a.all_time.cost_usd, 0).toFixed(2), '0.15');
 
+    // So do the runs (those that used an openai model) and the unpriced models (acme's is not openai's).
+    await shared.goto(page.url().replace('#/overview', '#/runs'));
+    await shared.waitForSelector('main[data-state="ready"] tr[data-row]');
+    const filteredRuns = (await api('/api/v1/runs?range=7d&provider=openai')).items.map((r) => r.id);
+    assert.ok(filteredRuns.length > 0 && filteredRuns.length < (await api('/api/v1/runs?range=7d')).items.length);
+    assert.deepEqual(await shared.$$eval('tr[data-row]', (rows) => rows.map((r) => r.dataset.row).sort()), filteredRuns.sort());
+    await shared.goto(page.url().replace('#/overview', '#/pricing'));
+    await shared.waitForSelector('main[data-state="ready"]');
+    assert.doesNotMatch(await shared.textContent('#unpriced'), /acme-writer-1/);
+    assert.deepEqual((await api('/api/v1/pricing/unpriced?range=7d&provider=openai')).items, []);
+
     // Hour by hour for today, labelled in the workspace's timezone.
     await page.selectOption('#filter-range', 'today');
     await page.waitForFunction(() => location.hash.includes('range=today') && document.querySelector('main')?.dataset.state === 'ready' && document.querySelector('#spend-trend h2')?.textContent?.includes('hour'));

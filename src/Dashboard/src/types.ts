@@ -190,6 +190,8 @@ export interface Pricing {
 }
 
 export interface Unpriced {
+  from: string;
+  to: string;
   items: { model: string; events: number; unpriced_events: number; input_tokens: number; output_tokens: number }[];
 }
 

@@ -2,6 +2,7 @@ using AgentSpend.Core.Domain;
 using AgentSpend.Core.Metrics;
 using AgentSpend.Core.Pricing;
 using AgentSpend.Functions.Hosting;
+using AgentSpend.Functions.Metrics;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace AgentSpend.Functions.Pricing;
@@ -27,17 +28,26 @@ public static class PricingEndpoints
         TypedResults.Ok(new CatalogView(catalog.Version, "USD", "per million tokens", catalog.Models,
             await overrides.ListAsync(caller.Workspace.Id, cancellationToken).ConfigureAwait(false)));
 
-    /// <summary>Models seen in the range that neither the catalog nor the workspace's overrides price, most used first: what to add to the catalog.</summary>
+    /// <summary>
+    /// Models seen in the range that neither the catalog nor the workspace's overrides price, most used first: what to
+    /// add to the catalog. The range as the metrics take it (range, or from and to), and their filters.
+    /// </summary>
     public static async Task<Results<Ok<UnpricedModels>, ProblemHttpResult>> GetUnpricedAsync(
-        string? from, string? to, Caller caller, MetricsService metrics, PriceCatalog catalog, PriceOverrideStore overrides, TimeProvider clock, CancellationToken cancellationToken)
+        string? range, string? from, string? to, HttpRequest request, Caller caller, MetricsService metrics, PriceCatalog catalog, PriceOverrideStore overrides, TimeProvider clock, CancellationToken cancellationToken)
     {
-        var range = MetricsRange.Parse(from, to, caller.Workspace, clock, MetricsRange.MaxDays, out var error);
+        var filter = MetricsEndpoints.Filters(request, ["range", "from", "to"], out var problem);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var days = MetricsRange.Resolve(range, from, to, caller.Workspace, clock, MetricsRange.MaxDays, out var error);
         if (error is not null)
         {
             return Problems.BadRequest(error.Parameter, error.Reason);
         }
 
-        var byModel = await metrics.BreakdownAsync(caller.Workspace, range, Grouping.Of(Dimension.Model), MetricsFilter.None, cancellationToken).ConfigureAwait(false);
+        var byModel = await metrics.BreakdownAsync(caller.Workspace, days, Grouping.Of(Dimension.Model), filter, cancellationToken).ConfigureAwait(false);
         var own = new PriceOverrides(await overrides.ListAsync(caller.Workspace.Id, cancellationToken).ConfigureAwait(false));
         var items = byModel.Items
             .Where(i => i.Key is not null && catalog.Find(i.Key) is null && own.Get(i.Key) is null)

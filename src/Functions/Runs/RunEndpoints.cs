@@ -12,7 +12,7 @@ namespace AgentSpend.Functions.Runs;
 /// </summary>
 public static class RunEndpoints
 {
-    private static readonly string[] ListParameters = ["range", "from", "to", "agent", "user", "team", "status", "limit", "cursor"];
+    private static readonly string[] ListParameters = ["range", "from", "to", "agent", "user", "team", "provider", "model", "status", "limit", "cursor"];
     private static readonly string[] PageParameters = ["limit", "cursor"];
 
     public static void MapRuns(this IEndpointRouteBuilder app)
@@ -52,12 +52,28 @@ public static class RunEndpoints
             return QueryParameters.BadLimit();
         }
 
-        string? agent = query["agent"], user = query["user"], team = query["team"];
+        string? agent = query["agent"], user = query["user"], team = query["team"], provider = query["provider"], model = query["model"];
         bool Keep(RunEntry e) =>
             (agent is null || e.Agent == agent) && (user is null || e.User == user) && (team is null || e.Team == team) && (status is null || e.Status == status);
+
+        foreach (var (name, value) in new[] { ("agent", agent), ("user", user), ("team", team), ("provider", provider), ("model", model) })
+        {
+            if (value is not null && string.IsNullOrWhiteSpace(value))
+            {
+                return Problems.BadRequest(name, "must not be empty.");
+            }
+        }
+
+        // Runs keep their usage per model, not per provider: a provider stands for the models it served in the range.
+        IReadOnlySet<string>? models = provider is null ? null : await runs.ModelsOfProviderAsync(caller.Workspace, range, provider, cancellationToken).ConfigureAwait(false);
+        if (model is not null)
+        {
+            models = models is null || models.Contains(model) ? new HashSet<string>([model], StringComparer.Ordinal) : new HashSet<string>(StringComparer.Ordinal);
+        }
+
         try
         {
-            return TypedResults.Ok(await runs.ListAsync(caller.Workspace, kind, range, Keep, limit, query["cursor"], cancellationToken).ConfigureAwait(false));
+            return TypedResults.Ok(await runs.ListAsync(caller.Workspace, kind, range, Keep, models, limit, query["cursor"], cancellationToken).ConfigureAwait(false));
         }
         catch (BadCursorException ex)
         {

@@ -87,6 +87,22 @@ public sealed class RunTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixt
         Assert.Equal(["r3"], (await Get("/api/v1/runs?range=7d&agent=nightly")).GetProperty("items").EnumerateArray().Select(r => r.Str("id")));
         Assert.Equal(["r3"], (await Get("/api/v1/runs?range=7d&status=completed")).GetProperty("items").EnumerateArray().Select(r => r.Str("id")));
 
+        // Model and provider: the runs that used them, with the whole run's figures; paged like the rest.
+        IEnumerable<string?> Ids(JsonElement list) => list.GetProperty("items").EnumerateArray().Select(r => r.Str("id"));
+        Assert.Equal(["r1", "r3"], Ids(await Get("/api/v1/runs?range=7d&model=m2")));
+        Assert.Equal(Figures(calls.Where(c => c.Run == "r1")), Of((await Get("/api/v1/runs?range=7d&model=m2")).GetProperty("items")[0]));
+        var byModel = await Get("/api/v1/runs?range=7d&model=m1&limit=1");
+        Assert.Equal(["r2"], Ids(byModel));
+        var byModelRest = await Get($"/api/v1/runs?range=7d&model=m1&limit=1&cursor={byModel.Str("next_cursor")}");
+        Assert.Equal(["r1"], Ids(byModelRest));
+        Assert.Equal(JsonValueKind.Null, byModelRest.GetProperty("next_cursor").ValueKind);
+        Assert.Equal(["r2", "r1", "r3"], Ids(await Get("/api/v1/runs?range=7d&provider=p")));
+        Assert.Equal(["r1", "r3"], Ids(await Get("/api/v1/runs?range=7d&provider=p&model=m2")));
+        Assert.Empty(Ids(await Get("/api/v1/runs?range=7d&provider=q")));
+        Assert.Empty(Ids(await Get("/api/v1/runs?range=7d&provider=q&model=m2")));
+        Assert.Equal(["s1"], Ids(await Get("/api/v1/sessions?range=7d&model=m2")));
+        Assert.Equal((400, "model"), await Problem(app, key, "/api/v1/runs?model="));
+
         // The detail: model mix of r1.
         var detail = await Get("/api/v1/runs/r1");
         Assert.Equal(

@@ -39,6 +39,14 @@ public sealed class ServerPricingTests(AzuriteFixture azurite) : IClassFixture<A
         Assert.Equal((1L, 1L), (overview.Long("server_priced_events"), overview.Long("unpriced_events")));
         var item = Assert.Single(unpriced.Body!.Value.GetProperty("items").EnumerateArray());
         Assert.Equal(("acme-llm-7", 1L, 1L, 1_000L, 200L), (item.Str("model"), item.Long("events"), item.Long("unpriced_events"), item.Long("input_tokens"), item.Long("output_tokens")));
+
+        // The metrics' range and filters apply: the same model for provider p today, none for another provider or agent.
+        var filtered = (await app.SendAsync("GET", "/api/v1/pricing/unpriced?range=today&provider=p&agent=a")).Body!.Value;
+        Assert.Equal(("acme-llm-7", 1L), (Assert.Single(filtered.GetProperty("items").EnumerateArray()).Str("model"), filtered.GetProperty("items")[0].Long("unpriced_events")));
+        Assert.Empty((await app.SendAsync("GET", "/api/v1/pricing/unpriced?range=today&provider=q")).Body!.Value.GetProperty("items").EnumerateArray());
+        Assert.Empty((await app.SendAsync("GET", "/api/v1/pricing/unpriced?range=7d&agent=b")).Body!.Value.GetProperty("items").EnumerateArray());
+        var unknown = await app.SendAsync("GET", "/api/v1/pricing/unpriced?range=today&color=red");
+        Assert.Equal((400, "color"), (unknown.Status, unknown.Body!.Value.GetProperty("errors")[0].Str("field")));
         Assert.Equal(PriceCatalog.Shipped.Version, catalog.Body!.Value.Str("version"));
         Assert.Equal(PriceCatalog.Shipped.Models.Count, catalog.Body.Value.GetProperty("models").GetArrayLength());
     }

@@ -2,7 +2,7 @@
 // re-pricing the range's stored events after a price change.
 import type { PageContext } from '../context';
 import { h, replaceChildren } from '../dom';
-import { rangeDays } from '../lib/filters';
+import { apiQuery, rangeDays } from '../lib/filters';
 import { formatCount, formatUsd } from '../lib/format';
 import { localToday } from '../lib/time';
 import type { Pricing, Unpriced } from '../types';
@@ -19,10 +19,10 @@ interface RepriceResult {
 export async function pricingPage(context: PageContext): Promise<HTMLElement> {
   const { api, can, route } = context;
   const days = rangeDays(route.filters.range, localToday(context.now, context.timeZone));
-  const [pricing, unpriced] = await Promise.all([api.get<Pricing>('/api/v1/pricing'), api.get<Unpriced>(`/api/v1/pricing/unpriced?from=${days.from}&to=${days.to}`)]);
+  const [pricing, unpriced] = await Promise.all([api.get<Pricing>('/api/v1/pricing'), api.get<Unpriced>(`/api/v1/pricing/unpriced?${apiQuery(route.filters)}`)]);
   const perMillion = (value: number | null) => (value === null ? '—' : `$${value}`);
 
-  const unpricedSection = h('section', { class: 'panel', id: 'unpriced', 'aria-labelledby': 'unpriced-title' }, h('h2', { id: 'unpriced-title' }, `Unpriced models, ${days.from} to ${days.to}`),
+  const unpricedSection = h('section', { class: 'panel', id: 'unpriced', 'aria-labelledby': 'unpriced-title' }, h('h2', { id: 'unpriced-title' }, `Unpriced models, ${unpriced.from} to ${unpriced.to}`),
     unpriced.items.length === 0
       ? h('p', { class: 'empty' }, 'Every model used in this range has a price.')
       : simpleTable('Models neither the catalog nor an override prices: their events count tokens but no cost', ['Model', 'Unpriced events', 'Input tokens', 'Output tokens'],

@@ -2,7 +2,7 @@
 // with its model usage and its stored events.
 import type { PageContext } from '../context';
 import { h } from '../dom';
-import { apiQuery } from '../lib/filters';
+import { DIMENSIONS, activeDimensions, apiQuery } from '../lib/filters';
 import { formatCount, formatDuration, formatPct, formatTokens, formatUsd } from '../lib/format';
 import { routeHref } from '../lib/route';
 import type { SortState } from '../lib/sort';
@@ -16,7 +16,7 @@ let runSort: SortState = { column: 'ended', direction: 'desc' };
 export async function runsPage(context: PageContext): Promise<HTMLElement> {
   const { api, route } = context;
   const kind = route.page === 'sessions' ? 'sessions' : 'runs';
-  const list = await api.get<RunList>(`/api/v1/${kind}?${apiQuery(route.filters, ['agent', 'user', 'team'], { limit: 100 })}`);
+  const list = await api.get<RunList>(`/api/v1/${kind}?${apiQuery(route.filters, DIMENSIONS, { limit: 100 })}`);
   const tabs = h(
     'div',
     { class: 'tabs', role: 'navigation', 'aria-label': 'Runs or sessions' },
@@ -24,7 +24,9 @@ export async function runsPage(context: PageContext): Promise<HTMLElement> {
   );
   const heading = h('h1', {}, kind === 'runs' ? 'Runs' : 'Sessions');
   if (list.items.length === 0) {
-    return h('div', { class: 'page runs' }, heading, tabs, emptyState(`No ${kind} in this range`, `Events that carry a ${kind === 'runs' ? 'run_id' : 'session_id'} are grouped here.`));
+    return h('div', { class: 'page runs' }, heading, tabs, activeDimensions(route.filters).length > 0
+      ? emptyState(`No ${kind} pass these filters in this range`, 'Clear a filter above to see more.')
+      : emptyState(`No ${kind} in this range`, `Events that carry a ${kind === 'runs' ? 'run_id' : 'session_id'} are grouped here.`));
   }
   const columns: Column<Run>[] = [
     { id: 'id', label: kind === 'runs' ? 'Run' : 'Session', value: (r) => r.id, firstDirection: 'asc', cell: (r) => h('a', { href: routeHref({ page: kind, id: r.id, filters: route.filters }) }, r.id) },
@@ -41,7 +43,7 @@ export async function runsPage(context: PageContext): Promise<HTMLElement> {
     runSort = sort;
     context.rerender();
   }, (r) => r.id);
-  return h('div', { class: 'page runs' }, heading, tabs, table, list.next_cursor ? h('p', { class: 'muted' }, 'Showing the latest 100; narrow the range or filter by agent, user or team to see others.') : null);
+  return h('div', { class: 'page runs' }, heading, tabs, table, list.next_cursor ? h('p', { class: 'muted' }, 'Showing the latest 100; narrow the range or add a filter to see others.') : null);
 }
 
 export async function runDetailPage(context: PageContext): Promise<HTMLElement> {
