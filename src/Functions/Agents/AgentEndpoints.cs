@@ -72,7 +72,12 @@ public static class AgentEndpoints
     public static async Task<Results<Ok<AgentList>, ProblemHttpResult>> ListAsync(HttpRequest request, Caller caller, AgentMetrics agents, CancellationToken cancellationToken)
     {
         var filter = MetricsEndpoints.Filters(request, [], out var problem);
-        return problem ?? (Results<Ok<AgentList>, ProblemHttpResult>)TypedResults.Ok(await agents.ListAsync(caller.Workspace, filter, cancellationToken).ConfigureAwait(false));
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        return TypedResults.Ok(await agents.ListAsync(caller.Workspace, filter, cancellationToken).ConfigureAwait(false));
     }
 
     public static async Task<Results<Ok<AgentDetail>, ProblemHttpResult>> GetAsync(
