@@ -50,16 +50,16 @@ public sealed class AgentMetrics(
     public async Task<AgentList> ListAsync(Workspace workspace, MetricsFilter filter, CancellationToken cancellationToken) =>
         await SummariseAsync(workspace, null, filter, cancellationToken).ConfigureAwait(false);
 
-    /// <summary>Null when the agent has no event in all the days kept.</summary>
-    public async Task<AgentDetail?> DetailAsync(Workspace workspace, string name, MetricsRange range, CancellationToken cancellationToken)
+    /// <summary>Null when the agent has no event (that passes the filters) in all the days kept.</summary>
+    public async Task<AgentDetail?> DetailAsync(Workspace workspace, string name, MetricsRange range, MetricsFilter filters, CancellationToken cancellationToken)
     {
-        var list = await SummariseAsync(workspace, name, MetricsFilter.None, cancellationToken).ConfigureAwait(false);
+        var list = await SummariseAsync(workspace, name, filters, cancellationToken).ConfigureAwait(false);
         if (list.Agents.Count == 0)
         {
             return null;
         }
 
-        var filter = MetricsFilter.For(Dimension.Agent, name);
+        var filter = filters.With(Dimension.Agent, name);
         var today = workspace.Today(clock);
         var models = metrics.BreakdownAsync(workspace, range, Grouping.Of(Dimension.Model), filter, cancellationToken);
         var history = metrics.TimeseriesAsync(workspace, new MetricsRange(today.AddDays(-6), today) { Name = "7d" }, Granularity.Day, filter, cancellationToken);

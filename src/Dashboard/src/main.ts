@@ -23,11 +23,11 @@ const REFRESH_MS = 60_000;
 /** Which pages use which filters: the dimensions each page's API calls accept. */
 const PAGE_FILTERS: Record<Page, readonly Dimension[] | null> = {
   overview: DIMENSIONS,
-  agents: ['agent'],
-  runs: ['agent', 'user', 'team'],
-  sessions: ['agent', 'user', 'team'],
+  agents: DIMENSIONS,
+  runs: DIMENSIONS,
+  sessions: DIMENSIONS,
   budgets: null,
-  pricing: [],
+  pricing: DIMENSIONS,
   import: null,
 };
 

@@ -83,9 +83,10 @@ public static class AgentEndpoints
     public static async Task<Results<Ok<AgentDetail>, ProblemHttpResult>> GetAsync(
         string name, string? range, string? from, string? to, HttpRequest request, Caller caller, AgentMetrics agents, TimeProvider clock, CancellationToken cancellationToken)
     {
-        if (QueryParameters.RefuseUnknown(request, "range", "from", "to") is { } unknown)
+        var filter = MetricsEndpoints.Filters(request, ["range", "from", "to"], out var problem);
+        if (problem is not null)
         {
-            return unknown;
+            return problem;
         }
 
         var days = MetricsRange.Resolve(range, from, to, caller.Workspace, clock, MetricsRange.MaxDays, out var error);
@@ -94,8 +95,8 @@ public static class AgentEndpoints
             return Problems.BadRequest(error.Parameter, error.Reason);
         }
 
-        return await agents.DetailAsync(caller.Workspace, name, days, cancellationToken).ConfigureAwait(false) is { } detail
+        return await agents.DetailAsync(caller.Workspace, name, days, filter, cancellationToken).ConfigureAwait(false) is { } detail
             ? TypedResults.Ok(detail)
-            : Problems.NotFound("name", "No agent of this name has usage in the days kept.");
+            : Problems.NotFound("name", filter.IsEmpty ? "No agent of this name has usage in the days kept." : "No agent of this name has usage that passes the filters in the days kept.");
     }
 }

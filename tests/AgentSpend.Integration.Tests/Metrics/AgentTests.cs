@@ -101,6 +101,17 @@ public sealed class AgentTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
             Enumerable.Range(0, 7).Select(i => today.AddDays(i - 6)).Select(day => (Json.Day(day), Spend("alpha", x => x == day).Item1)).ToArray(),
             d.GetProperty("history").EnumerateArray().Select(p => (p.Str("date")!, p.Dec("cost_usd"))).ToArray());
 
+        // The detail takes the filters too: alpha's m-big usage only, in its model mix and its days; beta has none.
+        var bigDetail = (await app.SendAsync("GET", "/api/v1/agents/alpha?range=30d&model=m-big", key: key)).Body!.Value;
+        Assert.Equal(
+            inRange.Where(c => c.Model == "m-big").GroupBy(c => c.Model).Select(g => (g.Key, g.Sum(c => c.Cost), (long)g.Count())).ToArray(),
+            bigDetail.GetProperty("models").EnumerateArray().Select(m => (m.Str("key")!, m.Dec("cost_usd"), m.Long("events"))).ToArray());
+        Assert.Equal(
+            Enumerable.Range(0, 7).Select(i => today.AddDays(i - 6)).Select(day => (Json.Day(day), SpendOn("alpha", "m-big", x => x == day).Item1)).ToArray(),
+            bigDetail.GetProperty("history").EnumerateArray().Select(p => (p.Str("date")!, p.Dec("cost_usd"))).ToArray());
+        Assert.Equal(SpendOn("alpha", "m-big", _ => true), Of(bigDetail.GetProperty("agent").GetProperty("all_time")));
+        Assert.Equal(404, (await app.SendAsync("GET", "/api/v1/agents/beta?model=m-big", key: key)).Status);
+
         var missing = await app.SendAsync("GET", "/api/v1/agents/gamma", key: key);
         Assert.Equal((404, "name"), (missing.Status, missing.Body!.Value.GetProperty("errors")[0].Str("field")));
         var extra = await app.SendAsync("GET", "/api/v1/agents?sort=cost", key: key);

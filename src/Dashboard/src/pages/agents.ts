@@ -3,7 +3,7 @@
 import { trendChart } from '../chart';
 import type { PageContext } from '../context';
 import { h } from '../dom';
-import { activeDimensions, apiQuery, dimensionQuery } from '../lib/filters';
+import { DIMENSIONS, activeDimensions, apiQuery, dimensionQuery } from '../lib/filters';
 import { formatCount, formatDuration, formatTokens, formatUsd, plural } from '../lib/format';
 import { routeHref } from '../lib/route';
 import type { SortState } from '../lib/sort';
@@ -70,9 +70,10 @@ export async function agentDetailPage(context: PageContext): Promise<HTMLElement
   const { api, route } = context;
   const name = route.id!;
   const [detail, runs, events] = await Promise.all([
-    api.get<AgentDetail>(`/api/v1/agents/${encodeURIComponent(name)}?range=${route.filters.range}`),
-    api.get<RunList>(`/api/v1/runs?${apiQuery({ ...route.filters, agent: name }, ['agent'], { limit: 20 })}`),
-    api.get<EventPage>(`/api/v1/events?${apiQuery({ ...route.filters, agent: name }, ['agent'], { limit: 20 })}`),
+    // The page's filters, with this agent in place of any other.
+    api.get<AgentDetail>(`/api/v1/agents/${encodeURIComponent(name)}?${apiQuery({ ...route.filters, agent: undefined })}`),
+    api.get<RunList>(`/api/v1/runs?${apiQuery({ ...route.filters, agent: name }, DIMENSIONS, { limit: 20 })}`),
+    api.get<EventPage>(`/api/v1/events?${apiQuery({ ...route.filters, agent: name }, DIMENSIONS, { limit: 20 })}`),
   ]);
   const agent = detail.agent;
   const history = trendChart('agent-history', 'Spend, last 7 days', detail.history.map((p) => dayLabel(p.date!)), detail.history.map((p) => p.cost_usd));
