@@ -18,6 +18,8 @@ public sealed partial class AzuriteFixture : IAsyncLifetime
 
     private Process? _process;
     private string _dataDirectory = "";
+    private string _script = "";
+    private (int Blob, int Queue, int Table) _ports;
 
     public string ConnectionString { get; private set; } = "";
 
@@ -25,15 +27,20 @@ public sealed partial class AzuriteFixture : IAsyncLifetime
 
     public IStorageProvider Storage { get; private set; } = null!;
 
+    public int QueuePort => _ports.Queue;
+
+    public int TablePort => _ports.Table;
+
     public async Task InitializeAsync()
     {
-        var script = LocateAzurite();
+        _script = LocateAzurite();
         _dataDirectory = Directory.CreateTempSubdirectory("agentspend-azurite-").FullName;
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                await StartAsync(script);
+                _ports = (FreePort(), FreePort(), FreePort());
+                await StartAsync();
                 return;
             }
             catch (InvalidOperationException) when (attempt < 3 && _process is { HasExited: true })
@@ -44,9 +51,27 @@ public sealed partial class AzuriteFixture : IAsyncLifetime
         }
     }
 
-    private async Task StartAsync(string script)
+    /// <summary>A storage outage: stops Azurite with SIGTERM (its data stays on disk) until <see cref="RestartAsync"/>.</summary>
+    public async Task StopAsync()
     {
-        var (blob, queue, table) = (FreePort(), FreePort(), FreePort());
+        if (_process is { HasExited: false })
+        {
+            _ = Kill(_process.Id, 15);
+            await _process.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>Starts Azurite again on the same ports and data folder, as after an outage.</summary>
+    public Task RestartAsync()
+    {
+        _process?.Dispose();
+        return StartAsync();
+    }
+
+    private async Task StartAsync()
+    {
+        var script = _script;
+        var (blob, queue, table) = _ports;
         var start = new ProcessStartInfo("node")
         {
             RedirectStandardOutput = true,
@@ -75,7 +100,7 @@ public sealed partial class AzuriteFixture : IAsyncLifetime
         ConnectionString =
             $"DefaultEndpointsProtocol=http;AccountName={Account};AccountKey={DevKey};" +
             $"BlobEndpoint=http://127.0.0.1:{blob}/{Account};QueueEndpoint=http://127.0.0.1:{queue}/{Account};TableEndpoint=http://127.0.0.1:{table}/{Account};";
-        Storage = new AzureStorageProvider(new StorageConnectionSettings { ConnectionString = ConnectionString }, Counter);
+        Storage ??= new AzureStorageProvider(new StorageConnectionSettings { ConnectionString = ConnectionString }, Counter);
     }
 
     public async Task DisposeAsync()
