@@ -33,9 +33,10 @@ public sealed class DailyBucket
     // Null when the bucket was read without its slices (enough for unfiltered metrics, not for writing).
     private readonly List<SliceRow>? _sliceRows;
 
-    // Session ledgers and run days of this day read so far; null marks one known not to exist yet.
-    private readonly Dictionary<string, SessionLedger?> _ledgers = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, Runs.RunDay?> _runs = new(StringComparer.Ordinal);
+    // Every session ledger and run day of the day, once loaded for writing (LoadForWritingAsync).
+    private readonly Dictionary<string, SessionLedger> _ledgers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Runs.RunDay> _runs = new(StringComparer.Ordinal);
+    private bool _ledgersComplete;
 
     private DailyBucket(string partitionKey, List<BucketRow> rows, List<SliceRow>? sliceRows)
     {
@@ -52,7 +53,17 @@ public sealed class DailyBucket
 
     public int RowCount => _rows.Count;
 
-    public static DailyBucket Empty(string partitionKey) => new(partitionKey, [new BucketRow(0, null)], []);
+    /// <summary>A day with nothing stored: no buckets, slices, run days or ledgers.</summary>
+    public static DailyBucket Empty(string partitionKey) => new(partitionKey, [new BucketRow(0, null)], []) { _ledgersComplete = true };
+
+    /// <summary>Reads everything a writer of the day changes: bucket rows, slice rows, run days and session ledgers.</summary>
+    public static async Task<DailyBucket> LoadForWritingAsync(Storage.ITableStore table, string partitionKey, CancellationToken cancellationToken)
+    {
+        // Read even for a day without bucket rows: a retention run may have left its run days and ledgers behind.
+        var bucket = await LoadAsync(table, partitionKey, cancellationToken).ConfigureAwait(false);
+        await bucket.LoadLedgersAsync(table, cancellationToken).ConfigureAwait(false);
+        return bucket;
+    }
 
     /// <summary>Counters of every slice of the day (see <see cref="UsageSlice"/>); needs a bucket read with its slices.</summary>
     public IEnumerable<KeyValuePair<UsageSlice, UsageCounters>> Slices =>
@@ -62,39 +73,36 @@ public sealed class DailyBucket
     public IEnumerable<KeyValuePair<string, UsageCounters>> Values(Dimension dimension) =>
         _rows.SelectMany(r => r.Dimensions.TryGetValue(dimension, out var map) ? map : []);
 
-    /// <summary>Reads the session ledgers and run days that <paramref name="events"/> take part in and this bucket does not hold yet.</summary>
-    public async Task LoadLedgersAsync(Storage.ITableStore table, IEnumerable<UsageEvent> events, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads every run day and session ledger of the day: a writer then knows that one it does not hold does
+    /// not exist (or was written since by another writer, whose transaction makes ours fail and re-read). A
+    /// page of a range query brings up to 1,000 of them, where reading each on first use cost a request apiece.
+    /// </summary>
+    private async Task LoadLedgersAsync(Storage.ITableStore table, CancellationToken cancellationToken)
     {
-        var list = events as IReadOnlyCollection<UsageEvent> ?? events.ToArray();
-        var missingRuns = list
-            .SelectMany(e => Runs.RunKinds.Of(e).Select(r => Runs.RunDay.RowKeyOf(PartitionKey, Runs.RunKinds.Hash(e.WorkspaceId, r.Kind, r.Id))))
-            .Distinct(StringComparer.Ordinal)
-            .Where(rowKey => !_runs.ContainsKey(rowKey))
-            .ToArray();
-        var runRows = await Task.WhenAll(missingRuns.Select(rowKey => table.GetIfExistsAsync(PartitionKey, rowKey, cancellationToken: cancellationToken))).ConfigureAwait(false);
-        for (var i = 0; i < missingRuns.Length; i++)
-        {
-            _runs[missingRuns[i]] = runRows[i] is { } row ? Runs.RunDay.FromEntity(row) : null;
-        }
+        var runPrefix = Runs.RunDay.RowKeyOf(PartitionKey, "");
+        var runs = Azure.Data.Tables.TableClient.CreateQueryFilter(
+            $"PartitionKey eq {PartitionKey} and RowKey ge {runPrefix} and RowKey lt {runPrefix[..^1] + "}"}");
+        var ledgers = Azure.Data.Tables.TableClient.CreateQueryFilter(
+            $"PartitionKey eq {PartitionKey} and RowKey ge {SessionLedger.RowPrefix} and RowKey lt {SessionLedger.RowPrefix[..^1] + "}"}");
+        await Task.WhenAll(
+            ReadAllAsync(runs, row => _runs[row.RowKey] = Runs.RunDay.FromEntity(row)),
+            ReadAllAsync(ledgers, row => _ledgers[row.RowKey] = SessionLedger.FromEntity(row))).ConfigureAwait(false);
+        _ledgersComplete = true;
 
-        var missing = list
-            .Where(e => e.Ledger is not null)
-            .Select(e => SessionLedger.KeyOf(e))
-            .Distinct()
-            .Select(k => SessionLedger.RowKeyOf(PartitionKey, k.Session, k.Model))
-            .Where(rowKey => !_ledgers.ContainsKey(rowKey))
-            .ToArray();
-        var rows = await Task.WhenAll(missing.Select(rowKey => table.GetIfExistsAsync(PartitionKey, rowKey, cancellationToken: cancellationToken))).ConfigureAwait(false);
-        for (var i = 0; i < missing.Length; i++)
+        async Task ReadAllAsync(string filter, Action<Azure.Data.Tables.TableEntity> add)
         {
-            _ledgers[missing[i]] = rows[i] is { } row ? SessionLedger.FromEntity(row) : null;
+            await foreach (var row in table.QueryAsync(filter, pageSize: 1000, cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                add(row);
+            }
         }
     }
 
     /// <summary>
     /// Applies events to a copy of the rows they touch and returns the changed rows, each with the ETag
-    /// it must still have (null: the row is new). Leaves this bucket unchanged. The session ledgers of the
-    /// events must have been loaded (<see cref="LoadLedgersAsync"/>).
+    /// it must still have (null: the row is new). Leaves this bucket unchanged. The bucket must have been
+    /// read for writing (<see cref="LoadForWritingAsync"/>).
     /// </summary>
     public BucketChanges Apply(IReadOnlyCollection<UsageEvent> events) =>
         Change(events, e => e, (e, ledgerOf) =>
@@ -156,18 +164,15 @@ public sealed class DailyBucket
             var rowKey = SessionLedger.RowKeyOf(PartitionKey, session, model);
             if (!ledgers.TryGetValue(rowKey, out var ledger))
             {
-                if (!_ledgers.TryGetValue(rowKey, out var stored))
-                {
-                    throw new InvalidOperationException($"The session ledger {rowKey} of partition '{PartitionKey}' was not loaded before Apply.");
-                }
-
-                ledgers[rowKey] = ledger = stored?.Clone() ?? SessionLedger.New(PartitionKey, session, model);
+                ledgers[rowKey] = ledger = _ledgers.GetValueOrDefault(rowKey)?.Clone() ?? SessionLedger.New(PartitionKey, session, model);
             }
 
             return ledger;
         }
 
-        var sliceRows = _sliceRows ?? throw new InvalidOperationException($"The bucket of partition '{PartitionKey}' was read without its slices; it cannot be written.");
+        var sliceRows = _sliceRows is not null && _ledgersComplete
+            ? _sliceRows
+            : throw new InvalidOperationException($"The bucket of partition '{PartitionKey}' was read for metrics, not for writing (see LoadForWritingAsync).");
         var changedSlices = new Dictionary<int, SliceRow>();
         SliceRow WritableSlice(int index)
         {
@@ -198,12 +203,7 @@ public sealed class DailyBucket
             var rowKey = Runs.RunDay.RowKeyOf(PartitionKey, Runs.RunKinds.Hash(e.WorkspaceId, kind, id));
             if (!runs.TryGetValue(rowKey, out var run))
             {
-                if (!_runs.TryGetValue(rowKey, out var stored))
-                {
-                    throw new InvalidOperationException($"The run day {rowKey} of partition '{PartitionKey}' was not loaded before Apply.");
-                }
-
-                runs[rowKey] = run = stored?.Clone() ?? Runs.RunDay.New(PartitionKey, e.WorkspaceId, kind, id);
+                runs[rowKey] = run = _runs.GetValueOrDefault(rowKey)?.Clone() ?? Runs.RunDay.New(PartitionKey, e.WorkspaceId, kind, id);
             }
 
             return run;
@@ -366,7 +366,7 @@ public sealed class DailyBucket
         var head = await table.GetIfExistsAsync(partitionKey, UsageTableKeys.BucketRow(partitionKey, 0), cancellationToken: cancellationToken).ConfigureAwait(false);
         if (head is null)
         {
-            return withSlices ? Empty(partitionKey) : new DailyBucket(partitionKey, [new BucketRow(0, null)], null);
+            return new DailyBucket(partitionKey, [new BucketRow(0, null)], withSlices ? [] : null);
         }
 
         var rows = new List<BucketRow> { BucketRow.FromEntity(head) };

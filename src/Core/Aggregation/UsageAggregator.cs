@@ -14,7 +14,11 @@ namespace AgentSpend.Core.Aggregation;
 /// <summary>What one aggregation pass did.</summary>
 /// <param name="Failed">Per input message: the error that stopped part of it, or null when all of it is counted.</param>
 /// <param name="Discarded">Events of workspaces that are deleted or being deleted: dropped, never written.</param>
-public sealed record AggregationOutcome(int Counted, int Duplicates, int Transactions, IReadOnlyList<Exception?> Failed, int Discarded = 0);
+/// <param name="Refused">Events whose rows the service would not store: counted nowhere, so the caller keeps them where an operator sees them.</param>
+public sealed record AggregationOutcome(int Counted, int Duplicates, int Transactions, IReadOnlyList<Exception?> Failed, int Discarded = 0)
+{
+    public IReadOnlyList<UsageEvent> Refused { get; init; } = [];
+}
 
 /// <summary>
 /// Counts queued events into daily buckets exactly once.
@@ -30,8 +34,7 @@ public sealed partial class UsageAggregator(
     IStorageProvider storage, IWorkspaceDirectory workspaces, DayVersions versions, Runs.RunIndex runs,
     Governance.BudgetEnforcer enforcer, Governance.BudgetReservations reservations, IOptions<AgentSpendOptions> options, ILogger<UsageAggregator> logger)
 {
-    private const int MaxOperationsPerTransaction = 100;
-    private const int MaxAttemptsPerChunk = 50;
+    private const int MaxStalledAttempts = 100;
 
     private readonly BucketCache _buckets = new(capacity: 1024);
 
@@ -93,6 +96,7 @@ public sealed partial class UsageAggregator(
             .Select(w => versions.BeginAsync(w.Key, w.Select(d => d.Day), cancellationToken))).ConfigureAwait(false);
 
         int counted = 0, duplicates = 0, transactions = 0;
+        var refused = new List<UsageEvent>();
         using var gate = new SemaphoreSlim(options.Value.AggregationConcurrency);
         await Task.WhenAll(partitions.Select(async p =>
         {
@@ -106,6 +110,10 @@ public sealed partial class UsageAggregator(
                 Interlocked.Add(ref counted, result.Counted);
                 Interlocked.Add(ref duplicates, result.Duplicates);
                 Interlocked.Add(ref transactions, result.Transactions);
+                lock (refused)
+                {
+                    refused.AddRange(result.Refused);
+                }
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
@@ -147,98 +155,157 @@ public sealed partial class UsageAggregator(
             LogDiscarded(logger, discarded);
         }
 
-        return new AggregationOutcome(counted, duplicates, transactions, failed, discarded);
+        return new AggregationOutcome(counted, duplicates, transactions, failed, discarded) { Refused = refused };
     }
 
-    private async Task<(int Counted, int Duplicates, int Transactions)> AggregatePartitionAsync(
+    private async Task<PartitionOutcome> AggregatePartitionAsync(
         ITableStore table, string partitionKey, List<UsageEvent> events, CancellationToken cancellationToken)
     {
-        // The same event can arrive twice in one pass (a client resend queued next to the original).
-        var pending = new Queue<(string RowKey, UsageEvent Event)>(events
-            .Select(e => (RowKey: UsageTableKeys.EventRow(e), Event: e))
+        // The same event can arrive twice in one pass (a client resend queued next to the original). Events of one
+        // run or session go together: they change the same run-day rows, so a transaction holds more events.
+        var pending = events
+            .Select(e => new PendingEvent(UsageTableKeys.EventRow(e), e))
             .DistinctBy(x => x.RowKey, StringComparer.Ordinal)
-            .OrderBy(x => x.RowKey, StringComparer.Ordinal));
-        var duplicates = events.Count - pending.Count;
-        var counted = 0;
-        var transactions = 0;
+            .OrderBy(x => x.Event.RunId, StringComparer.Ordinal)
+            .ThenBy(x => x.Event.SessionId, StringComparer.Ordinal)
+            .ThenBy(x => x.RowKey, StringComparer.Ordinal)
+            .ToList();
+        var outcome = new PartitionOutcome { Duplicates = events.Count - pending.Count };
 
-        var bucket = _buckets.Take(partitionKey) ?? await DailyBucket.LoadAsync(table, partitionKey, cancellationToken).ConfigureAwait(false);
-        var chunkSize = MaxOperationsPerTransaction - 1;
-        var attempts = 0;
+        var bucket = _buckets.Take(partitionKey) ?? await DailyBucket.LoadForWritingAsync(table, partitionKey, cancellationToken).ConfigureAwait(false);
+        var limit = TransactionPacker.MaxOperations - 1; // halved while isolating an event whose rows cannot be written
+        var guess = limit;
+        var stalled = 0; // failures in a row that made no progress; dropping counted events and refusing one are progress
         while (pending.Count > 0)
         {
-            var chunk = pending.Take(chunkSize).ToList();
-            await bucket.LoadLedgersAsync(table, chunk.Select(c => c.Event), cancellationToken).ConfigureAwait(false);
-            var changes = bucket.Apply(chunk.Select(c => c.Event).ToArray());
-            if (chunk.Count + changes.Count > MaxOperationsPerTransaction)
+            var plan = TransactionPacker.Next(
+                pending, limit, guess,
+                items => bucket.Apply(items.Select(i => i.Event).ToArray()),
+                i => new TableTransactionAction(TableTransactionActionType.Add, ToEventEntity(partitionKey, i.RowKey, i.Event)),
+                partitionKey);
+            if (plan is null)
             {
-                chunkSize = Math.Max(1, Math.Min(chunk.Count - 1, MaxOperationsPerTransaction - changes.Count));
+                Refuse(pending[0], "its row and the bucket rows it changes do not fit one transaction");
                 continue;
             }
 
-            var actions = new List<TableTransactionAction>(chunk.Count + changes.Count);
-            actions.AddRange(chunk.Select(c => new TableTransactionAction(TableTransactionActionType.Add, ToEventEntity(partitionKey, c.RowKey, c.Event))));
-            actions.AddRange(changes.Actions(partitionKey));
-
             try
             {
-                var etags = await table.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
-                bucket.Commit(changes, etags.Skip(chunk.Count).ToArray());
-                for (var i = 0; i < chunk.Count; i++)
-                {
-                    pending.Dequeue();
-                }
-
-                counted += chunk.Count;
-                transactions++;
-                attempts = 0;
-                chunkSize = MaxOperationsPerTransaction - 1;
+                var etags = await table.SubmitTransactionAsync(plan.Actions, cancellationToken).ConfigureAwait(false);
+                bucket.Commit(plan.Changes, etags.Skip(plan.Items.Count).ToArray());
+                pending.RemoveRange(0, plan.Items.Count);
+                outcome.Counted += plan.Items.Count;
+                outcome.Transactions++;
+                guess = plan.Items.Count;
+                limit = TransactionPacker.MaxOperations - 1;
+                stalled = 0;
             }
-            catch (TableTransactionFailedException ex) when (++attempts < MaxAttemptsPerChunk && IsRetryable(ex, chunk.Count))
+            catch (TableTransactionFailedException ex) when (ex.FailedTransactionActionIndex is { } index && !StorageFaults.IsUnavailable(ex))
             {
-                if (ex.FailedTransactionActionIndex is { } index && index < chunk.Count)
+                if (index < plan.Items.Count && ex.Status == 409)
                 {
-                    // An event of this chunk is already counted: find every such event, drop them, retry the rest.
-                    var existing = await FindExistingAsync(table, partitionKey, chunk, cancellationToken).ConfigureAwait(false);
-                    var kept = pending.Where(p => !existing.Contains(p.RowKey)).ToList();
-                    duplicates += pending.Count - kept.Count;
-                    pending = new Queue<(string, UsageEvent)>(kept);
-                    LogDuplicatesDropped(logger, existing.Count, partitionKey);
+                    // Some of these events are counted already (a resend, a redelivery, a crash after the commit):
+                    // find every such event of the whole pending set at once, and carry on with the rest.
+                    var counted = await FindCountedAsync(table, partitionKey, pending, bucket.Total.Events, cancellationToken).ConfigureAwait(false);
+                    if (counted.Count > 0)
+                    {
+                        pending.RemoveAll(p => counted.Contains(p.RowKey));
+                        outcome.Duplicates += counted.Count;
+                        stalled = 0;
+                        LogDuplicatesDropped(logger, counted.Count, partitionKey, pending.Count);
+                        continue;
+                    }
+
+                    await StallAsync(ex, partitionKey, ++stalled, cancellationToken).ConfigureAwait(false);
+                }
+                else if (index < plan.Items.Count)
+                {
+                    // The service refused this event's row itself (too large, a bad property): it alone is refused.
+                    Refuse(plan.Items[index], $"{ex.Status} {ex.ErrorCode}");
+                }
+                else if (ex.Status is 409 or 412 or 404)
+                {
+                    // Another writer changed the day's rows since we read them: read them again and retry.
+                    LogBucketConflict(logger, partitionKey, stalled + 1);
+                    await StallAsync(ex, partitionKey, ++stalled, cancellationToken).ConfigureAwait(false);
+                    bucket = await DailyBucket.LoadForWritingAsync(table, partitionKey, cancellationToken).ConfigureAwait(false);
+                }
+                else if (plan.Items.Count > 1)
+                {
+                    // A row these events change was refused: halve the transaction until the event that does it stands alone.
+                    limit = Math.Max(1, plan.Items.Count / 2);
+                    guess = limit;
                 }
                 else
                 {
-                    // Another aggregator wrote this day's bucket since we read it.
-                    LogBucketConflict(logger, partitionKey, attempts);
-                    await Task.Delay(Random.Shared.Next(5, 20 * Math.Min(attempts, 10)), cancellationToken).ConfigureAwait(false);
-                    bucket = await DailyBucket.LoadAsync(table, partitionKey, cancellationToken).ConfigureAwait(false);
+                    Refuse(plan.Items[0], $"a row it changes was refused: {ex.Status} {ex.ErrorCode}");
                 }
             }
         }
 
         _buckets.Return(bucket);
-        return (counted, duplicates, transactions);
+        return outcome;
+
+        void Refuse(PendingEvent refused, string reason)
+        {
+            pending.Remove(refused);
+            outcome.Refused.Add(refused.Event);
+            limit = TransactionPacker.MaxOperations - 1;
+            stalled = 0;
+            LogEventRefused(logger, refused.Event.Id, partitionKey, reason);
+        }
     }
 
-    private static bool IsRetryable(TableTransactionFailedException ex, int eventCount) =>
-        ex.FailedTransactionActionIndex is { } index && (index < eventCount
-            ? ex.Status == 409
-            : ex.Status is 409 or 412 or 404);
-
-    private static async Task<HashSet<string>> FindExistingAsync(ITableStore table, string partitionKey, List<(string RowKey, UsageEvent Event)> chunk, CancellationToken cancellationToken)
+    /// <summary>Waits a little longer each time; past <see cref="MaxStalledAttempts"/> failures without progress, gives up (the messages are retried later).</summary>
+    private static async Task StallAsync(Exception ex, string partitionKey, int stalled, CancellationToken cancellationToken)
     {
-        var existing = new HashSet<string>(StringComparer.Ordinal);
-        using var gate = new SemaphoreSlim(16);
-        await Task.WhenAll(chunk.Select(async c =>
+        if (stalled >= MaxStalledAttempts)
         {
+            throw new InvalidOperationException($"Partition {partitionKey}: {stalled} attempts in a row made no progress.", ex);
+        }
+
+        await Task.Delay(Random.Shared.Next(5, 20 * Math.Min(stalled, 50)), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The row keys of the pending events that are already stored, in as few requests as the day allows:
+    /// a scan of the day's event row keys (1,000 a page) when the day is small next to the pending set,
+    /// otherwise queries of up to 14 row keys each (Azure allows 15 comparisons in a filter).
+    /// </summary>
+    private static async Task<HashSet<string>> FindCountedAsync(
+        ITableStore table, string partitionKey, List<PendingEvent> pending, long eventsInDay, CancellationToken cancellationToken)
+    {
+        const int KeysPerQuery = 14;
+        var wanted = pending.Select(p => p.RowKey).ToHashSet(StringComparer.Ordinal);
+        var found = new HashSet<string>(StringComparer.Ordinal);
+        if ((eventsInDay / 1000) + 1 <= (pending.Count + KeysPerQuery - 1) / KeysPerQuery)
+        {
+            var filter = TableClient.CreateQueryFilter(
+                $"PartitionKey eq {partitionKey} and RowKey ge {UsageTableKeys.EventRowPrefix} and RowKey lt {UsageTableKeys.EventRowPrefix[..^1] + "}"}");
+            await foreach (var row in table.QueryAsync(filter, ["RowKey"], 1000, cancellationToken).ConfigureAwait(false))
+            {
+                if (wanted.Contains(row.RowKey))
+                {
+                    found.Add(row.RowKey);
+                }
+            }
+
+            return found;
+        }
+
+        using var gate = new SemaphoreSlim(8);
+        await Task.WhenAll(wanted.Chunk(KeysPerQuery).Select(async keys =>
+        {
+            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partitionKey}") + " and (" +
+                string.Join(" or ", keys.Select(k => TableClient.CreateQueryFilter($"RowKey eq {k}"))) + ")";
             await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                var row = await table.GetIfExistsAsync(partitionKey, c.RowKey, ["RowKey"], cancellationToken).ConfigureAwait(false);
-                if (row is not null)
+                await foreach (var row in table.QueryAsync(filter, ["RowKey"], KeysPerQuery, cancellationToken).ConfigureAwait(false))
                 {
-                    lock (existing)
+                    lock (found)
                     {
-                        existing.Add(c.RowKey);
+                        found.Add(row.RowKey);
                     }
                 }
             }
@@ -247,9 +314,17 @@ public sealed partial class UsageAggregator(
                 gate.Release();
             }
         })).ConfigureAwait(false);
+        return found;
+    }
 
-        Debug.Assert(existing.Count > 0, "A 409 on an event insert means at least one event row exists.");
-        return existing;
+    private sealed record PendingEvent(string RowKey, UsageEvent Event);
+
+    private sealed class PartitionOutcome
+    {
+        public int Counted;
+        public int Duplicates;
+        public int Transactions;
+        public readonly List<UsageEvent> Refused = [];
     }
 
     /// <summary>
@@ -287,8 +362,11 @@ public sealed partial class UsageAggregator(
     [LoggerMessage(Level = LogLevel.Error, Message = "Aggregation of partition {PartitionKey} ({Events} events) failed; its messages will be retried")]
     private static partial void LogPartitionFailed(ILogger logger, Exception exception, string partitionKey, int events);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Dropped {Duplicates} already-counted events in partition {PartitionKey}")]
-    private static partial void LogDuplicatesDropped(ILogger logger, int duplicates, string partitionKey);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Dropped {Duplicates} already-counted events in partition {PartitionKey}; {Pending} left to count")]
+    private static partial void LogDuplicatesDropped(ILogger logger, int duplicates, string partitionKey, int pending);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Event {EventId} of partition {PartitionKey} cannot be stored ({Reason}); it goes to the poison queue, the rest are counted")]
+    private static partial void LogEventRefused(ILogger logger, string eventId, string partitionKey, string reason);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Bucket of partition {PartitionKey} changed under us (attempt {Attempt}); re-reading")]
     private static partial void LogBucketConflict(ILogger logger, string partitionKey, int attempt);

@@ -48,7 +48,6 @@ public sealed partial class RepriceService(IStorageProvider storage, WorkspacePr
 {
     public const int MaxDays = 400;
 
-    private const int MaxOperationsPerTransaction = 100;
     private const int MaxAttemptsPerChunk = 30;
 
     public async Task<RepriceOutcome> RunAsync(Workspace workspace, DateOnly from, DateOnly to, CancellationToken cancellationToken)
@@ -104,41 +103,36 @@ public sealed partial class RepriceService(IStorageProvider storage, WorkspacePr
             return;
         }
 
-        var bucket = await DailyBucket.LoadAsync(table, partition, cancellationToken).ConfigureAwait(false);
-        var chunkSize = MaxOperationsPerTransaction / 2;
+        var bucket = await DailyBucket.LoadForWritingAsync(table, partition, cancellationToken).ConfigureAwait(false);
+        var guess = TransactionPacker.MaxOperations - 1;
         var attempts = 0;
         while (pending.Count > 0)
         {
-            var chunk = pending.Take(chunkSize).ToList();
-            await bucket.LoadLedgersAsync(table, chunk.Select(c => c.New), cancellationToken).ConfigureAwait(false);
-            var changes = bucket.Reprice(chunk.Select(c => (c.Old, c.New)).ToArray());
-            if (chunk.Count + changes.Count > MaxOperationsPerTransaction)
-            {
-                chunkSize = Math.Max(1, Math.Min(chunk.Count - 1, MaxOperationsPerTransaction - changes.Count));
-                continue;
-            }
-
-            var actions = chunk
-                .Select(c => new TableTransactionAction(TableTransactionActionType.UpdateReplace, UsageAggregator.ToEventEntity(partition, c.Row.RowKey, c.New), c.Row.ETag))
-                .Concat(changes.Actions(partition))
-                .ToList();
+            var plan = TransactionPacker.Next(
+                pending, TransactionPacker.MaxOperations - 1, guess,
+                items => bucket.Reprice(items.Select(c => (c.Old, c.New)).ToArray()),
+                c => new TableTransactionAction(TableTransactionActionType.UpdateReplace, UsageAggregator.ToEventEntity(partition, c.Row.RowKey, c.New), c.Row.ETag),
+                partition)
+                ?? throw new InvalidOperationException($"Partition {partition}: a re-priced event and the rows it changes do not fit one transaction.");
+            var chunk = plan.Items;
             try
             {
-                var etags = await table.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
-                bucket.Commit(changes, etags.Skip(chunk.Count).ToArray());
+                var etags = await table.SubmitTransactionAsync(plan.Actions, cancellationToken).ConfigureAwait(false);
+                bucket.Commit(plan.Changes, etags.Skip(chunk.Count).ToArray());
                 foreach (var c in chunk)
                 {
                     totals.Count(c.Old, c.New);
                 }
 
                 pending.RemoveRange(0, chunk.Count);
+                guess = chunk.Count;
                 attempts = 0;
             }
             catch (TableTransactionFailedException ex) when (ex.Status is 409 or 412 or 404 && ++attempts < MaxAttemptsPerChunk)
             {
                 // The aggregator counted new events of this day, or another run re-priced some of these: read both again.
                 LogConflict(logger, partition, attempts);
-                bucket = await DailyBucket.LoadAsync(table, partition, cancellationToken).ConfigureAwait(false);
+                bucket = await DailyBucket.LoadForWritingAsync(table, partition, cancellationToken).ConfigureAwait(false);
                 var fresh = new List<(TableEntity, UsageEvent, UsageEvent)>();
                 foreach (var c in chunk)
                 {

@@ -1,11 +1,12 @@
 using AgentSpend.Core.Aggregation;
 using AgentSpend.Core.Ingest;
+using AgentSpend.Core.Storage;
 using AgentSpend.Functions.Triggers;
 
 namespace AgentSpend.Functions.AggregateUsage;
 
 /// <summary>Queue trigger on <c>usage-ingest</c>: where queued events are counted into buckets.</summary>
-internal sealed partial class AggregateUsageFunction(UsageAggregator aggregator, ILogger<AggregateUsageFunction> logger) : IQueueFunction
+internal sealed partial class AggregateUsageFunction(UsageAggregator aggregator, IStorageProvider storage, ILogger<AggregateUsageFunction> logger) : IQueueFunction
 {
     public string Name => "AggregateUsage";
 
@@ -36,6 +37,16 @@ internal sealed partial class AggregateUsageFunction(UsageAggregator aggregator,
         for (var i = 0; i < decoded.Count; i++)
         {
             results[decoded[i].Index] = outcome.Failed[i];
+        }
+
+        if (outcome.Refused.Count > 0)
+        {
+            // Kept where an operator sees them (health, the admin queues API) and can replay them once the cause is fixed.
+            var poison = storage.GetQueue(StorageNames.PoisonQueueOf(StorageNames.IngestQueue));
+            foreach (var text in IngestMessageCodec.Pack(outcome.Refused))
+            {
+                await poison.SendAsync(text, cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
         }
 
         var elapsedMs = TimeProvider.System.GetElapsedTime(started).TotalMilliseconds;

@@ -81,21 +81,55 @@ internal sealed partial class LocalTriggerRunner(
         }
     }
 
+    /// <summary>Runs a timer function; one that failed because storage was unavailable runs again once storage answers.</summary>
     private async Task InvokeTimerAsync(ITimerFunction function, CancellationToken stoppingToken)
     {
-        try
+        LogTimerFired(_logger, function.Name);
+        for (var attempt = 1; ; attempt++)
         {
-            LogTimerFired(_logger, function.Name);
-            await function.RunAsync(stoppingToken).ConfigureAwait(false);
+            try
+            {
+                await function.RunAsync(stoppingToken).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested && StorageFaults.IsUnavailable(ex) && attempt < MaxTimerAttemptsThroughOutages)
+            {
+                LogTimerWaitsForStorage(_logger, ex, function.Name);
+                await WaitForStorageAsync(stoppingToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                LogTimerFailed(_logger, ex, function.Name);
+                return;
+            }
         }
-        catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+    }
+
+    private async Task WaitForStorageAsync(CancellationToken stoppingToken)
+    {
+        var pause = TimeSpan.FromMilliseconds(500);
+        while (true)
         {
-            LogTimerFailed(_logger, ex, function.Name);
+            await Task.Delay(pause, clock, stoppingToken).ConfigureAwait(false);
+            try
+            {
+                await storage.GetQueue(StorageNames.IngestQueue).GetApproximateCountAsync(stoppingToken).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception ex) when (StorageFaults.IsUnavailable(ex) && !stoppingToken.IsCancellationRequested)
+            {
+                pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));
+            }
         }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Timer function {Function} scheduled: {Schedule} (UTC)")]
     private static partial void LogTimerScheduled(ILogger logger, string function, string schedule);
+
+    private const int MaxTimerAttemptsThroughOutages = 10;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Timer function {Function} found storage unavailable; it runs again once storage answers")]
+    private static partial void LogTimerWaitsForStorage(ILogger logger, Exception exception, string function);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Timer function {Function} fired")]
     private static partial void LogTimerFired(ILogger logger, string function);

@@ -17,6 +17,8 @@ internal sealed partial class QueueTriggerListener(
     ILogger logger)
 {
     private static readonly TimeSpan MinPollingInterval = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan MaxProbeInterval = TimeSpan.FromSeconds(5);
+    private const int MaxRerunsWhileStorageAnswers = 3;
 
     public async Task RunAsync(CancellationToken stoppingToken)
     {
@@ -53,6 +55,7 @@ internal sealed partial class QueueTriggerListener(
             catch (Exception ex)
             {
                 LogPollFailed(logger, ex, queue.Name);
+                next = null; // a failed prefetch must not be awaited again: receive afresh once storage answers
                 settling = Task.CompletedTask;
                 await Task.Delay(settings.MaxPollingInterval, stoppingToken).ConfigureAwait(false);
             }
@@ -95,17 +98,85 @@ internal sealed partial class QueueTriggerListener(
         return work.Length == 0 ? null : new LeasedBatch(work, received.Count, this, cancellationToken);
     }
 
+    /// <summary>
+    /// Runs the function on the batch. Messages that failed because storage could not be reached or could not
+    /// serve are run again once it answers, as often as that takes: an outage is not the message's fault, so it
+    /// uses up none of its tries. Only when storage answers and the same message still fails that way
+    /// <see cref="MaxRerunsWhileStorageAnswers"/> times does the failure count as the message's.
+    /// </summary>
     private async Task<IReadOnlyList<Exception?>> RunFunctionAsync(LeasedBatch batch, CancellationToken cancellationToken)
+    {
+        var results = await InvokeAsync(batch.Messages, cancellationToken).ConfigureAwait(false);
+        var reruns = 0;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var unavailable = Enumerable.Range(0, results.Length).Where(i => StorageFaults.IsUnavailable(results[i])).ToArray();
+            if (unavailable.Length == 0)
+            {
+                break;
+            }
+
+            var waited = await WaitForStorageAsync(results[unavailable[0]]!, cancellationToken).ConfigureAwait(false);
+            if (!waited && ++reruns > MaxRerunsWhileStorageAnswers)
+            {
+                break;
+            }
+
+            var again = await InvokeAsync(unavailable.Select(i => batch.Messages[i]).ToArray(), cancellationToken).ConfigureAwait(false);
+            for (var i = 0; i < unavailable.Length; i++)
+            {
+                results[unavailable[i]] = again[i];
+            }
+        }
+
+        return results;
+    }
+
+    private async Task<Exception?[]> InvokeAsync(LeasedMessage[] messages, CancellationToken cancellationToken)
     {
         try
         {
-            return await function.RunAsync(
-                batch.Messages.Select(m => new QueueInvocation(m.Text, m.DequeueCount, m.MessageId)).ToArray(),
+            var results = await function.RunAsync(
+                messages.Select(m => new QueueInvocation(m.Text, m.DequeueCount, m.MessageId)).ToArray(),
                 cancellationToken).ConfigureAwait(false);
+            return [.. results];
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            return batch.Messages.Select(_ => (Exception?)ex).ToArray();
+            return messages.Select(_ => (Exception?)ex).ToArray();
+        }
+    }
+
+    /// <summary>
+    /// Waits until the queue answers again, probing with growing pauses (at most <see cref="MaxProbeInterval"/>).
+    /// Returns whether storage had really been unreachable; false when it answered the first probe (the failure
+    /// passed, or lies with the work).
+    /// </summary>
+    private async Task<bool> WaitForStorageAsync(Exception failure, CancellationToken cancellationToken)
+    {
+        var pause = TimeSpan.FromMilliseconds(250);
+        for (var probe = 1; ; probe++)
+        {
+            try
+            {
+                await queue.GetApproximateCountAsync(cancellationToken).ConfigureAwait(false);
+                if (probe > 1)
+                {
+                    LogStorageBack(logger, function.Name, queue.Name);
+                }
+
+                return probe > 1;
+            }
+            catch (Exception ex) when (StorageFaults.IsUnavailable(ex) && !cancellationToken.IsCancellationRequested)
+            {
+                if (probe == 1)
+                {
+                    LogWaitingForStorage(logger, failure, function.Name, queue.Name);
+                }
+
+                await Task.Delay(pause, cancellationToken).ConfigureAwait(false);
+                pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, MaxProbeInterval.Ticks));
+            }
         }
     }
 
@@ -209,22 +280,36 @@ internal sealed partial class QueueTriggerListener(
     /// </summary>
     private async Task RenewLeasesAsync(LeasedMessage[] messages, string[] receipts, CancellationToken stop, CancellationToken shutdown)
     {
+        var lost = new bool[messages.Length];
         try
         {
             while (true)
             {
                 await Task.Delay(lease / 3, stop).ConfigureAwait(false);
                 await Task.WhenAll(messages.Select(async (m, i) =>
-                    receipts[i] = await queue.UpdateVisibilityAsync(m.MessageId, receipts[i], lease, shutdown).ConfigureAwait(false))).ConfigureAwait(false);
+                {
+                    if (lost[i])
+                    {
+                        return;
+                    }
+
+                    try
+                    {
+                        receipts[i] = await queue.UpdateVisibilityAsync(m.MessageId, receipts[i], lease, shutdown).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        // Through an outage, keep trying: the lease may still be ours when storage is back. Any other
+                        // refusal means the lease was lost (it ran out and another receive took the message).
+                        lost[i] = !StorageFaults.IsUnavailable(ex);
+                        LogRenewFailed(logger, ex, queue.Name);
+                    }
+                })).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException)
         {
             // settled, or shutting down
-        }
-        catch (Exception ex)
-        {
-            LogRenewFailed(logger, ex, queue.Name);
         }
     }
 
@@ -243,6 +328,12 @@ internal sealed partial class QueueTriggerListener(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not settle message {MessageId} on queue {Queue}; it will be delivered again and counted once")]
     private static partial void LogSettleFailed(ILogger logger, Exception exception, string messageId, string queue);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Renewing leases on queue {Queue} failed; messages may be delivered again (they are counted once)")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Function {Function}: storage is unavailable; its messages on {Queue} wait, without using up their tries, until it answers again")]
+    private static partial void LogWaitingForStorage(ILogger logger, Exception exception, string function, string queue);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Function {Function}: storage answers again; running the waiting messages of {Queue}")]
+    private static partial void LogStorageBack(ILogger logger, string function, string queue);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Renewing a lease on queue {Queue} failed; the message may be delivered again (it is counted once)")]
     private static partial void LogRenewFailed(ILogger logger, Exception exception, string queue);
 }
