@@ -22,6 +22,16 @@ internal static class EventFactory
         UserId = $"user-{i % 3}",
     };
 
+    /// <summary><see cref="Queued"/> in runs of 20 events and sessions of 100, 12 users in 3 teams, a tag with 100 values.</summary>
+    public static UsageEvent QueuedRealistic(int i, DateOnly day, string idPrefix) => Queued(i, day, idPrefix) with
+    {
+        RunId = $"{idPrefix}run-{i / 20}",
+        SessionId = $"{idPrefix}session-{i / 100}",
+        UserId = $"user-{i % 12}",
+        Team = $"team-{i % 3}",
+        Tags = new Dictionary<string, string> { ["repo"] = $"repo-{i % 100}" },
+    };
+
     public static object Wire(int i, DateOnly day, string? idempotencyKey) => new
     {
         agent_name = $"agent-{i % 13}",
