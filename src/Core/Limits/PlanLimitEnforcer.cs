@@ -117,7 +117,8 @@ public sealed partial class PlanLimitEnforcer(IStorageProvider storage, TimeProv
     /// <summary>
     /// Gives back what a request took and did not keep: the events it took from each day's quota, and the places of
     /// the agents it registered that no batch queued whole since. Never throws: it runs while the request is already
-    /// failing, and what it cannot give back (storage unreachable) is logged; the client's resend is then charged again.
+    /// failing. The first failure ends it (storage that failed once would most likely fail each further step too, and
+    /// the request would wait for every one); what stays charged is logged, and the client's resend is charged again.
     /// </summary>
     public async Task RefundAsync(Workspace workspace, IngestCharge charge)
     {
@@ -127,49 +128,23 @@ public sealed partial class PlanLimitEnforcer(IStorageProvider storage, TimeProv
         }
 
         var (quota, agents) = charge.TakeAll();
-        foreach (var (day, events) in quota)
+        try
         {
-            try
+            foreach (var (day, events) in quota)
             {
                 await GiveBackQuotaAsync(workspace.Id, day, events).ConfigureAwait(false);
                 LogQuotaRefunded(logger, events, day, workspace.Id);
             }
-            catch (Exception ex)
+
+            if (agents.Length > 0 && _registries.TryGetValue(workspace.Id, out var registry))
             {
-                // Whatever went wrong here must not hide the request's own failure.
-                LogRefundFailed(logger, ex, "quota of " + day, workspace.Id);
+                await GiveBackPlacesAsync(workspace.Id, agents, registry).ConfigureAwait(false);
             }
         }
-
-        if (agents.Length == 0 || !_registries.TryGetValue(workspace.Id, out var registry))
+        catch (Exception ex)
         {
-            return;
-        }
-
-        await registry.Gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
-        try
-        {
-            foreach (var agent in agents.Where(registry.Unmark))
-            {
-                try
-                {
-                    await Table.DeleteAsync(AgentsPartition(workspace.Id), TableKey.Encode(agent), ETag.All, CancellationToken.None).ConfigureAwait(false);
-                    registry.Remove(agent);
-                }
-                catch (RequestFailedException ex) when (ex.Status == 404)
-                {
-                    registry.Remove(agent);
-                }
-                catch (Exception ex)
-                {
-                    // The row stays, so the agent stays known: the registry keeps matching the table.
-                    LogRefundFailed(logger, ex, "agent place", workspace.Id);
-                }
-            }
-        }
-        finally
-        {
-            registry.Gate.Release();
+            // Whatever went wrong here must not hide the request's own failure.
+            LogRefundFailed(logger, ex, workspace.Id);
         }
     }
 
@@ -285,11 +260,30 @@ public sealed partial class PlanLimitEnforcer(IStorageProvider storage, TimeProv
         }
     }
 
+    private async Task GiveBackPlacesAsync(string workspaceId, string[] agents, AgentRegistry registry)
+    {
+        await registry.Gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            // Unmarked one by one as they are deleted: a place a batch kept meanwhile is not given back, and if a delete
+            // fails, its row stays and so does the agent in the registry, which keeps matching the table.
+            foreach (var agent in agents.Where(registry.Unmark))
+            {
+                await Table.DeleteAsync(AgentsPartition(workspaceId), TableKey.Encode(agent), ETag.All, CancellationToken.None).ConfigureAwait(false);
+                registry.Remove(agent);
+            }
+        }
+        finally
+        {
+            registry.Gate.Release();
+        }
+    }
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Gave back {Events} events of {Day}'s quota of workspace {WorkspaceId}: the request that took them failed")]
     private static partial void LogQuotaRefunded(ILogger logger, long events, string day, string workspaceId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not give back the {What} of workspace {WorkspaceId} after a failed request; a resend of it is charged again")]
-    private static partial void LogRefundFailed(ILogger logger, Exception exception, string what, string workspaceId);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not give back all a failed request of workspace {WorkspaceId} took from its plan; its resend is charged again")]
+    private static partial void LogRefundFailed(ILogger logger, Exception exception, string workspaceId);
 
     /// <summary>The agents of one workspace known to this instance, reloaded from the table once a minute.</summary>
     private sealed class AgentRegistry
