@@ -23,30 +23,6 @@ public sealed class IngestCharge
         }
     }
 
-    /// <summary>The events taken from each day's quota.</summary>
-    public IReadOnlyDictionary<string, long> Quota
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return new Dictionary<string, long>(_quota, StringComparer.Ordinal);
-            }
-        }
-    }
-
-    /// <summary>The agents this request inserted into the workspace's known agents.</summary>
-    public IReadOnlyList<string> Agents
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return [.. _agents];
-            }
-        }
-    }
-
     internal void TookQuota(string day, long events)
     {
         lock (_lock)

@@ -266,7 +266,9 @@ public sealed partial class PlanLimitEnforcer(IStorageProvider storage, TimeProv
         try
         {
             // Unmarked one by one as they are deleted: a place a batch kept meanwhile is not given back, and if a delete
-            // fails, its row stays and so does the agent in the registry, which keeps matching the table.
+            // fails, its row stays and so does the agent in the registry, which keeps matching the table. A batch that
+            // found the agent known just before this and is queued just after leaves it counted but unregistered, a
+            // until its next event registers it again: a narrow race, at worst letting one more agent in than the cap allows.
             foreach (var agent in agents.Where(registry.Unmark))
             {
                 await Table.DeleteAsync(AgentsPartition(workspaceId), TableKey.Encode(agent), ETag.All, CancellationToken.None).ConfigureAwait(false);
