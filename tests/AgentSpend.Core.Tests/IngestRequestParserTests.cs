@@ -77,6 +77,87 @@ public class IngestRequestParserTests
         Assert.All(result.Accepted, e => Assert.Null(e.CostNanos));
     }
 
+    [Fact]
+    public void Server_ids_come_from_the_key_the_body_and_the_index_so_a_resent_body_gets_the_same_ones()
+    {
+        var body = JsonSerializer.SerializeToUtf8Bytes(new { events = new object[] { ValidEvent(), ValidEvent(e => e["idempotency_key"] = "mine"), ValidEvent() } });
+        var otherBody = JsonSerializer.SerializeToUtf8Bytes(new { events = new object[] { ValidEvent(), ValidEvent(e => e["idempotency_key"] = "mine"), ValidEvent(e => e["input_tokens"] = 1) } });
+
+        var first = _parser.Parse(body, Utc, keyId: "key1").Accepted.Select(e => e.Id).ToArray();
+        var resent = _parser.Parse(body, Utc, keyId: "key1").Accepted.Select(e => e.Id).ToArray();
+        var otherKey = _parser.Parse(body, Utc, keyId: "key2").Accepted.Select(e => e.Id).ToArray();
+        var changed = _parser.Parse(otherBody, Utc, keyId: "key1").Accepted.Select(e => e.Id).ToArray();
+
+        Assert.Equal([ExpectedServerId("key1", body, 0), "k:mine", ExpectedServerId("key1", body, 2)], first);
+        Assert.Equal(first, resent);
+        Assert.Equal([ExpectedServerId("key2", body, 0), "k:mine", ExpectedServerId("key2", body, 2)], otherKey);
+        Assert.Empty(first.Where(id => id.StartsWith("s:", StringComparison.Ordinal)).Intersect(otherKey));
+        Assert.Empty(first.Where(id => id.StartsWith("s:", StringComparison.Ordinal)).Intersect(changed.Where(id => id.StartsWith("s:", StringComparison.Ordinal))));
+    }
+
+    /// <summary>The documented rule, computed independently: s: + the first 16 bytes of SHA-256(key id, newline, SHA-256(body), index as 4 big-endian bytes), in hex.</summary>
+    private static string ExpectedServerId(string keyId, byte[] body, int index)
+    {
+        var input = Encoding.UTF8.GetBytes(keyId).Append((byte)'\n').Concat(System.Security.Cryptography.SHA256.HashData(body))
+            .Concat(new[] { (byte)(index >> 24), (byte)(index >> 16), (byte)(index >> 8), (byte)index }).ToArray();
+        return "s:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(input))[..32];
+    }
+
+    [Fact]
+    public void An_event_that_would_not_fit_its_stored_row_is_refused_as_too_large_at_exactly_the_limit()
+    {
+        // 32 tags of one character: the base size, then escaped characters (6 bytes stored each: '<' is written \u003C)
+        // and plain ones (1 byte) added to the tag values until the event takes exactly the limit.
+        static Dictionary<string, string> Tags(int escaped, int plain)
+        {
+            var values = Enumerable.Range(0, IngestRequestParser.MaxTags).Select(_ => new StringBuilder("x")).ToArray();
+            for (var i = 0; i < escaped; i++)
+            {
+                values[i % values.Length].Append('<');
+            }
+
+            for (var i = 0; i < plain; i++)
+            {
+                values[(escaped + i) % values.Length].Append('a');
+            }
+
+            return values.Select((v, i) => (Key: $"t{i:D2}", Value: v.ToString())).ToDictionary(t => t.Key, t => t.Value);
+        }
+
+        var baseSize = StoredBytes(Assert.Single(Parse(ValidEvent(e => e["tags"] = Tags(0, 0))).Accepted));
+        var missing = UsageEvent.MaxSerializedBytes - baseSize;
+        var (escaped, plain) = (missing / 6, missing % 6);
+
+        var result = Parse(ValidEvent(e => e["tags"] = Tags(escaped, plain)), ValidEvent(e => e["tags"] = Tags(escaped, plain + 1)), ValidEvent());
+
+        Assert.Equal(2, result.Accepted.Count);
+        Assert.Equal(UsageEvent.MaxSerializedBytes, StoredBytes(result.Accepted[0]));
+        Assert.Equal(2, result.Accepted[1].SourceIndex);
+        Assert.Equal(1, result.Rejected);
+        Assert.Equal(new IngestError(1, "tags",
+            $"too_large: the event takes {UsageEvent.MaxSerializedBytes + 1} bytes stored and at most {UsageEvent.MaxSerializedBytes} fit; stored as JSON, quotes, <, >, &, ' and non-ASCII characters take 6 bytes each."),
+            Assert.Single(result.Errors));
+
+        // What the aggregator stores: a string property within Azure's 32,768 characters, and the event fits one queue message.
+        Assert.True(JsonSerializer.Serialize(result.Accepted[0], CoreJsonContext.Default.UsageEvent).Length <= UsageEvent.MaxSerializedBytes);
+        Assert.Single(IngestMessageCodec.Pack([result.Accepted[0]]));
+    }
+
+    [Fact]
+    public void Long_plain_tags_fit_while_the_same_lengths_of_escaped_characters_do_not()
+    {
+        var plain = Enumerable.Range(0, IngestRequestParser.MaxTags).ToDictionary(i => $"tag{i:D2}", _ => new string('a', IngestRequestParser.MaxNameLength));
+        var accented = Enumerable.Range(0, IngestRequestParser.MaxTags).ToDictionary(i => $"tag{i:D2}", _ => new string('\u00e9', IngestRequestParser.MaxNameLength));
+
+        var result = Parse(ValidEvent(e => e["tags"] = plain), ValidEvent(e => e["tags"] = accented));
+
+        Assert.Equal(0, Assert.Single(result.Accepted).SourceIndex);
+        Assert.Equal((1, "tags"), (result.Errors[0].Index, result.Errors[0].Field));
+        Assert.StartsWith("too_large: ", result.Errors[0].Reason, StringComparison.Ordinal);
+    }
+
+    private static int StoredBytes(UsageEvent e) => JsonSerializer.SerializeToUtf8Bytes(e, CoreJsonContext.Default.UsageEvent).Length;
+
     [Theory]
     [InlineData("agent_name", null, "agent_name", "is required.")]
     [InlineData("agent_name", "", "agent_name", "must not be empty.")]

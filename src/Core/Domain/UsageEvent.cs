@@ -9,6 +9,19 @@ namespace AgentSpend.Core.Domain;
 /// </summary>
 public sealed record UsageEvent
 {
+    /// <summary>
+    /// The most an event may take serialized with <c>CoreJsonContext</c> (UTF-8 bytes), as its raw row stores it in
+    /// one string property. Ingest refuses a larger event (<c>too_large</c>), so the aggregator can rely on every
+    /// queued event fitting its row and one queue message.
+    /// <para>
+    /// Azure Table Storage holds at most 32,768 UTF-16 characters (64 KiB) in a string property and 1 MiB in an entity.
+    /// The serializer escapes every non-ASCII character, so its UTF-8 bytes are its characters (never fewer, under any
+    /// encoder). 2,048 are left for what is added after ingest: the aggregator's <see cref="Held"/> mark, re-priced
+    /// cost fields. A queue message holds 48 KiB of compressed events, more than one such event takes.
+    /// </para>
+    /// </summary>
+    public const int MaxSerializedBytes = 30 * 1024;
+
     /// <summary>Identity used for de-duplication: <c>k:</c> + the client's idempotency key, or <c>s:</c> + a server id.</summary>
     [JsonPropertyName("id")] public required string Id { get; init; }
 

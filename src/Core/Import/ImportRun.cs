@@ -19,6 +19,10 @@ internal sealed class ImportRun(IngestService ingest, Workspace workspace, strin
     };
 
     private readonly SessionFileMapper _sessions = new();
+
+    // One charge for the whole file: a chunk that cannot be queued gives back what the earlier chunks took, as the
+    // client is told to send the file again.
+    private readonly Limits.IngestCharge _charge = new();
     private readonly List<ImportLineError> _errors = [];
     private readonly List<long> _batchLines = new(IngestRequestParser.MaxEvents);
     private readonly HashSet<string> _rejectedAgents = new(StringComparer.Ordinal);
@@ -96,7 +100,7 @@ internal sealed class ImportRun(IngestService ingest, Workspace workspace, strin
         _json.WriteEndArray();
         _json.WriteEndObject();
         await _json.FlushAsync(CancellationToken).ConfigureAwait(false);
-        var (receipt, problem) = await ingest.IngestAsync(_buffer.ToArray(), workspace, IngestChannel.CallRecords, keyId, CancellationToken).ConfigureAwait(false);
+        var (receipt, problem) = await ingest.IngestAsync(_buffer.ToArray(), workspace, IngestChannel.CallRecords, keyId, _charge, CancellationToken).ConfigureAwait(false);
         if (problem is not null)
         {
             Problem = problem;

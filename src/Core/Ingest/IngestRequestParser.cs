@@ -1,4 +1,8 @@
+using System.Buffers;
+using System.Buffers.Binary;
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using AgentSpend.Core.Domain;
@@ -19,7 +23,7 @@ public sealed record IngestParseResult(IReadOnlyList<UsageEvent> Accepted, int R
 /// <summary>A problem with the request as a whole.</summary>
 public sealed record IngestProblem(IngestProblemKind Kind, string Field, string Detail)
 {
-    /// <summary>For <see cref="IngestProblemKind.DailyLimit"/>: when the quota opens again.</summary>
+    /// <summary>For <see cref="IngestProblemKind.DailyLimit"/>: when the quota opens again; for <see cref="IngestProblemKind.Unavailable"/>: when to resend.</summary>
     public TimeSpan? RetryAfter { get; init; }
 }
 
@@ -30,6 +34,9 @@ public enum IngestProblemKind
 
     /// <summary>The workspace's events-per-day quota would be exceeded: 429.</summary>
     DailyLimit,
+
+    /// <summary>Not every message of the batch could be queued: 503 with Retry-After; the whole request is to be sent again.</summary>
+    Unavailable,
 }
 
 /// <summary>
@@ -100,6 +107,8 @@ public sealed partial class IngestRequestParser(TimeProvider clock, PriceCatalog
             var errors = new List<IngestError>();
             var rejected = 0;
             var now = clock.GetUtcNow();
+            var ids = new ServerIds(body, keyId);
+            using var sizes = new StoredSize();
             var index = 0;
             foreach (var element in events.EnumerateArray())
             {
@@ -107,7 +116,16 @@ public sealed partial class IngestRequestParser(TimeProvider clock, PriceCatalog
                 UsageEvent? parsed;
                 try
                 {
-                    parsed = ParseEvent(element, index, workspace, keyId, now, errors, catalog ?? PriceCatalog.Shipped);
+                    parsed = ParseEvent(element, index, workspace, keyId, ids, now, errors, catalog ?? PriceCatalog.Shipped);
+                    if (parsed is not null && errors.Count == before)
+                    {
+                        parsed = channel.Mark(parsed);
+                        if (sizes.Of(parsed) is var size and > UsageEvent.MaxSerializedBytes)
+                        {
+                            errors.Add(new IngestError(index, StoredSize.LargestField(parsed),
+                                $"too_large: the event takes {size} bytes stored and at most {UsageEvent.MaxSerializedBytes} fit; stored as JSON, quotes, <, >, &, ' and non-ASCII characters take 6 bytes each."));
+                        }
+                    }
                 }
                 catch (InvalidOperationException)
                 {
@@ -118,7 +136,7 @@ public sealed partial class IngestRequestParser(TimeProvider clock, PriceCatalog
 
                 if (parsed is not null && errors.Count == before)
                 {
-                    accepted.Add(channel.Mark(parsed));
+                    accepted.Add(parsed);
                 }
                 else
                 {
@@ -134,7 +152,7 @@ public sealed partial class IngestRequestParser(TimeProvider clock, PriceCatalog
 
     private const string InvalidText = "invalid UTF-8 or unpaired surrogate escapes such as \\uD800.";
 
-    private static UsageEvent? ParseEvent(JsonElement e, int index, Workspace workspace, string? keyId, DateTimeOffset now, List<IngestError> errors, PriceCatalog catalog)
+    private static UsageEvent? ParseEvent(JsonElement e, int index, Workspace workspace, string? keyId, ServerIds ids, DateTimeOffset now, List<IngestError> errors, PriceCatalog catalog)
     {
         if (e.ValueKind != JsonValueKind.Object)
         {
@@ -193,7 +211,7 @@ public sealed partial class IngestRequestParser(TimeProvider clock, PriceCatalog
         var idempotencyKey = optional[6];
         return new UsageEvent
         {
-            Id = idempotencyKey is null ? "s:" + Guid.NewGuid().ToString("N") : "k:" + idempotencyKey,
+            Id = idempotencyKey is null ? ids.For(index) : "k:" + idempotencyKey,
             SourceIndex = index,
             WorkspaceId = workspace.Id,
             KeyId = keyId,
@@ -435,6 +453,80 @@ public sealed partial class IngestRequestParser(TimeProvider clock, PriceCatalog
         }
 
         return tags.Count == 0 ? null : tags;
+    }
+
+    /// <summary>
+    /// Ids of events sent without an idempotency key: <c>s:</c> and a hash of the API key's id, the SHA-256 of the
+    /// request body and the event's index in the batch. A client that resends the same body with the same key (after
+    /// a timeout, a 503, a lost answer) sends the same events again, and the aggregator drops the ones it has counted;
+    /// any other body or key gives other ids. The body is hashed only when some event needs it.
+    /// </summary>
+    internal sealed class ServerIds(ReadOnlyMemory<byte> body, string? keyId)
+    {
+        private byte[]? _prefix;
+
+        public string For(int index)
+        {
+            _prefix ??= Prefix(body.Span, keyId);
+            Span<byte> input = stackalloc byte[_prefix.Length + sizeof(int)];
+            _prefix.CopyTo(input);
+            BinaryPrimitives.WriteInt32BigEndian(input[_prefix.Length..], index);
+            Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+            SHA256.HashData(input, hash);
+            return "s:" + Convert.ToHexStringLower(hash[..16]);
+        }
+
+        private static byte[] Prefix(ReadOnlySpan<byte> body, string? keyId)
+        {
+            // Key id, a separator no key id holds, then the body's hash: no two (key, body) pairs share a prefix.
+            var key = Encoding.UTF8.GetBytes(keyId ?? "");
+            var prefix = new byte[key.Length + 1 + SHA256.HashSizeInBytes];
+            key.CopyTo(prefix, 0);
+            prefix[key.Length] = (byte)'\n';
+            SHA256.HashData(body, prefix.AsSpan(key.Length + 1));
+            return prefix;
+        }
+    }
+
+    /// <summary>Measures events as the aggregator stores them: UTF-8 JSON of <see cref="CoreJsonContext"/>, one buffer reused per batch.</summary>
+    internal sealed class StoredSize : IDisposable
+    {
+        private readonly ArrayBufferWriter<byte> _buffer = new(4096);
+        private Utf8JsonWriter? _writer;
+
+        public int Of(UsageEvent e)
+        {
+            _buffer.ResetWrittenCount();
+            if (_writer is null)
+            {
+                _writer = new Utf8JsonWriter(_buffer);
+            }
+            else
+            {
+                _writer.Reset(_buffer);
+            }
+
+            JsonSerializer.Serialize(_writer, e, CoreJsonContext.Default.UsageEvent);
+            _writer.Flush();
+            return _buffer.WrittenCount;
+        }
+
+        /// <summary>The field (as the client names it) that takes the most room once stored: what to cut.</summary>
+        public static string LargestField(UsageEvent e)
+        {
+            var fields = new (string Name, string? Value)[]
+            {
+                ("agent_name", e.Agent), ("provider", e.Provider), ("model", e.Model), ("run_id", e.RunId), ("session_id", e.SessionId),
+                ("user_id", e.UserId), ("team", e.Team), ("framework", e.Framework), ("task_type", e.TaskType), ("idempotency_key", e.IdempotencyKey),
+            };
+            var largest = fields.MaxBy(f => Encoded(f.Value));
+            var tags = e.Tags?.Sum(t => Encoded(t.Key) + Encoded(t.Value)) ?? 0;
+            return tags >= Encoded(largest.Value) ? "tags" : largest.Name;
+        }
+
+        public void Dispose() => _writer?.Dispose();
+
+        private static int Encoded(string? value) => value is null ? 0 : JsonEncodedText.Encode(value).EncodedUtf8Bytes.Length;
     }
 
     [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(?<fraction>\.\d{1,9})?)?(Z|z|[+-]\d{2}:\d{2})$", RegexOptions.CultureInvariant)]

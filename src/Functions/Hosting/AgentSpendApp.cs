@@ -38,6 +38,7 @@ public static class AgentSpendApp
         var services = builder.Services;
         services.AddAgentSpendCore();
         services.AddProblemDetails();
+        services.AddExceptionHandler<StorageOutageHandler>();
         services.AddAgentSpendOpenApi();
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
 

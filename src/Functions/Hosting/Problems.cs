@@ -40,6 +40,20 @@ public static class Problems
         TypedResults.Problem(detail: detail, statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests.",
             extensions: new Dictionary<string, object?> { ["reason"] = reason });
 
+    /// <summary>What storage being unreachable or failing answers, wherever it happens (see <see cref="StorageOutageHandler"/>).</summary>
+    public const string StorageUnavailable = "storage_unavailable";
+
+    /// <summary>What a batch answers when not every one of its queue messages could be sent.</summary>
+    public const string QueueUnavailable = "queue_unavailable";
+
+    /// <summary>503 with a machine-readable <c>reason</c> and <c>Retry-After</c>: nothing is wrong with the request, send it again later.</summary>
+    public static ProblemHttpResult ServiceUnavailable(HttpResponse response, string reason, string detail, TimeSpan retryAfter)
+    {
+        response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return TypedResults.Problem(detail: detail, statusCode: StatusCodes.Status503ServiceUnavailable, title: "The service is unavailable for a moment.",
+            extensions: new Dictionary<string, object?> { ["reason"] = reason });
+    }
+
     /// <summary>The allowed values for a reason: "a, b or c".</summary>
     public static string Choices(IReadOnlyCollection<string> names) => string.Join(", ", names.Take(names.Count - 1)) + " or " + names.Last();
 

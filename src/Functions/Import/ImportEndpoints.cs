@@ -1,5 +1,6 @@
 using AgentSpend.Core.Import;
 using AgentSpend.Core.Ingest;
+using AgentSpend.Core.Storage;
 using AgentSpend.Functions.Hosting;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -64,6 +65,8 @@ public static class ImportEndpoints
                     return TypedResults.Problem(detail: problem.Detail + $" {summary.Imported} events were imported before the limit; importing the file again later counts nothing twice.",
                         statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests.",
                         extensions: new Dictionary<string, object?> { ["reason"] = "daily_limit", ["imported"] = summary.Imported, ["lines"] = summary.Lines });
+                case { Kind: IngestProblemKind.Unavailable }:
+                    return Problems.ServiceUnavailable(request.HttpContext.Response, Problems.QueueUnavailable, problem.Detail, problem.RetryAfter ?? StorageFaults.RetryAfter);
                 default:
                     return Problems.BadRequest(problem.Field, problem.Detail);
             }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using AgentSpend.Core.Ingest;
+using AgentSpend.Core.Storage;
 using AgentSpend.Functions.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -48,6 +49,8 @@ public static class IngestEndpoints
                 var seconds = (long)Math.Ceiling(Math.Max(1, problem.RetryAfter?.TotalSeconds ?? 60));
                 request.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
                 return Problems.TooManyRequests("daily_limit", problem.Detail);
+            case { Kind: IngestProblemKind.Unavailable }:
+                return Problems.ServiceUnavailable(request.HttpContext.Response, Problems.QueueUnavailable, problem.Detail, problem.RetryAfter ?? StorageFaults.RetryAfter);
             case { Kind: IngestProblemKind.TooLarge }:
                 return Problems.TooLarge(problem.Field, problem.Detail);
             default:

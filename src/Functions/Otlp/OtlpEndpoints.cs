@@ -1,7 +1,9 @@
 using System.Globalization;
 using AgentSpend.Core.Ingest;
+using AgentSpend.Core.Limits;
 using AgentSpend.Core.Otlp;
 using AgentSpend.Core.Otlp.Proto;
+using AgentSpend.Core.Storage;
 using AgentSpend.Functions.Hosting;
 using Google.Protobuf;
 using Microsoft.Net.Http.Headers;
@@ -11,7 +13,8 @@ namespace AgentSpend.Functions.Otlp;
 /// <summary>
 /// OTLP/HTTP receiver: set <c>OTEL_EXPORTER_OTLP_ENDPOINT=&lt;base&gt;/api/otlp</c> and the exporters post
 /// here. Protobuf or JSON, gzip or not. Answers as the OTLP spec says: 200 with <c>partialSuccess</c> naming
-/// what was refused, 400 for a body that cannot be read, 413, 415, and 429 with Retry-After.
+/// what was refused, 400 for a body that cannot be read, 413, 415, 429 with Retry-After, and 503 with Retry-After
+/// when the events could not all be queued (the exporter retries; what was queued is counted once).
 /// </summary>
 public static class OtlpEndpoints
 {
@@ -84,14 +87,20 @@ public static class OtlpEndpoints
         var batch = await map(export, caller.Workspace, cancellationToken).ConfigureAwait(false);
         long rejected = batch.Refused;
         var reasons = new List<string>(batch.RefusalReasons);
+        var charge = new IngestCharge(); // one for the export's batches: a 503 gives back all of them
         foreach (var native in batch.NativeBatches)
         {
-            var (receipt, problem) = await ingest.IngestAsync(native, caller.Workspace, channel, caller.KeyId, cancellationToken).ConfigureAwait(false);
+            var (receipt, problem) = await ingest.IngestAsync(native, caller.Workspace, channel, caller.KeyId, charge, cancellationToken).ConfigureAwait(false);
             if (problem is { Kind: IngestProblemKind.DailyLimit })
             {
                 var seconds = (long)Math.Ceiling(Math.Max(1, problem.RetryAfter?.TotalSeconds ?? 60));
                 request.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
                 return Problems.TooManyRequests("daily_limit", problem.Detail);
+            }
+
+            if (problem is { Kind: IngestProblemKind.Unavailable })
+            {
+                return Problems.ServiceUnavailable(request.HttpContext.Response, Problems.QueueUnavailable, problem.Detail, problem.RetryAfter ?? StorageFaults.RetryAfter);
             }
 
             if (problem is not null)
@@ -109,7 +118,7 @@ public static class OtlpEndpoints
 
         if (batch.AfterQueued is { } afterQueued)
         {
-            await afterQueued(cancellationToken).ConfigureAwait(false);
+            await ingest.AfterQueuedAsync(afterQueued, caller.Workspace, charge, cancellationToken).ConfigureAwait(false);
         }
 
         var response = respond(rejected > 0 ? (rejected, string.Join("; ", reasons)) : null);
