@@ -5,6 +5,9 @@ namespace AgentSpend.Bench;
 internal sealed record BenchOptions(
     int Events, int Days, int Agents, int Models, int Batch, int Concurrency, int RawEntities, int RawConcurrency, int QueryIterations, int Checks, int CheckClients, string ConnectionString, string RawConnectionString)
 {
+    /// <summary>uniform: independent random events (the first benchmark's); realistic: runs of ~20 events, sessions, users, teams, a tag, every token kind.</summary>
+    public string WorkloadKind { get; init; } = "uniform";
+
     public static BenchOptions Parse(string[] args)
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -27,6 +30,12 @@ internal sealed record BenchOptions(
             Int("query-iterations", 200), Int("checks", 60_000), Int("check-clients", 64),
             values.Remove("connection-string", out var cs) ? cs : throw new ArgumentException("--connection-string is required."),
             values.Remove("raw-connection-string", out var raw) ? raw : cs);
+        options = options with { WorkloadKind = values.Remove("workload", out var kind) ? kind : "uniform" };
+        if (options.WorkloadKind is not ("uniform" or "realistic"))
+        {
+            throw new ArgumentException("--workload must be uniform or realistic.");
+        }
+
         if (values.Count > 0)
         {
             throw new ArgumentException($"Unknown options: {string.Join(", ", values.Keys)}.");
