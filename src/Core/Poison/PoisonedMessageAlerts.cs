@@ -80,7 +80,7 @@ public sealed partial class PoisonedMessageAlerts(AlertStore alerts, IWorkspaceD
         var hour = hourStart.ToString("yyyy-MM-dd'T'HH", CultureInfo.InvariantCulture);
         var what = events is { } count
             ? string.Create(CultureInfo.InvariantCulture, $"A {queueName} message carrying {count} of this workspace's event{(count == 1 ? "" : "s")} failed every try and was moved to {poison}: those events are not counted until an instance admin replays it (POST /api/v1/admin/queues/{queueName}/replay).")
-            : $"A {queueName} message of this workspace failed every try and was moved to {poison}; an instance admin can replay it (POST /api/v1/admin/queues/{queueName}/replay).";
+            : $"A message of this workspace on the {queueName} queue failed every try and was moved to {poison}; an instance admin can replay it (POST /api/v1/admin/queues/{queueName}/replay).";
         var rest = string.Create(CultureInfo.InvariantCulture, $"Other messages poisoned in the hour from {hourStart:yyyy-MM-dd HH:mm} UTC raise no further alert; GET /api/v1/admin/queues counts them.");
         return new Alert
         {

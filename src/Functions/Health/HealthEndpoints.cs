@@ -15,8 +15,8 @@ public sealed record HealthResponse(string Status, string Version, string Storag
 
 public static class HealthEndpoints
 {
-    public const string Ok = "ok";
-    public const string Degraded = "degraded";
+    public const string StatusOk = "ok";
+    public const string StatusDegraded = "degraded";
 
     public static readonly string Version =
         (typeof(HealthEndpoints).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0")
@@ -30,6 +30,6 @@ public static class HealthEndpoints
     {
         var report = await queues.GetAsync(cancellationToken).ConfigureAwait(false);
         return TypedResults.Ok(new HealthResponse(
-            report.Degraded ? Degraded : Ok, Version, report.Storage, [.. report.Poison.Select(p => new PoisonQueueHealth(p.Queue, p.ApproximateMessages))]));
+            report.Degraded ? StatusDegraded : StatusOk, Version, report.Storage, [.. report.Poison.Select(p => new PoisonQueueHealth(p.Queue, p.ApproximateMessages))]));
     }
 }

@@ -55,7 +55,7 @@ public sealed class PoisonedMessageAlertsTests
             "A usage-ingest message carrying 3 of this workspace's events failed every try and was moved to usage-ingest-poison: those events are not counted until an instance admin replays it (POST /api/v1/admin/queues/usage-ingest/replay). Other messages poisoned in the hour from 2026-12-05 09:00 UTC raise no further alert; GET /api/v1/admin/queues counts them.",
             first.Message);
         Assert.StartsWith("A usage-ingest message carrying 1 of this workspace's event failed", sameHour.Message, StringComparison.Ordinal);
-        Assert.StartsWith("A alerts message of this workspace failed every try and was moved to alerts-poison;", alerts.Message, StringComparison.Ordinal);
+        Assert.StartsWith("A message of this workspace on the alerts queue failed every try and was moved to alerts-poison; an instance admin can replay it (POST /api/v1/admin/queues/alerts/replay).", alerts.Message, StringComparison.Ordinal);
         Assert.True(AlertStore.IsWellFormedId(first.Id));
     }
 
