@@ -71,6 +71,9 @@ public static class ServiceCollectionExtensions
             .ConfigurePrimaryHttpMessageHandler(() => new System.Net.Http.SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
             // The factory's own loggers write each request's URL, and a Slack webhook's URL is its secret.
             .RemoveAllLoggers();
+        services.AddSingleton<Poison.PoisonQueues>();
+        services.AddSingleton<Poison.QueueHealth>();
+        services.AddSingleton<Poison.PoisonedMessageAlerts>();
         services.AddSingleton<Governance.PreflightCheck>();
         services.AddSingleton<Events.RecentEvents>();
         services.AddSingleton<RetentionService>();

@@ -2,7 +2,7 @@ namespace AgentSpend.Core.Alerts;
 
 /// <summary>
 /// Something a workspace's people should hear about: a budget threshold crossed, a model seen without a price,
-/// a spend spike. Raised once per <see cref="Key"/>; delivered to the workspace's webhooks from the alerts queue.
+/// a spend spike, a queue message of theirs moved to a poison queue. Raised once per <see cref="Key"/>; delivered to the workspace's webhooks from the alerts queue.
 /// </summary>
 public sealed record Alert
 {
@@ -10,14 +10,17 @@ public sealed record Alert
     public const string UnpricedModel = "unpriced_model";
     public const string SpendSpike = "spend_spike";
 
-    public static IReadOnlyList<string> Kinds { get; } = [BudgetThreshold, UnpricedModel, SpendSpike];
+    /// <summary>A queue message carrying the workspace's events (or its alert) failed every try and was moved to the poison queue.</summary>
+    public const string IngestPoisoned = "ingest_poisoned";
+
+    public static IReadOnlyList<string> Kinds { get; } = [BudgetThreshold, UnpricedModel, SpendSpike, IngestPoisoned];
 
     /// <summary>Unique and ordered by time (newest first sorts first in the table).</summary>
     public required string Id { get; init; }
 
     public required string WorkspaceId { get; init; }
 
-    /// <summary>One of <see cref="BudgetThreshold"/>, <see cref="UnpricedModel"/>, <see cref="SpendSpike"/>.</summary>
+    /// <summary>One of <see cref="Kinds"/>.</summary>
     public required string Kind { get; init; }
 
     /// <summary>What makes two alerts the same: e.g. budget, period start and threshold. An alert is raised once per key.</summary>
@@ -34,6 +37,8 @@ public sealed record Alert
     public string? Model { get; init; }
 
     public SpikeAlertDetails? Spike { get; init; }
+
+    public PoisonedAlertDetails? Poisoned { get; init; }
 }
 
 /// <summary>The budget whose threshold was crossed, and where it stood.</summary>
@@ -43,6 +48,12 @@ public sealed record BudgetAlertDetails(
 
 /// <summary>An hour whose cost went above <see cref="Factor"/> times the trailing 7-day hourly mean.</summary>
 public sealed record SpikeAlertDetails(string HourStart, decimal HourCostUsd, decimal TrailingHourlyMeanUsd, decimal Factor);
+
+/// <summary>
+/// The queue whose message was poisoned, the poison queue it now waits in, how many of the workspace's events it carries
+/// (null for a message that carries no events, such as an alert's delivery), and the UTC hour the alert stands for.
+/// </summary>
+public sealed record PoisonedAlertDetails(string Queue, string PoisonQueue, int? Events, string HourStart);
 
 /// <summary>Where an alert's delivery stands.</summary>
 public static class AlertDelivery

@@ -10,7 +10,8 @@ namespace AgentSpend.Core.Alerts;
 /// Posts one alert to its workspace's webhooks, one attempt per queue message. The alert row records, per webhook,
 /// whether the post succeeded, so a retry posts only to the webhooks that failed and a success is never posted
 /// twice. A failed attempt queues the next one after an exponential backoff; after the last allowed attempt the
-/// alert is marked failed and its message goes to the alerts poison queue.
+/// alert is marked failed and its message goes to the alerts poison queue, from which a replay brings it back for one
+/// more attempt.
 /// </summary>
 public sealed partial class AlertDeliverer(
     AlertStore alerts,
@@ -52,7 +53,10 @@ public sealed partial class AlertDeliverer(
             return;
         }
 
-        if (stored.Delivery != AlertDelivery.Pending)
+        // The message of the attempt that failed the alert went to the poison queue: back here, an instance admin replayed
+        // it (POST /api/v1/admin/queues/alerts/replay), and it earns one more attempt, after which it fails again or not.
+        var replayed = stored.Delivery == AlertDelivery.Failed && message.Attempt == stored.Attempts;
+        if (stored.Delivery != AlertDelivery.Pending && !replayed)
         {
             return;
         }

@@ -25,11 +25,11 @@ public static class WebhookPayload
     /// <summary>What a <c>json</c> webhook receives.</summary>
     public sealed record AlertBody(
         string Id, string WorkspaceId, string Kind, string Message, DateTimeOffset RaisedAt,
-        BudgetAlertDetails? Budget, string? Model, SpikeAlertDetails? Spike);
+        BudgetAlertDetails? Budget, string? Model, SpikeAlertDetails? Spike, PoisonedAlertDetails? Poisoned);
 
     public static byte[] Body(Alert alert, string format) => format == WebhookFormats.Slack
         ? JsonSerializer.SerializeToUtf8Bytes(SlackBody(alert), JsonOptions)
-        : JsonSerializer.SerializeToUtf8Bytes(new AlertBody(alert.Id, alert.WorkspaceId, alert.Kind, alert.Message, alert.RaisedAt, alert.Budget, alert.Model, alert.Spike), JsonOptions);
+        : JsonSerializer.SerializeToUtf8Bytes(new AlertBody(alert.Id, alert.WorkspaceId, alert.Kind, alert.Message, alert.RaisedAt, alert.Budget, alert.Model, alert.Spike, alert.Poisoned), JsonOptions);
 
     /// <summary>
     /// <c>sha256=</c> and the lower-case hex HMAC-SHA256, keyed with the secret's UTF-8 bytes, of the timestamp's
@@ -52,6 +52,7 @@ public static class WebhookPayload
             Alert.BudgetThreshold => "Budget threshold reached",
             Alert.UnpricedModel => "Model without a price",
             Alert.SpendSpike => "Spend spike",
+            Alert.IngestPoisoned => "Message moved to a poison queue",
             _ => alert.Kind,
         };
         var context = $"AgentSpend · workspace {alert.WorkspaceId} · {alert.RaisedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)} UTC · alert {alert.Id}";

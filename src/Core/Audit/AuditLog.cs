@@ -49,6 +49,7 @@ public static class AuditActions
     public const string WebhookCreate = "alert.webhook.create";
     public const string WebhookUpdate = "alert.webhook.update";
     public const string WebhookDelete = "alert.webhook.delete";
+    public const string QueueReplay = "queue.replay";
 }
 
 /// <summary>

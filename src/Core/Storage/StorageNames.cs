@@ -48,9 +48,16 @@ public static class StorageNames
     /// <summary>Alerts waiting to be posted to their workspace's webhooks.</summary>
     public const string AlertsQueue = "alerts";
 
+    /// <summary>Where the host (or the standalone listener) moves a message of <paramref name="queue"/> that failed maxDequeueCount times.</summary>
     public static string PoisonQueueOf(string queue) => queue + "-poison";
+
+    /// <summary>
+    /// The queues functions are triggered by, each with its poison queue: the one list the admin API, health and
+    /// <see cref="Queues"/> are derived from (the deploy contract tests check the function.json files name the same).
+    /// </summary>
+    public static IReadOnlyList<string> TriggerQueues { get; } = [IngestQueue, AlertsQueue];
 
     public static IReadOnlyList<string> Tables { get; } = [UsageTable, ApiKeysTable, WorkspacesTable, AuditTable, LimitsTable, PriceOverridesTable, RunsTable, BudgetsTable, ControlsTable, ToolsTable, ReservationsTable, AlertsTable, WebhooksTable];
 
-    public static IReadOnlyList<string> Queues { get; } = [IngestQueue, PoisonQueueOf(IngestQueue), AlertsQueue, PoisonQueueOf(AlertsQueue)];
+    public static IReadOnlyList<string> Queues { get; } = [.. TriggerQueues.SelectMany(q => new[] { q, PoisonQueueOf(q) })];
 }

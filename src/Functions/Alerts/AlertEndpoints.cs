@@ -27,11 +27,11 @@ public sealed record WebhookDeliveryView(string WebhookId, string Status, int At
 /// <summary>An alert with its delivery: <c>status</c> is pending, delivered, failed or no_webhooks.</summary>
 public sealed record AlertView(
     string Id, string Kind, string Message, DateTimeOffset RaisedAt, BudgetAlertDetails? Budget, string? Model, SpikeAlertDetails? Spike,
-    string Status, int Attempts, string? LastError, DateTimeOffset? DeliveredAt, IReadOnlyList<WebhookDeliveryView> Webhooks)
+    PoisonedAlertDetails? Poisoned, string Status, int Attempts, string? LastError, DateTimeOffset? DeliveredAt, IReadOnlyList<WebhookDeliveryView> Webhooks)
 {
     public static AlertView Of(StoredAlert s) => new(
         s.Alert.Id, s.Alert.Kind, s.Alert.Message, s.Alert.RaisedAt, s.Alert.Budget, s.Alert.Model, s.Alert.Spike,
-        s.Delivery, s.Attempts, s.LastError, s.DeliveredAt,
+        s.Alert.Poisoned, s.Delivery, s.Attempts, s.LastError, s.DeliveredAt,
         [.. s.Webhooks.OrderBy(w => w.Key, StringComparer.Ordinal).Select(w => new WebhookDeliveryView(w.Key, w.Value.Status, w.Value.Attempts, w.Value.StatusCode, w.Value.Error, w.Value.At))]);
 }
 

@@ -1,18 +1,35 @@
 using System.Reflection;
+using AgentSpend.Core.Poison;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace AgentSpend.Functions.Health;
 
-public sealed record HealthResponse(string Status, string Version);
+/// <summary>A poison queue that holds messages.</summary>
+public sealed record PoisonQueueHealth(string Queue, int ApproximateMessages);
+
+/// <summary>
+/// <c>status</c> is <c>ok</c>, or <c>degraded</c> while a poison queue holds messages or storage could not be read;
+/// <c>storage</c> is <c>ok</c>, <c>unreachable</c> or <c>error</c>; <c>poison</c> lists the poison queues that hold messages.
+/// </summary>
+public sealed record HealthResponse(string Status, string Version, string Storage, IReadOnlyList<PoisonQueueHealth> Poison);
 
 public static class HealthEndpoints
 {
+    public const string StatusOk = "ok";
+    public const string StatusDegraded = "degraded";
+
     public static readonly string Version =
         (typeof(HealthEndpoints).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0")
         .Split('+')[0];
 
     public static void MapHealth(this IEndpointRouteBuilder app) =>
-        app.MapGet("/api/health", GetHealth).AllowAnonymous();
+        app.MapGet("/api/health", GetHealthAsync).AllowAnonymous();
 
-    public static Ok<HealthResponse> GetHealth() => TypedResults.Ok(new HealthResponse("ok", Version));
+    /// <summary>Always 200, so that a platform probe does not restart an instance for what a restart cannot mend (a poison queue, a storage outage).</summary>
+    public static async Task<Ok<HealthResponse>> GetHealthAsync(QueueHealth queues, CancellationToken cancellationToken)
+    {
+        var report = await queues.GetAsync(cancellationToken).ConfigureAwait(false);
+        return TypedResults.Ok(new HealthResponse(
+            report.Degraded ? StatusDegraded : StatusOk, Version, report.Storage, [.. report.Poison.Select(p => new PoisonQueueHealth(p.Queue, p.ApproximateMessages))]));
+    }
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using AgentSpend.Core;
 using AgentSpend.Core.Auth;
 using AgentSpend.Core.Configuration;
+using AgentSpend.Functions.Admin;
 using AgentSpend.Functions.Agents;
 using AgentSpend.Functions.Alerts;
 using AgentSpend.Functions.Budgets;
@@ -110,6 +111,7 @@ public static class AgentSpendApp
         app.MapTools();
         app.MapAlerts();
         app.MapWorkspaces();
+        app.MapAdminQueues();
         app.MapKeys();
         app.MapAudit();
         app.MapPricing();

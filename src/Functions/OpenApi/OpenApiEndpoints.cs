@@ -48,6 +48,11 @@ public static class OpenApiEndpoints
                 Add(operation, "status", "active or completed.");
             }
 
+            if (path.TrimEnd('/') is "/api/v1/alerts" && operation.Parameters?.OfType<OpenApiParameter>().FirstOrDefault(p => p.Name == "kind") is { } kind)
+            {
+                kind.Description = $"Only alerts of this kind: {string.Join(", ", Core.Alerts.Alert.Kinds)}.";
+            }
+
             if (runList || path is "/api/v1/events" || path.TrimEnd('/') is "/api/v1/alerts" || path.EndsWith("/events", StringComparison.Ordinal))
             {
                 Add(operation, "limit", "Page size, 1 to 500 (default 50).");

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using AgentSpend.Core.Poison;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace AgentSpend.Functions.Triggers;
@@ -29,8 +30,9 @@ internal static class HostInvocationEndpoints
             switch (trigger.Type)
             {
                 case "queueTrigger":
-                    app.MapPost("/" + function.Name, (InvocationRequest request, IEnumerable<IQueueFunction> functions, CancellationToken ct) =>
-                        InvokeQueueAsync(functions.Single(f => f.Name == function.Name), trigger.Name, request, ct))
+                    var poisonPoint = new PoisonPoint(trigger.QueueName ?? throw new InvalidDataException($"{function.Name}: queueTrigger without queueName."), manifest.Queues.MaxDequeueCount);
+                    app.MapPost("/" + function.Name, (InvocationRequest request, IEnumerable<IQueueFunction> functions, PoisonedMessageAlerts poisonAlerts, CancellationToken ct) =>
+                        InvokeQueueAsync(functions.Single(f => f.Name == function.Name), trigger.Name, request, poisonPoint, poisonAlerts, ct))
                         .ExcludeFromDescription();
                     break;
                 case "timerTrigger":
@@ -42,8 +44,11 @@ internal static class HostInvocationEndpoints
         }
     }
 
+    /// <summary>The queue a function is triggered by, and after how many failed tries the host moves a message to its poison queue.</summary>
+    public sealed record PoisonPoint(string Queue, int MaxDequeueCount);
+
     public static async Task<Results<Ok<InvocationResponse>, JsonHttpResult<InvocationResponse>>> InvokeQueueAsync(
-        IQueueFunction function, string bindingName, InvocationRequest request, CancellationToken cancellationToken)
+        IQueueFunction function, string bindingName, InvocationRequest request, PoisonPoint poisonPoint, PoisonedMessageAlerts poisonAlerts, CancellationToken cancellationToken)
     {
         if (Find(request.Data, bindingName) is not { } payload)
         {
@@ -57,9 +62,18 @@ internal static class HostInvocationEndpoints
             : 1;
         var messageId = Find(request.Metadata, "Id")?.ToString();
         var results = await function.RunAsync([new QueueInvocation(text, dequeueCount, messageId)], cancellationToken).ConfigureAwait(false);
-        return results[0] is { } error
-            ? Failed($"{function.Name} failed: {error.Message}")
-            : TypedResults.Ok(new InvocationResponse([], [$"{function.Name} handled message {messageId}"], null));
+        if (results[0] is not { } error)
+        {
+            return TypedResults.Ok(new InvocationResponse([], [$"{function.Name} handled message {messageId}"], null));
+        }
+
+        // The host moves the message to the poison queue itself, after this last try; the app hears of it only here.
+        if (dequeueCount >= poisonPoint.MaxDequeueCount)
+        {
+            await poisonAlerts.RaiseForAsync(poisonPoint.Queue, text, cancellationToken).ConfigureAwait(false);
+        }
+
+        return Failed($"{function.Name} failed: {error.Message}");
     }
 
     public static async Task<Results<Ok<InvocationResponse>, JsonHttpResult<InvocationResponse>>> InvokeTimerAsync(ITimerFunction function, CancellationToken cancellationToken)

@@ -1,4 +1,5 @@
 using AgentSpend.Core.Configuration;
+using AgentSpend.Core.Poison;
 using AgentSpend.Core.Storage;
 using Cronos;
 using Microsoft.Extensions.Options;
@@ -14,6 +15,7 @@ internal sealed partial class LocalTriggerRunner(
     IEnumerable<IQueueFunction> queueFunctions,
     IEnumerable<ITimerFunction> timerFunctions,
     IStorageProvider storage,
+    PoisonedMessageAlerts poisonAlerts,
     IOptions<AgentSpendOptions> options,
     TimeProvider clock,
     ILoggerFactory loggerFactory) : BackgroundService
@@ -37,7 +39,8 @@ internal sealed partial class LocalTriggerRunner(
                         storage.GetQueue(StorageNames.PoisonQueueOf(queueName)),
                         manifest.Queues,
                         TimeSpan.FromSeconds(options.Value.QueueLeaseSeconds),
-                        loggerFactory.CreateLogger($"AgentSpend.Functions.{function.Name}"));
+                        loggerFactory.CreateLogger($"AgentSpend.Functions.{function.Name}"),
+                        poisonAlerts);
                     loops.Add(Task.Run(() => listener.RunAsync(stoppingToken), stoppingToken));
                     break;
                 case "timerTrigger":

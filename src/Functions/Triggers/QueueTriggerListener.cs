@@ -1,3 +1,4 @@
+using AgentSpend.Core.Poison;
 using AgentSpend.Core.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -14,7 +15,8 @@ internal sealed partial class QueueTriggerListener(
     IQueueStore poisonQueue,
     QueueTriggerSettings settings,
     TimeSpan lease,
-    ILogger logger)
+    ILogger logger,
+    PoisonedMessageAlerts? poisonAlerts = null)
 {
     private static readonly TimeSpan MinPollingInterval = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan MaxProbeInterval = TimeSpan.FromSeconds(5);
@@ -239,6 +241,10 @@ internal sealed partial class QueueTriggerListener(
         await poisonQueue.SendAsync(message.Text, cancellationToken: cancellationToken).ConfigureAwait(false);
         await queue.DeleteAsync(message.MessageId, popReceipt, cancellationToken).ConfigureAwait(false);
         LogPoisoned(logger, message.MessageId, poisonQueue.Name, message.DequeueCount);
+        if (poisonAlerts is not null)
+        {
+            await poisonAlerts.RaiseForAsync(queue.Name, message.Text, cancellationToken).ConfigureAwait(false); // never throws: it logs its own failure
+        }
     }
 
     /// <summary>Received messages whose lease is renewed from the moment they arrive until they are settled.</summary>

@@ -18,7 +18,7 @@ public sealed class AlertApiTests(AzuriteFixture azurite) : IClassFixture<Azurit
     [InlineData("""{"url":"https://ops:hunter2@example.com/hook"}""", "url", "must not carry a user name or password; authenticate the posts with the signature instead.")]
     [InlineData("""{"url":5}""", "url", "has the wrong type or is out of range.")]
     [InlineData("""{"url":"https://example.com/hook","format":"xml"}""", "format", "'xml' is not a format; use json or slack.")]
-    [InlineData("""{"url":"https://example.com/hook","kinds":["budget_threshold","outage"]}""", "kinds", "'outage' is not an alert kind; use budget_threshold, unpriced_model or spend_spike.")]
+    [InlineData("""{"url":"https://example.com/hook","kinds":["budget_threshold","outage"]}""", "kinds", "'outage' is not an alert kind; use budget_threshold, unpriced_model, spend_spike or ingest_poisoned.")]
     [InlineData("""{"url":"https://example.com/hook","kinds":[]}""", "kinds", "must name each alert kind at most once, and at least one; leave it out for every kind.")]
     [InlineData("""{"url":"https://example.com/hook","secret":"too short"}""", "secret", "must be 16 to 256 characters, without spaces or control characters; leave it out to have one generated.")]
     [InlineData("""{"url":"https://example.com/hook","colour":"red"}""", "colour", "is not a known field.")]
@@ -141,7 +141,7 @@ public sealed class AlertApiTests(AzuriteFixture azurite) : IClassFixture<Azurit
 
         foreach (var (query, field, reason) in new[]
                  {
-                     ("?kind=outage", "kind", "'outage' is not an alert kind; use budget_threshold, unpriced_model or spend_spike."),
+                     ("?kind=outage", "kind", "'outage' is not an alert kind; use budget_threshold, unpriced_model, spend_spike or ingest_poisoned."),
                      ("?status=lost", "status", "'lost' is not a delivery status; use pending, delivered, failed or no_webhooks."),
                      ("?limit=0", "limit", "must be a whole number from 1 to 500."),
                      ("?cursor=bm90LW91cnM", "cursor", "is not a cursor this API gave out."),

@@ -42,5 +42,7 @@ public sealed class OpenApiDocumentTests(AzuriteFixture azurite) : IClassFixture
         Assert.Superset(new HashSet<string> { "agent", "limit", "cursor" }, Parameters("/api/v1/events").ToHashSet());
         Assert.Superset(new HashSet<string> { "limit", "cursor" }, Parameters("/api/v1/runs/{id}/events").ToHashSet());
         Assert.Superset(new HashSet<string> { "range", "agent", "status", "limit", "cursor" }, Parameters("/api/v1/sessions").ToHashSet());
+        var kind = document.GetProperty("paths").GetProperty("/api/v1/alerts").GetProperty("get").GetProperty("parameters").EnumerateArray().Single(p => p.Str("name") == "kind");
+        Assert.Equal("Only alerts of this kind: budget_threshold, unpriced_model, spend_spike, ingest_poisoned.", kind.Str("description"));
     }
 }

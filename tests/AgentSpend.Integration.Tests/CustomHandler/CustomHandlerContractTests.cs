@@ -30,7 +30,7 @@ public sealed class CustomHandlerContractTests(AzuriteFixture azurite) : IClassF
     [Fact]
     public void Every_function_json_is_valid_and_names_what_the_app_uses()
     {
-        Assert.Equal(["Agents", "AggregateUsage", "Alerts", "Audit", "BudgetPeriods", "Budgets", "Check", "Dashboard", "DeliverAlerts", "Events", "Health", "Import", "Ingest", "Keys", "Metrics", "OpenApi", "Otlp", "Pricing", "PurgeWorkspaces", "Retention", "RunCompletion", "RunEvents", "Runs", "Sessions", "Settings", "Tools", "Workspaces"], Manifest.Functions.Select(f => f.Name));
+        Assert.Equal(["Admin", "Agents", "AggregateUsage", "Alerts", "Audit", "BudgetPeriods", "Budgets", "Check", "Dashboard", "DeliverAlerts", "Events", "Health", "Import", "Ingest", "Keys", "Metrics", "OpenApi", "Otlp", "Pricing", "PurgeWorkspaces", "Retention", "RunCompletion", "RunEvents", "Runs", "Sessions", "Settings", "Tools", "Workspaces"], Manifest.Functions.Select(f => f.Name));
         // No host prefix: each function.json names its whole route, so /dashboard can sit beside /api.
         Assert.Equal("", Manifest.RoutePrefix);
         foreach (var function in Manifest.Functions)

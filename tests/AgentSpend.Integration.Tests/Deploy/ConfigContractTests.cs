@@ -167,6 +167,7 @@ public sealed partial class ConfigContractTests
             .Select(b => (Queue: b.GetProperty("queueName").GetString()!, Connection: b.GetProperty("connection").GetString()))
             .ToList();
         Assert.Equal(["usage-ingest", "alerts"], triggered.Select(t => t.Queue));
+        Assert.Equal(StorageNames.TriggerQueues, triggered.Select(t => t.Queue)); // what the admin API and health list
         Assert.All(triggered, t =>
         {
             Assert.Contains(t.Queue, queues);

@@ -118,7 +118,7 @@ public sealed class PackageLayoutTests(PublishedPackageFixture package) : IClass
     {
         using var zip = ZipFile.OpenRead(package.PackagePath);
         var folders = Repository.FunctionFolders();
-        Assert.Equal(27, folders.Count);
+        Assert.Equal(28, folders.Count);
         Assert.Equal(
             folders.Select(f => f + "/function.json"),
             zip.Entries.Select(e => e.FullName).Where(n => n.EndsWith("/function.json", StringComparison.Ordinal)).Order(StringComparer.Ordinal));

@@ -38,6 +38,7 @@ public sealed class IsolationWalkTests(AzuriteFixture azurite) : IClassFixture<A
         ("/api/v1/alerts", "id") => b.Alert,
         ("/api/v1/alerts", "webhookId") => b.Webhook,
         ("/api/v1/check", "id") => b.Reservation,
+        ("/api/v1/admin", "name") => StorageNames.IngestQueue, // instance-wide, as queues are: no workspace key may reach it
         _ => throw new InvalidOperationException($"The isolation walk does not know which of B's things '{{{parameter}}}' under {routePrefix} names; add it to TargetOf."),
     };
 

@@ -25,7 +25,7 @@ export async function budgetsPage(context: PageContext): Promise<HTMLElement> {
 
   const alertSection = h('section', { class: 'panel', 'aria-labelledby': 'alerts-title' }, h('h2', { id: 'alerts-title' }, 'Alert history'),
     alerts.items.length === 0
-      ? h('p', { class: 'empty', 'data-empty': 'true' }, 'No alerts yet: budget thresholds, spend spikes and unpriced models raise them.')
+      ? h('p', { class: 'empty', 'data-empty': 'true' }, 'No alerts yet: budget thresholds, spend spikes, unpriced models and poisoned ingest messages raise them.')
       : simpleTable('Alerts, newest first, with their delivery', ['Raised', 'Kind', 'Message', 'Delivery', 'Attempts', 'Last error'],
           alerts.items.map((a) => [dateTimeLabel(a.raised_at, context.timeZone), a.kind.replace(/_/g, ' '), a.message, statusBadge(a.status), formatCount(a.attempts), a.last_error ?? '—']), [4]));
 

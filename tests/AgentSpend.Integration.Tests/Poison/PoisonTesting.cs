@@ -1,0 +1,43 @@
+using System.Text.Json;
+using AgentSpend.Core.Ingest;
+using AgentSpend.Core.Storage;
+using AgentSpend.Integration.Tests.Infrastructure;
+
+namespace AgentSpend.Integration.Tests.Poison;
+
+internal static class PoisonTesting
+{
+    /// <summary>
+    /// A <c>usage-ingest</c> message of <paramref name="events"/> events of the workspace that fails on every try with the
+    /// app's own settings: each event names an agent of 40,000 characters, past the 32K characters Table Storage (and
+    /// Azurite) allow in one property, so its raw event row is refused (400 PropertyValueTooLarge) each time. The ingest
+    /// validator (256 characters) never queues such an event; here it stands for any message the aggregator cannot write.
+    /// </summary>
+    public static string UnwritableMessage(string workspaceId, int events, DateOnly day, string idPrefix) =>
+        Assert.Single(IngestMessageCodec.Pack([.. Enumerable.Range(0, events).Select(i => EventFactory.Queued(i, day, idPrefix) with
+        {
+            WorkspaceId = workspaceId,
+            Agent = new string('x', 40_000),
+        })]));
+
+    /// <summary>Waits until the queue holds <paramref name="count"/> messages (or the timeout passes); returns the last count.</summary>
+    public static async Task<int> WaitForCountAsync(IQueueStore queue, int count, int timeoutSeconds = 90)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(timeoutSeconds);
+        int current;
+        while ((current = await queue.GetApproximateCountAsync()) != count && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200);
+        }
+
+        return current;
+    }
+
+    /// <summary>The workspace's alerts of one kind, newest first, as GET /api/v1/alerts shows them.</summary>
+    public static async Task<JsonElement[]> AlertsAsync(TestApp app, string key, string kind)
+    {
+        var reply = await app.SendAsync("GET", $"/api/v1/alerts?kind={kind}", key: key);
+        Assert.True(reply.Status == 200, reply.Text);
+        return [.. reply.Body!.Value.GetProperty("items").EnumerateArray()];
+    }
+}
