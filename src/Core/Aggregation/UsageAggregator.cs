@@ -106,7 +106,7 @@ public sealed partial class UsageAggregator(
                 var result = await AggregatePartitionAsync(table, p.Key, p.Value.Events, cancellationToken).ConfigureAwait(false);
 
                 // Counted or found already counted, every event widens its run's span; doing so twice is harmless.
-                await runs.RecordAsync(p.Value.Events, cancellationToken).ConfigureAwait(false);
+                await runs.RecordAsync(result.Refused.Count == 0 ? p.Value.Events : p.Value.Events.Except(result.Refused), cancellationToken).ConfigureAwait(false);
                 Interlocked.Add(ref counted, result.Counted);
                 Interlocked.Add(ref duplicates, result.Duplicates);
                 Interlocked.Add(ref transactions, result.Transactions);
@@ -135,7 +135,8 @@ public sealed partial class UsageAggregator(
         // A failure here fails the workspace's messages, so their retry, finding the events counted, does this again.
         foreach (var (workspaceId, group) in byWorkspace)
         {
-            var countedHere = partitions.Values.Where(p => p.Events[0].WorkspaceId == workspaceId && !p.Messages.Any(m => failed[m] is not null)).SelectMany(p => p.Events).ToArray();
+            var countedHere = partitions.Values.Where(p => p.Events[0].WorkspaceId == workspaceId && !p.Messages.Any(m => failed[m] is not null)).SelectMany(p => p.Events)
+                .Except(refused).ToArray();
             try
             {
                 await reservations.ReleaseMatchingAsync(workspaceId, countedHere, cancellationToken).ConfigureAwait(false);

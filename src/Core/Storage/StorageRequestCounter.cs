@@ -11,11 +11,15 @@ public sealed class StorageRequestCounter : HttpPipelineSynchronousPolicy
 {
     private long _requests;
     private long _transactions;
+    private long _largestTransactionBytes;
 
     public long Requests => Interlocked.Read(ref _requests);
 
     /// <summary>Entity-group transactions (<c>$batch</c> requests) among <see cref="Requests"/>.</summary>
     public long Transactions => Interlocked.Read(ref _transactions);
+
+    /// <summary>The largest request body of a transaction sent, in bytes (Azure refuses one over 4 MiB).</summary>
+    public long LargestTransactionBytes => Interlocked.Read(ref _largestTransactionBytes);
 
     public override void OnSendingRequest(HttpMessage message)
     {
@@ -23,6 +27,13 @@ public sealed class StorageRequestCounter : HttpPipelineSynchronousPolicy
         if (message.Request.Uri.Path.EndsWith("$batch", StringComparison.Ordinal))
         {
             Interlocked.Increment(ref _transactions);
+            if (message.Request.Content is { } content && content.TryComputeLength(out var length))
+            {
+                for (var seen = LargestTransactionBytes; length > seen; seen = LargestTransactionBytes)
+                {
+                    Interlocked.CompareExchange(ref _largestTransactionBytes, length, seen);
+                }
+            }
         }
     }
 }

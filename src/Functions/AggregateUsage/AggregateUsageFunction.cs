@@ -1,12 +1,14 @@
 using AgentSpend.Core.Aggregation;
 using AgentSpend.Core.Ingest;
+using AgentSpend.Core.Poison;
 using AgentSpend.Core.Storage;
 using AgentSpend.Functions.Triggers;
 
 namespace AgentSpend.Functions.AggregateUsage;
 
 /// <summary>Queue trigger on <c>usage-ingest</c>: where queued events are counted into buckets.</summary>
-internal sealed partial class AggregateUsageFunction(UsageAggregator aggregator, IStorageProvider storage, ILogger<AggregateUsageFunction> logger) : IQueueFunction
+internal sealed partial class AggregateUsageFunction(
+    UsageAggregator aggregator, IStorageProvider storage, PoisonedMessageAlerts poisonAlerts, ILogger<AggregateUsageFunction> logger) : IQueueFunction
 {
     public string Name => "AggregateUsage";
 
@@ -46,6 +48,7 @@ internal sealed partial class AggregateUsageFunction(UsageAggregator aggregator,
             foreach (var text in IngestMessageCodec.Pack(outcome.Refused))
             {
                 await poison.SendAsync(text, cancellationToken: cancellationToken).ConfigureAwait(false);
+                await poisonAlerts.RaiseForAsync(StorageNames.IngestQueue, text, cancellationToken).ConfigureAwait(false); // never throws
             }
         }
 

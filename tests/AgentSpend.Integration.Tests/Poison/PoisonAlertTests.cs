@@ -3,6 +3,8 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using AgentSpend.Core.Storage;
+using AgentSpend.Core.Storage.Azure;
+using Microsoft.Extensions.DependencyInjection;
 using AgentSpend.Integration.Tests.Infrastructure;
 
 namespace AgentSpend.Integration.Tests.Poison;
@@ -64,7 +66,13 @@ public sealed class PoisonAlertTests(AzuriteFixture azurite) : IClassFixture<Azu
     [Fact]
     public async Task Under_the_Functions_host_only_the_last_failed_try_of_a_message_alerts_its_workspace()
     {
-        await using var host = await TestApp.StartAsync(azurite, new Dictionary<string, string?> { ["FUNCTIONS_CUSTOMHANDLER_PORT"] = AzuriteFixture.FreePort().ToString() });
+        // A usage table that refuses every transaction: the aggregator isolates events the service itself refuses, so a
+        // message fails on every try only when storage does.
+        await using var host = await TestApp.StartAsync(
+            azurite,
+            new Dictionary<string, string?> { ["FUNCTIONS_CUSTOMHANDLER_PORT"] = AzuriteFixture.FreePort().ToString() },
+            services: s => s.AddSingleton<IStorageProvider>(sp => new RefusingUsageTableStorage(
+                new AzureStorageProvider(new StorageConnectionSettings { ConnectionString = azurite.ConnectionString }, sp.GetRequiredService<StorageRequestCounter>()))));
         var (workspace, admin) = await host.CreateWorkspaceAsync(new { name = "hosted" });
         var text = PoisonTesting.UnwritableMessage(workspace, 4, DateOnly.FromDateTime(DateTime.UtcNow), "s:hosted-");
         using var client = host.CreateClient(null);

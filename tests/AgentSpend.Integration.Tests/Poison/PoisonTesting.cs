@@ -8,10 +8,10 @@ namespace AgentSpend.Integration.Tests.Poison;
 internal static class PoisonTesting
 {
     /// <summary>
-    /// A <c>usage-ingest</c> message of <paramref name="events"/> events of the workspace that fails on every try with the
-    /// app's own settings: each event names an agent of 40,000 characters, past the 32K characters Table Storage (and
-    /// Azurite) allow in one property, so its raw event row is refused (400 PropertyValueTooLarge) each time. The ingest
-    /// validator (256 characters) never queues such an event; here it stands for any message the aggregator cannot write.
+    /// A <c>usage-ingest</c> message of <paramref name="events"/> events of the workspace whose rows cannot be written:
+    /// each event names an agent of 40,000 characters, past the 32K characters Table Storage (and Azurite) allow in one
+    /// property, so its raw event row is refused (400 PropertyValueTooLarge). The ingest validator never queues such an
+    /// event; the aggregator isolates each one and moves it to the poison queue, counting the rest of the message.
     /// </summary>
     public static string UnwritableMessage(string workspaceId, int events, DateOnly day, string idPrefix) =>
         Assert.Single(IngestMessageCodec.Pack([.. Enumerable.Range(0, events).Select(i => EventFactory.Queued(i, day, idPrefix) with
