@@ -121,6 +121,7 @@ Console.WriteLine($"workload: {options.WorkloadKind} ({options.Events} events ov
 Console.WriteLine($"http ingest: {options.Events / ingestSeconds:F0} events/s ({options.Events} events in {ingestSeconds:F2} s, {bodies.Length} requests of {options.Batch}, {options.Concurrency} in flight)");
 Console.WriteLine($"end-to-end: {endToEnd:F0} events/s (first request -> last event counted: {endToEndSeconds:F2} s)");
 Console.WriteLine($"storage requests: {perThousand:F1} per 1,000 events ({requests} requests)");
+Console.WriteLine("storage requests by kind: " + string.Join(", ", counter.ByTarget.OrderByDescending(t => t.Value).Take(8).Select(t => $"{t.Key} {t.Value * 1000.0 / options.Events:F1}")));
 Console.WriteLine($"transactions: {transactions * 1000.0 / options.Events:F1} per 1,000 events, {(transactions == 0 ? 0 : options.Events / (double)transactions):F1} events per transaction ({transactions} transactions)");
 Console.WriteLine($"ratio end-to-end / raw (same rows, same count): {ratio:F2} (target >= 0.7: {(ratio >= 0.7 ? "met" : "NOT met")})");
 Console.WriteLine($"ratio end-to-end / raw (small rows, empty table): {endToEnd / rawSmall:F2}");

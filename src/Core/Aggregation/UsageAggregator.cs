@@ -105,8 +105,6 @@ public sealed partial class UsageAggregator(
             {
                 var result = await AggregatePartitionAsync(table, p.Key, p.Value.Events, cancellationToken).ConfigureAwait(false);
 
-                // Counted or found already counted, every event widens its run's span; doing so twice is harmless.
-                await runs.RecordAsync(result.Refused.Count == 0 ? p.Value.Events : p.Value.Events.Except(result.Refused), cancellationToken).ConfigureAwait(false);
                 Interlocked.Add(ref counted, result.Counted);
                 Interlocked.Add(ref duplicates, result.Duplicates);
                 Interlocked.Add(ref transactions, result.Transactions);
@@ -139,6 +137,8 @@ public sealed partial class UsageAggregator(
                 .Except(refused).ToArray();
             try
             {
+                // Counted now or before, every event widens its run's span; doing so twice is harmless.
+                await runs.RecordAsync(countedHere, cancellationToken).ConfigureAwait(false);
                 await reservations.ReleaseMatchingAsync(workspaceId, countedHere, cancellationToken).ConfigureAwait(false);
                 await enforcer.EvaluateAsync(active[workspaceId]!, countedHere, cancellationToken).ConfigureAwait(false);
             }
@@ -372,7 +372,7 @@ public sealed partial class UsageAggregator(
     [LoggerMessage(Level = LogLevel.Debug, Message = "Bucket of partition {PartitionKey} changed under us (attempt {Attempt}); re-reading")]
     private static partial void LogBucketConflict(ILogger logger, string partitionKey, int attempt);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Releasing reservations or evaluating budgets of workspace {WorkspaceId} failed; its messages will be retried")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "Recording runs, releasing reservations or evaluating budgets of workspace {WorkspaceId} failed; its messages will be retried")]
     private static partial void LogEvaluationFailed(ILogger logger, Exception exception, string workspaceId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Discarded {Events} queued events of deleted workspaces")]

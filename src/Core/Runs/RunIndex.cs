@@ -1,4 +1,5 @@
 using System.Globalization;
+using AgentSpend.Core.Aggregation;
 using AgentSpend.Core.Configuration;
 using AgentSpend.Core.Domain;
 using AgentSpend.Core.Storage;
@@ -49,6 +50,11 @@ public sealed partial class RunIndex(IStorageProvider storage, IOptions<AgentSpe
 {
     public const string ActivePartition = "~active";
     private const int MaxAttempts = 20;
+    private const int MaxKnownRuns = 200_000;
+
+    // Runs this instance wrote or read last, with their ETags; and when it last wrote each one's active marker.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string WorkspaceId, string RowKey), RunEntry> _known = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string WorkspaceId, string RowKey), long> _markedAt = new();
 
     private TimeSpan IdleAfter => TimeSpan.FromMinutes(options.Value.RunIdleMinutes);
 
@@ -61,92 +67,160 @@ public sealed partial class RunIndex(IStorageProvider storage, IOptions<AgentSpe
         return row is null ? null : RunEntry.FromEntity(row);
     }
 
-    /// <summary>Widens the spans of the runs and sessions these events belong to (idempotent).</summary>
+    /// <summary>
+    /// Widens the spans of the runs and sessions these events belong to (idempotent). Runs this instance wrote or
+    /// read last are kept with their ETags, so a run whose span already covers the events costs nothing; the rest
+    /// are written per workspace in entity-group transactions of up to 100 (a new run is inserted without a read:
+    /// if it exists after all, that one row is read and the transaction sent again).
+    /// </summary>
     public async Task RecordAsync(IEnumerable<UsageEvent> events, CancellationToken cancellationToken)
     {
-        var groups = events
+        var spans = events
             .SelectMany(e => RunKinds.Of(e).Select(r => (Event: e, r.Kind, r.Id)))
             .GroupBy(x => (x.Event.WorkspaceId, x.Kind, x.Id))
+            .Select(g => Span.Of(g.Key.WorkspaceId, g.Key.Kind, g.Key.Id, g.Select(x => x.Event)))
+            .Where(span => !(_known.TryGetValue(span.Key, out var known) && span.CoveredBy(known)))
             .ToArray();
-        using var gate = new SemaphoreSlim(8);
-        await Task.WhenAll(groups.Select(async group =>
+        var table = storage.GetTable(StorageNames.RunsTable);
+        var activated = new List<(RunEntry Entry, string WorkspaceId)>();
+        foreach (var workspace in spans.GroupBy(s => s.WorkspaceId, StringComparer.Ordinal))
         {
-            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
+            foreach (var chunk in workspace.Chunk(TransactionPacker.MaxOperations))
             {
-                var list = group.Select(x => x.Event).ToArray();
-                await RecordRunAsync(group.Key.WorkspaceId, group.Key.Kind, group.Key.Id, list, cancellationToken).ConfigureAwait(false);
+                activated.AddRange(await WriteAsync(table, chunk, cancellationToken).ConfigureAwait(false));
             }
-            finally
+        }
+
+        // A marker is written when a run becomes active, and again once its last event has moved on by half the idle
+        // time, so that the RunCompletion timer finds idle runs without reading every active one on every tick.
+        foreach (var chunk in activated.Chunk(TransactionPacker.MaxOperations))
+        {
+            await table.SubmitTransactionAsync(
+                chunk.Select(a => new TableTransactionAction(TableTransactionActionType.UpsertReplace,
+                    new TableEntity(ActivePartition, a.WorkspaceId + "|" + RowKeyOf(a.Entry.Kind, a.Entry.Hash)) { ["LastAt"] = a.Entry.LastAtMs })).ToArray(),
+                cancellationToken).ConfigureAwait(false);
+            foreach (var (entry, workspaceId) in chunk)
             {
-                gate.Release();
+                _markedAt[(workspaceId, RowKeyOf(entry.Kind, entry.Hash))] = entry.LastAtMs;
             }
-        })).ConfigureAwait(false);
+        }
     }
 
-    private async Task RecordRunAsync(string workspaceId, RunKind kind, string id, UsageEvent[] events, CancellationToken cancellationToken)
+    /// <summary>Writes one workspace's widened runs in one transaction; returns those that need their active marker written.</summary>
+    private async Task<List<(RunEntry, string)>> WriteAsync(ITableStore table, Span[] spans, CancellationToken cancellationToken)
     {
-        var table = storage.GetTable(StorageNames.RunsTable);
-        var hash = RunKinds.Hash(workspaceId, kind, id);
-        var first = events.MinBy(e => e.Timestamp)!;
-        var last = events.MaxBy(e => e.Timestamp)!;
-        var firstDay = events.Select(e => e.Day).Min(StringComparer.Ordinal)!;
-        var lastDay = events.Select(e => e.Day).Max(StringComparer.Ordinal)!;
+        var stored = spans.Select(s => _known.GetValueOrDefault(s.Key)).ToArray();
         for (var attempt = 1; ; attempt++)
         {
-            var stored = await table.GetIfExistsAsync(workspaceId, RowKeyOf(kind, hash), cancellationToken: cancellationToken).ConfigureAwait(false);
-            var entry = stored is null ? null : RunEntry.FromEntity(stored);
-            var firstAt = Math.Min(entry?.FirstAtMs ?? long.MaxValue, first.Timestamp.ToUnixTimeMilliseconds());
-            var lastAt = Math.Max(entry?.LastAtMs ?? 0, last.Timestamp.ToUnixTimeMilliseconds());
-            var spanFirstDay = entry is null || string.CompareOrdinal(firstDay, entry.FirstDay) < 0 ? firstDay : entry.FirstDay;
-            var spanLastDay = entry is null || string.CompareOrdinal(lastDay, entry.LastDay) > 0 ? lastDay : entry.LastDay;
-            if (entry is not null && entry.FirstAtMs == firstAt && entry.LastAtMs == lastAt && entry.FirstDay == spanFirstDay && entry.LastDay == spanLastDay)
+            var now = clock.GetUtcNow();
+            var rows = new List<(int Index, TableEntity Row, RunEntry? Before)>();
+            for (var i = 0; i < spans.Length; i++)
             {
-                return; // already recorded (a redelivery)
+                if (stored[i] is { } entry && spans[i].CoveredBy(entry))
+                {
+                    continue; // another writer already widened it as far (found on a re-read)
+                }
+
+                rows.Add((i, spans[i].Widen(stored[i], now, IdleAfter), stored[i]));
             }
 
-            var now = clock.GetUtcNow();
-            var active = now - DateTimeOffset.FromUnixTimeMilliseconds(lastAt) < IdleAfter;
-            var status = entry is null || lastAt > entry.LastAtMs
-                ? (active ? RunEntry.Active : RunEntry.Completed)
-                : entry.Status;
-            var row = new TableEntity(workspaceId, RowKeyOf(kind, hash))
+            if (rows.Count == 0)
             {
-                ["Kind"] = kind.Name(),
-                ["Id"] = id,
-                ["Agent"] = entry?.Agent ?? first.Agent,
-                ["User"] = entry is null ? first.UserId : entry.User,
-                ["Team"] = entry is null ? first.Team : entry.Team,
-                ["FirstAt"] = firstAt,
-                ["LastAt"] = lastAt,
-                ["FirstDay"] = spanFirstDay,
-                ["LastDay"] = spanLastDay,
-                ["Status"] = status,
-                ["CompletedAt"] = status == RunEntry.Completed ? entry?.CompletedAtMs ?? now.ToUnixTimeMilliseconds() : null,
-            };
+                return [];
+            }
+
             try
             {
-                if (stored is null)
+                var etags = await table.SubmitTransactionAsync(
+                    rows.Select(r => r.Before is { } before
+                        ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, r.Row, before.ETag)
+                        : new TableTransactionAction(TableTransactionActionType.Add, r.Row)).ToArray(),
+                    cancellationToken).ConfigureAwait(false);
+                var activated = new List<(RunEntry, string)>();
+                for (var k = 0; k < rows.Count; k++)
                 {
-                    await table.InsertAsync(row, cancellationToken).ConfigureAwait(false);
+                    rows[k].Row.ETag = etags[k];
+                    var written = RunEntry.FromEntity(rows[k].Row);
+                    Remember(spans[rows[k].Index].Key, written);
+                    var markedAt = _markedAt.TryGetValue(spans[rows[k].Index].Key, out var at) ? at : (long?)null;
+                    if (written.Status == RunEntry.Active
+                        && (rows[k].Before is not { Status: RunEntry.Active } || markedAt is null || written.LastAtMs - markedAt.Value > IdleAfter.TotalMilliseconds / 2))
+                    {
+                        activated.Add((written, written.WorkspaceId));
+                    }
+                }
+
+                return activated;
+            }
+            catch (TableTransactionFailedException ex) when (ex.Status is 409 or 412 or 404 && ex.FailedTransactionActionIndex is { } failed && failed < rows.Count && attempt < MaxAttempts)
+            {
+                // Another aggregator recorded that run meanwhile (or this instance never knew it): read it, merge, send again.
+                var i = rows[failed].Index;
+                var row = await table.GetIfExistsAsync(spans[i].WorkspaceId, spans[i].RowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
+                stored[i] = row is null ? null : RunEntry.FromEntity(row);
+                if (stored[i] is { } fresh)
+                {
+                    Remember(spans[i].Key, fresh);
                 }
                 else
                 {
-                    await table.UpdateAsync(row, stored.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+                    _known.TryRemove(spans[i].Key, out _);
                 }
             }
-            catch (RequestFailedException ex) when (ex.Status is 409 or 412 && attempt < MaxAttempts)
-            {
-                continue; // another aggregator recorded the run meanwhile: merge with what it wrote
-            }
+        }
+    }
 
-            if (status == RunEntry.Active)
-            {
-                // Replaced on every activation, so the timer's conditional delete of an older marker fails.
-                await table.UpsertAsync(new TableEntity(ActivePartition, workspaceId + "|" + RowKeyOf(kind, hash)) { ["LastAt"] = lastAt }, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-            }
+    private void Remember((string WorkspaceId, string RowKey) key, RunEntry entry)
+    {
+        if (_known.Count >= MaxKnownRuns)
+        {
+            _known.Clear(); // rarely reached: each entry only saves a write of a run that gets no wider
+            _markedAt.Clear();
+        }
 
-            return;
+        _known[key] = entry;
+    }
+
+    /// <summary>What the events of one pass say of one run: its first and last event and local days.</summary>
+    private sealed record Span(string WorkspaceId, RunKind Kind, string Id, string RowKey, UsageEvent First, UsageEvent Last, string FirstDay, string LastDay)
+    {
+        public (string WorkspaceId, string RowKey) Key => (WorkspaceId, RowKey);
+
+        public static Span Of(string workspaceId, RunKind kind, string id, IEnumerable<UsageEvent> events)
+        {
+            var list = events as IReadOnlyCollection<UsageEvent> ?? events.ToArray();
+            return new Span(workspaceId, kind, id, RowKeyOf(kind, RunKinds.Hash(workspaceId, kind, id)),
+                list.MinBy(e => e.Timestamp)!, list.MaxBy(e => e.Timestamp)!,
+                list.Select(e => e.Day).Min(StringComparer.Ordinal)!, list.Select(e => e.Day).Max(StringComparer.Ordinal)!);
+        }
+
+        public bool CoveredBy(RunEntry entry) =>
+            entry.FirstAtMs <= First.Timestamp.ToUnixTimeMilliseconds() && entry.LastAtMs >= Last.Timestamp.ToUnixTimeMilliseconds()
+            && string.CompareOrdinal(entry.FirstDay, FirstDay) <= 0 && string.CompareOrdinal(entry.LastDay, LastDay) >= 0;
+
+        /// <summary>The run's row widened by this span: earliest and latest event, first and last day, and its status.</summary>
+        public TableEntity Widen(RunEntry? entry, DateTimeOffset now, TimeSpan idleAfter)
+        {
+            var firstAt = Math.Min(entry?.FirstAtMs ?? long.MaxValue, First.Timestamp.ToUnixTimeMilliseconds());
+            var lastAt = Math.Max(entry?.LastAtMs ?? 0, Last.Timestamp.ToUnixTimeMilliseconds());
+            var active = now - DateTimeOffset.FromUnixTimeMilliseconds(lastAt) < idleAfter;
+            var status = entry is null || lastAt > entry.LastAtMs
+                ? (active ? RunEntry.Active : RunEntry.Completed)
+                : entry.Status;
+            return new TableEntity(WorkspaceId, RowKey)
+            {
+                ["Kind"] = Kind.Name(),
+                ["Id"] = Id,
+                ["Agent"] = entry?.Agent ?? First.Agent,
+                ["User"] = entry is null ? First.UserId : entry.User,
+                ["Team"] = entry is null ? First.Team : entry.Team,
+                ["FirstAt"] = firstAt,
+                ["LastAt"] = lastAt,
+                ["FirstDay"] = entry is null || string.CompareOrdinal(FirstDay, entry.FirstDay) < 0 ? FirstDay : entry.FirstDay,
+                ["LastDay"] = entry is null || string.CompareOrdinal(LastDay, entry.LastDay) > 0 ? LastDay : entry.LastDay,
+                ["Status"] = status,
+                ["CompletedAt"] = status == RunEntry.Completed ? entry?.CompletedAtMs ?? now.ToUnixTimeMilliseconds() : null,
+            };
         }
     }
 

@@ -21,9 +21,15 @@ public sealed class StorageRequestCounter : HttpPipelineSynchronousPolicy
     /// <summary>The largest request body of a transaction sent, in bytes (Azure refuses one over 4 MiB).</summary>
     public long LargestTransactionBytes => Interlocked.Read(ref _largestTransactionBytes);
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _byTarget = new(StringComparer.Ordinal);
+
+    /// <summary>Requests per method and table or queue (e.g. <c>GET usage</c>, <c>POST $batch</c>), for the benchmark's breakdown.</summary>
+    public IReadOnlyDictionary<string, long> ByTarget => _byTarget;
+
     public override void OnSendingRequest(HttpMessage message)
     {
         Interlocked.Increment(ref _requests);
+        _byTarget.AddOrUpdate(TargetOf(message.Request), 1, (_, n) => n + 1);
         if (message.Request.Uri.Path.EndsWith("$batch", StringComparison.Ordinal))
         {
             Interlocked.Increment(ref _transactions);
@@ -35,5 +41,15 @@ public sealed class StorageRequestCounter : HttpPipelineSynchronousPolicy
                 }
             }
         }
+    }
+
+    // "/{account}/{table}(keys)" or "/{account}/{queue}/messages/{id}": the method and the table or queue (Azurite puts the account in the path).
+    private static string TargetOf(Request request)
+    {
+        var path = request.Uri.Path.Trim('/');
+        var parts = path.Split('/');
+        var name = parts.Length > 1 && parts[0].StartsWith("devstoreaccount", StringComparison.Ordinal) ? parts[1] : parts[0];
+        var cut = name.IndexOf('(', StringComparison.Ordinal);
+        return $"{request.Method} {(cut < 0 ? name : name[..cut])}";
     }
 }
