@@ -207,7 +207,7 @@ public sealed partial class UsageAggregator(
                 {
                     // Some of these events are counted already (a resend, a redelivery, a crash after the commit):
                     // find every such event of the whole pending set at once, and carry on with the rest.
-                    var counted = await FindCountedAsync(table, partitionKey, pending, bucket.Total.Events, cancellationToken).ConfigureAwait(false);
+                    var counted = await CountedEvents.FindAsync(table, partitionKey, pending.Select(p => p.RowKey).ToArray(), bucket.Total.Events, cancellationToken).ConfigureAwait(false);
                     if (counted.Count > 0)
                     {
                         pending.RemoveAll(p => counted.Contains(p.RowKey));
@@ -266,56 +266,6 @@ public sealed partial class UsageAggregator(
         }
 
         await Task.Delay(Random.Shared.Next(5, 20 * Math.Min(stalled, 50)), cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// The row keys of the pending events that are already stored, in as few requests as the day allows:
-    /// a scan of the day's event row keys (1,000 a page) when the day is small next to the pending set,
-    /// otherwise queries of up to 14 row keys each (Azure allows 15 comparisons in a filter).
-    /// </summary>
-    private static async Task<HashSet<string>> FindCountedAsync(
-        ITableStore table, string partitionKey, List<PendingEvent> pending, long eventsInDay, CancellationToken cancellationToken)
-    {
-        const int KeysPerQuery = 14;
-        var wanted = pending.Select(p => p.RowKey).ToHashSet(StringComparer.Ordinal);
-        var found = new HashSet<string>(StringComparer.Ordinal);
-        if ((eventsInDay / 1000) + 1 <= (pending.Count + KeysPerQuery - 1) / KeysPerQuery)
-        {
-            var filter = TableClient.CreateQueryFilter(
-                $"PartitionKey eq {partitionKey} and RowKey ge {UsageTableKeys.EventRowPrefix} and RowKey lt {UsageTableKeys.EventRowPrefix[..^1] + "}"}");
-            await foreach (var row in table.QueryAsync(filter, ["RowKey"], 1000, cancellationToken).ConfigureAwait(false))
-            {
-                if (wanted.Contains(row.RowKey))
-                {
-                    found.Add(row.RowKey);
-                }
-            }
-
-            return found;
-        }
-
-        using var gate = new SemaphoreSlim(8);
-        await Task.WhenAll(wanted.Chunk(KeysPerQuery).Select(async keys =>
-        {
-            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partitionKey}") + " and (" +
-                string.Join(" or ", keys.Select(k => TableClient.CreateQueryFilter($"RowKey eq {k}"))) + ")";
-            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
-            {
-                await foreach (var row in table.QueryAsync(filter, ["RowKey"], KeysPerQuery, cancellationToken).ConfigureAwait(false))
-                {
-                    lock (found)
-                    {
-                        found.Add(row.RowKey);
-                    }
-                }
-            }
-            finally
-            {
-                gate.Release();
-            }
-        })).ConfigureAwait(false);
-        return found;
     }
 
     private sealed record PendingEvent(string RowKey, UsageEvent Event);
