@@ -56,6 +56,27 @@ public sealed class DailyBucket
     /// <summary>A day with nothing stored: no buckets, slices, run days or ledgers.</summary>
     public static DailyBucket Empty(string partitionKey) => new(partitionKey, [new BucketRow(0, null)], []) { _ledgersComplete = true };
 
+    /// <summary>
+    /// Reads the bucket and slice rows again after another writer changed them, keeping the run days and ledgers
+    /// this bucket holds: a stale one among those fails its own ETag check, and then the whole day is read again.
+    /// </summary>
+    public async Task<DailyBucket> RereadBucketRowsAsync(Storage.ITableStore table, CancellationToken cancellationToken)
+    {
+        var fresh = await LoadAsync(table, PartitionKey, cancellationToken).ConfigureAwait(false);
+        foreach (var (key, run) in _runs)
+        {
+            fresh._runs[key] = run;
+        }
+
+        foreach (var (key, ledger) in _ledgers)
+        {
+            fresh._ledgers[key] = ledger;
+        }
+
+        fresh._ledgersComplete = _ledgersComplete;
+        return fresh;
+    }
+
     /// <summary>Reads everything a writer of the day changes: bucket rows, slice rows, run days and session ledgers.</summary>
     public static async Task<DailyBucket> LoadForWritingAsync(Storage.ITableStore table, string partitionKey, CancellationToken cancellationToken)
     {

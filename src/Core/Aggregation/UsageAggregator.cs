@@ -226,10 +226,13 @@ public sealed partial class UsageAggregator(
                 }
                 else if (ex.Status is 409 or 412 or 404)
                 {
-                    // Another writer changed the day's rows since we read them: read them again and retry.
+                    // Another writer changed the day's rows since we read them: read them again and retry. A bucket or
+                    // slice row is read again with its kind; a run day or ledger means the whole day is.
                     LogBucketConflict(logger, partitionKey, stalled + 1);
                     await StallAsync(ex, partitionKey, ++stalled, cancellationToken).ConfigureAwait(false);
-                    bucket = await DailyBucket.LoadForWritingAsync(table, partitionKey, cancellationToken).ConfigureAwait(false);
+                    bucket = index - plan.Items.Count < plan.Changes.Rows.Count + plan.Changes.SliceRows.Count
+                        ? await bucket.RereadBucketRowsAsync(table, cancellationToken).ConfigureAwait(false)
+                        : await DailyBucket.LoadForWritingAsync(table, partitionKey, cancellationToken).ConfigureAwait(false);
                 }
                 else if (plan.Items.Count > 1)
                 {
