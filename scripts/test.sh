@@ -63,7 +63,7 @@ if scripts/smoke-readme.sh; then passed=$((passed + 1)); else failed=$((failed +
 
 as_log "Running a small benchmark pass (scripts/bench.sh: every total must come out exact)"
 if scripts/bench.sh --events 5000 --raw-entities 2000 --query-iterations 20 >"$results/bench.log" 2>&1; then
-  passed=$((passed + 1)); grep -E '^(http ingest|end-to-end|storage requests|totals):' "$results/bench.log" || true
+  passed=$((passed + 1)); grep -E '^(workload|http ingest|end-to-end|storage requests|transactions|totals|re-pricing [0-9-]*):' "$results/bench.log" || true
 else
   failed=$((failed + 1)); as_log "scripts/bench.sh failed:"; tail -n 40 "$results/bench.log" >&2
 fi
