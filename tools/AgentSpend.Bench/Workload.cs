@@ -34,11 +34,11 @@ internal sealed class Workload
         var i = 0;
         for (var r = 0; i < options.Events; r++)
         {
-            var user = random.Next(12);
+            var user = (r / 5 * 7) % 12; // a session's runs are one user's
             var agent = $"agent-{random.Next(options.Agents):D2}";
             var model = random.Next(options.Models);
             var repo = $"repo-{random.Next(100):D2}";
-            var session = $"session-{r / 5}-{user}";
+            var session = $"session-{r / 5}";
             var start = first.AddTicks((long)(random.NextDouble() * span));
             var calls = Math.Min(options.Events - i, random.Next(15, 26));
             for (var c = 0; c < calls; c++, i++)

@@ -163,12 +163,12 @@ public sealed partial class UsageAggregator(
         ITableStore table, string partitionKey, List<UsageEvent> events, CancellationToken cancellationToken)
     {
         // The same event can arrive twice in one pass (a client resend queued next to the original). Events of one
-        // run or session go together: they change the same run-day rows, so a transaction holds more events.
+        // session, and within it of one run, go together: they change the same run-day rows, so a transaction holds more events.
         var pending = events
             .Select(e => new PendingEvent(UsageTableKeys.EventRow(e), e))
             .DistinctBy(x => x.RowKey, StringComparer.Ordinal)
-            .OrderBy(x => x.Event.RunId, StringComparer.Ordinal)
-            .ThenBy(x => x.Event.SessionId, StringComparer.Ordinal)
+            .OrderBy(x => x.Event.SessionId, StringComparer.Ordinal)
+            .ThenBy(x => x.Event.RunId, StringComparer.Ordinal)
             .ThenBy(x => x.RowKey, StringComparer.Ordinal)
             .ToList();
         var outcome = new PartitionOutcome { Duplicates = events.Count - pending.Count };

@@ -49,7 +49,7 @@ public sealed class TransactionPackerTests
     public void Packing_a_day_of_realistic_events_takes_every_event_within_the_limits()
     {
         var bucket = DailyBucket.Empty(Partition);
-        var pending = Enumerable.Range(0, 3_000).Select(i => Event(i)).OrderBy(e => e.RunId, StringComparer.Ordinal).ThenBy(e => e.SessionId, StringComparer.Ordinal).ToList();
+        var pending = Enumerable.Range(0, 3_000).Select(i => Event(i)).OrderBy(e => e.SessionId, StringComparer.Ordinal).ThenBy(e => e.RunId, StringComparer.Ordinal).ToList();
         var transactions = 0;
         while (pending.Count > 0)
         {
