@@ -29,18 +29,27 @@ internal sealed class Workload
     private void Realistic(BenchOptions options, DateTime first, DateTime now)
     {
         var random = new Random(20261204);
-        var span = (now - first).Ticks - TimeSpan.FromHours(1).Ticks;
+        var span = (now - first).Ticks - TimeSpan.FromHours(2).Ticks; // a session lasts at most about an hour
         var events = new List<(DateTime At, object Event)>(options.Events);
         var i = 0;
+        var start = first;
+        var user = 0;
         for (var r = 0; i < options.Events; r++)
         {
-            var user = (r / 5 * 7) % 12; // a session's runs are one user's
+            if (r % 5 == 0)
+            {
+                // A new session: one user's five runs, one after another.
+                user = random.Next(12);
+                start = first.AddTicks((long)(random.NextDouble() * span));
+            }
+
             var agent = $"agent-{random.Next(options.Agents):D2}";
             var model = random.Next(options.Models);
             var repo = $"repo-{random.Next(100):D2}";
             var session = $"session-{r / 5}";
-            var start = first.AddTicks((long)(random.NextDouble() * span));
+            start = start.AddMinutes(random.Next(1, 5));
             var calls = Math.Min(options.Events - i, random.Next(15, 26));
+            var at = start;
             for (var c = 0; c < calls; c++, i++)
             {
                 var input = random.Next(0, 20_000);
@@ -49,7 +58,7 @@ internal sealed class Workload
                 var cacheWrite = random.Next(0, 5_000);
                 var reasoning = random.Next(0, 2_000);
                 decimal? cost = random.Next(10) == 0 ? null : random.Next(1, 5_000_000) / 1_000_000m;
-                var at = start.AddSeconds(c * random.Next(2, 20));
+                at = at.AddSeconds(random.Next(2, 20));
                 events.Add((at, new
                 {
                     agent_name = agent,
@@ -76,6 +85,8 @@ internal sealed class Workload
                 var key = (DateOnly.FromDateTime(at), $"model-{model:D2}");
                 PerDayModel[key] = PerDayModel.GetValueOrDefault(key) + 1;
             }
+
+            start = at;
         }
 
         var ordered = events.OrderBy(e => e.At).Select(e => e.Event).ToArray();
