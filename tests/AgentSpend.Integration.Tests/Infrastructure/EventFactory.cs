@@ -32,38 +32,35 @@ internal static class EventFactory
         Tags = new Dictionary<string, string> { ["repo"] = $"repo-{i % 100}" },
     };
 
-    public static object Wire(int i, DateOnly day, string? idempotencyKey) => new
+    public static object Wire(int i, DateOnly day, string? idempotencyKey) => WireFields(i, day, idempotencyKey);
+
+    /// <summary><see cref="Wire"/> as fields a test can add to; counted the same (<see cref="Expected"/>).</summary>
+    public static Dictionary<string, object?> WireFields(int i, DateOnly day, string? idempotencyKey) => new()
     {
-        agent_name = $"agent-{i % 13}",
-        provider = "anthropic",
-        model = $"model-{i % 4}",
-        timestamp = $"{Json.Day(day)}T12:00:00.{i % 1000:D3}Z",
-        input_tokens = i % 7 + 1,
-        output_tokens = 2,
-        cost_usd = i % 10 == 9 ? (decimal?)null : (i % 5) / 1_000_000m,
-        idempotency_key = idempotencyKey,
+        ["agent_name"] = $"agent-{i % 13}",
+        ["provider"] = "anthropic",
+        ["model"] = $"model-{i % 4}",
+        ["timestamp"] = $"{Json.Day(day)}T12:00:00.{i % 1000:D3}Z",
+        ["input_tokens"] = i % 7 + 1,
+        ["output_tokens"] = 2,
+        ["cost_usd"] = i % 10 == 9 ? (decimal?)null : (i % 5) / 1_000_000m,
+        ["idempotency_key"] = idempotencyKey,
     };
 
     /// <summary>
     /// <see cref="Wire"/> with what real agents send beside it: a run of 20 events, a session of 100, 12 users in
     /// 3 teams, and a tag with 100 values. Counted the same as <see cref="Wire"/> (<see cref="Expected"/>).
     /// </summary>
-    public static object WireRealistic(int i, DateOnly day, string? idempotencyKey, string runPrefix = "run") => new
+    public static object WireRealistic(int i, DateOnly day, string? idempotencyKey, string runPrefix = "run")
     {
-        agent_name = $"agent-{i % 13}",
-        provider = "anthropic",
-        model = $"model-{i % 4}",
-        timestamp = $"{Json.Day(day)}T12:00:00.{i % 1000:D3}Z",
-        input_tokens = i % 7 + 1,
-        output_tokens = 2,
-        cost_usd = i % 10 == 9 ? (decimal?)null : (i % 5) / 1_000_000m,
-        idempotency_key = idempotencyKey,
-        run_id = $"{runPrefix}-{i / 20}",
-        session_id = $"{runPrefix}-session-{i / 100}",
-        user_id = $"user-{i % 12}",
-        team = $"team-{i % 3}",
-        tags = new Dictionary<string, string> { ["repo"] = $"repo-{i % 100}" },
-    };
+        var fields = WireFields(i, day, idempotencyKey);
+        fields["run_id"] = $"{runPrefix}-{i / 20}";
+        fields["session_id"] = $"{runPrefix}-session-{i / 100}";
+        fields["user_id"] = $"user-{i % 12}";
+        fields["team"] = $"team-{i % 3}";
+        fields["tags"] = new Dictionary<string, string> { ["repo"] = $"repo-{i % 100}" };
+        return fields;
+    }
 
     public static (long Events, long Input, long Output, decimal Cost, long Unpriced) Expected(IEnumerable<int> indexes)
     {

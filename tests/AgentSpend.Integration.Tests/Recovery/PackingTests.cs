@@ -20,18 +20,13 @@ public sealed class PackingTests(AzuriteFixture azurite) : IClassFixture<Azurite
         // 32 tags of 256-character values, new with each of the first 600 events: the day's bucket grows row after row
         // of tag values (240,000 characters a row). The last 200 events take the values of events spread over all of
         // those rows, so that 99 of them would change every row of the day at once: far more than 4 MiB.
-        object Event(int i) => new
+        object Event(int i)
         {
-            agent_name = $"agent-{i % 13}",
-            provider = "anthropic",
-            model = $"model-{i % 4}",
-            timestamp = $"{Json.Day(day)}T12:00:00.{i % 1000:D3}Z",
-            input_tokens = i % 7 + 1,
-            output_tokens = 2,
-            cost_usd = i % 10 == 9 ? (decimal?)null : (i % 5) / 1_000_000m,
-            idempotency_key = $"packed-{i}",
-            tags = Enumerable.Range(0, 32).ToDictionary(t => $"tag-{t:D2}", t => $"{(i < 600 ? i : (i - 600) * 3):D5}-{t:D2}-" + new string((char)('a' + (t % 26)), 247)),
-        };
+            var fields = EventFactory.WireFields(i, day, $"packed-{i}");
+            fields["tags"] = Enumerable.Range(0, 32).ToDictionary(t => $"tag-{t:D2}", t => $"{(i < 600 ? i : (i - 600) * 3):D5}-{t:D2}-" + new string((char)('a' + (t % 26)), 247));
+            return fields;
+        }
+
         foreach (var batch in Enumerable.Range(0, Events).Chunk(100))
         {
             Assert.Equal(batch.Length, (await app.IngestAsync(new { events = batch.Select(Event).ToArray() })).Long("accepted"));
