@@ -132,7 +132,7 @@ param corsOrigins string = ''
 @description('AGENTSPEND_QUEUE_LEASE_SECONDS: standalone trigger runner only (off under the Functions host); kept so every setting has its parameter (2-600).')
 @minValue(2)
 @maxValue(600)
-param queueLeaseSeconds int = 30
+param queueLeaseSeconds int = 60
 
 @description('AGENTSPEND_AGGREGATION_CONCURRENCY: workspace-days written in parallel by one aggregation pass (1-64).')
 @minValue(1)

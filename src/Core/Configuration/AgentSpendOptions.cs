@@ -60,7 +60,7 @@ public sealed class AgentSpendOptions
     public bool LocalTriggers { get; set; } = true;
 
     /// <summary>Standalone mode: how long a received message stays invisible while it is worked on (renewed while work goes on).</summary>
-    public int QueueLeaseSeconds { get; set; } = 30;
+    public int QueueLeaseSeconds { get; set; } = 60;
 
     /// <summary>How many workspace-day partitions one aggregation pass writes at once.</summary>
     public int AggregationConcurrency { get; set; } = 8;
