@@ -20,7 +20,7 @@ public class AgentSpendOptionsTests
     {
         var options = Bind();
 
-        Assert.Equal(("UTC", 90, 30, 8, true, (string?)null), (options.Timezone, options.RetentionDays, options.QueueLeaseSeconds, options.AggregationConcurrency, options.LocalTriggers, options.AdminKey));
+        Assert.Equal(("UTC", 90, 60, 8, true, (string?)null), (options.Timezone, options.RetentionDays, options.QueueLeaseSeconds, options.AggregationConcurrency, options.LocalTriggers, options.AdminKey));
         Assert.True(new AgentSpendOptionsValidator().Validate(null, options).Succeeded);
     }
 
