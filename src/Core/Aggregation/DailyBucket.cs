@@ -37,6 +37,8 @@ public sealed class DailyBucket
     private readonly Dictionary<string, SessionLedger> _ledgers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Runs.RunDay> _runs = new(StringComparer.Ordinal);
     private bool _ledgersComplete;
+    private Dictionary<(Dimension, string), int>? _homeIndex;
+    private Dictionary<UsageSlice, int>? _sliceHomeIndex;
 
     private DailyBucket(string partitionKey, List<BucketRow> rows, List<SliceRow>? sliceRows)
     {
@@ -206,14 +208,8 @@ public sealed class DailyBucket
             return row;
         }
 
+        var storedSliceHomes = SliceHomeIndex();
         var sliceHomes = new Dictionary<UsageSlice, int>();
-        foreach (var row in sliceRows)
-        {
-            foreach (var slice in row.Entries.Keys)
-            {
-                sliceHomes[slice] = row.Index;
-            }
-        }
 
         var lastSlice = sliceRows.Count - 1;
         var lastSliceSize = lastSlice < 0 ? 0 : sliceRows[lastSlice].DataSize;
@@ -230,7 +226,8 @@ public sealed class DailyBucket
             return run;
         }
 
-        var homes = BuildHomeIndex();
+        var storedHomes = HomeIndex();
+        var homes = new Dictionary<(Dimension, string), int>();
         var lastIndex = _rows.Count - 1;
         var lastSize = _rows[lastIndex].DataSize;
         foreach (var item in items)
@@ -242,7 +239,7 @@ public sealed class DailyBucket
             head.HourCounters(HourKey(e.Timestamp)).Add(counted);
 
             var eventSlice = UsageSlice.Of(e);
-            if (!sliceHomes.TryGetValue(eventSlice, out var sliceHome))
+            if (!storedSliceHomes.TryGetValue(eventSlice, out var sliceHome) && !sliceHomes.TryGetValue(eventSlice, out sliceHome))
             {
                 var size = eventSlice.StoredSize();
                 if (lastSlice < 0 || (lastSliceSize + size > SliceRowDataBudget && lastSliceSize > 0))
@@ -265,7 +262,7 @@ public sealed class DailyBucket
             foreach (var dimension in DimensionExtensions.All)
             {
                 var value = dimension.ValueOf(e);
-                if (!homes.TryGetValue((dimension, value), out var home))
+                if (!storedHomes.TryGetValue((dimension, value), out var home) && !homes.TryGetValue((dimension, value), out home))
                 {
                     var size = EntrySize(value);
                     if (lastSize + size > RowDataBudget && lastSize > 0)
@@ -326,6 +323,11 @@ public sealed class DailyBucket
         {
             var row = slices[i];
             row.ETag = etags[written.Count + i];
+            if (_sliceHomeIndex is not null)
+            {
+                IndexSliceHomes(row);
+            }
+
             if (row.Index < sliceRows.Count)
             {
                 sliceRows[row.Index] = row;
@@ -340,6 +342,11 @@ public sealed class DailyBucket
         {
             var row = written[i];
             row.ETag = etags[i];
+            if (_homeIndex is not null)
+            {
+                IndexHomes(row);
+            }
+
             if (row.Index < _rows.Count)
             {
                 _rows[row.Index] = row;
@@ -415,21 +422,53 @@ public sealed class DailyBucket
         return new DailyBucket(partitionKey, rows, sliceRows);
     }
 
-    private Dictionary<(Dimension, string), int> BuildHomeIndex()
+    // Where each stored dimension value and slice lives, kept between Apply calls and brought up to date by Commit:
+    // rebuilding them for every Apply cost a pass over every value and slice of the day.
+    private Dictionary<(Dimension, string), int> HomeIndex()
     {
-        var homes = new Dictionary<(Dimension, string), int>();
-        foreach (var row in _rows)
+        if (_homeIndex is null)
         {
-            foreach (var (dimension, map) in row.Dimensions)
+            _homeIndex = [];
+            foreach (var row in _rows)
             {
-                foreach (var key in map.Keys)
-                {
-                    homes[(dimension, key)] = row.Index;
-                }
+                IndexHomes(row);
             }
         }
 
-        return homes;
+        return _homeIndex;
+    }
+
+    private Dictionary<UsageSlice, int> SliceHomeIndex()
+    {
+        if (_sliceHomeIndex is null)
+        {
+            _sliceHomeIndex = [];
+            foreach (var row in _sliceRows ?? [])
+            {
+                IndexSliceHomes(row);
+            }
+        }
+
+        return _sliceHomeIndex;
+    }
+
+    private void IndexHomes(BucketRow row)
+    {
+        foreach (var (dimension, map) in row.Dimensions)
+        {
+            foreach (var key in map.Keys)
+            {
+                _homeIndex![(dimension, key)] = row.Index;
+            }
+        }
+    }
+
+    private void IndexSliceHomes(SliceRow row)
+    {
+        foreach (var slice in row.Entries.Keys)
+        {
+            _sliceHomeIndex![slice] = row.Index;
+        }
     }
 
     /// <summary>One stored row of a daily bucket.</summary>
@@ -451,7 +490,10 @@ public sealed class DailyBucket
 
         public Dictionary<Dimension, Dictionary<string, UsageCounters>> Dimensions { get; private init; } = [];
 
-        internal int DataSize => Dimensions.Values.Sum(m => m.Sum(kv => EntrySize(kv.Key)));
+        // Kept up to date as values are added (see Counters), so that Apply need not measure the row again.
+        private int _dataSize = -1;
+
+        internal int DataSize => _dataSize >= 0 ? _dataSize : _dataSize = Dimensions.Values.Sum(m => m.Sum(kv => EntrySize(kv.Key)));
 
         internal UsageCounters HourCounters(string hour) =>
             Hours.TryGetValue(hour, out var counters) ? counters : Hours[hour] = new UsageCounters();
@@ -463,11 +505,22 @@ public sealed class DailyBucket
                 Dimensions[dimension] = map = new Dictionary<string, UsageCounters>(StringComparer.Ordinal);
             }
 
-            return map.TryGetValue(value, out var counters) ? counters : map[value] = new UsageCounters();
+            if (map.TryGetValue(value, out var counters))
+            {
+                return counters;
+            }
+
+            if (_dataSize >= 0)
+            {
+                _dataSize += EntrySize(value);
+            }
+
+            return map[value] = new UsageCounters();
         }
 
         internal BucketRow Clone() => new(Index, ETag)
         {
+            _dataSize = _dataSize,
             RowCount = RowCount,
             SliceRowCount = SliceRowCount,
             Total = Total.Clone(),
@@ -542,13 +595,28 @@ public sealed class DailyBucket
 
         public Dictionary<UsageSlice, UsageCounters> Entries { get; private init; } = [];
 
-        internal int DataSize => Entries.Keys.Sum(s => s.StoredSize());
+        private int _dataSize = -1;
 
-        internal UsageCounters Counters(UsageSlice slice) =>
-            Entries.TryGetValue(slice, out var counters) ? counters : Entries[slice] = new UsageCounters();
+        internal int DataSize => _dataSize >= 0 ? _dataSize : _dataSize = Entries.Keys.Sum(s => s.StoredSize());
+
+        internal UsageCounters Counters(UsageSlice slice)
+        {
+            if (Entries.TryGetValue(slice, out var counters))
+            {
+                return counters;
+            }
+
+            if (_dataSize >= 0)
+            {
+                _dataSize += slice.StoredSize();
+            }
+
+            return Entries[slice] = new UsageCounters();
+        }
 
         internal SliceRow Clone() => new(Index, ETag)
         {
+            _dataSize = _dataSize,
             Entries = Entries.ToDictionary(kv => kv.Key, kv => kv.Value.Clone()),
         };
 
