@@ -2,7 +2,7 @@
 # Builds the dashboard (Vite), restores, builds (warnings are errors), runs every test suite (each integration
 # test class starts its own Azurite on free ports and stops it), the dashboard's Vitest unit tests and its
 # browser tests (headless Chromium against the app on a seeded workspace), then runs the README's curl
-# examples against scripts/run.sh and a small benchmark pass.
+# examples against scripts/run.sh, a small benchmark pass and a 2-minute soak under faults (scripts/soak.sh).
 # Ends with one line "N passed, N failed, N skipped"; exits non-zero on any failure.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -66,6 +66,13 @@ if scripts/bench.sh --events 5000 --raw-entities 2000 --query-iterations 20 >"$r
   passed=$((passed + 1)); grep -E '^(workload|http ingest|end-to-end|storage requests|transactions|totals|re-pricing [0-9-]*):' "$results/bench.log" || true
 else
   failed=$((failed + 1)); as_log "scripts/bench.sh failed:"; tail -n 40 "$results/bench.log" >&2
+fi
+
+as_log "Running a 2-minute soak under faults (scripts/soak.sh: two instances, kills, a storage outage; every total against its oracle)"
+if scripts/soak.sh --minutes 2 --drain-seconds 120 --no-build >"$results/soak.log" 2>&1; then
+  passed=$((passed + 1)); grep -E '^soak: (faults|drain|poison|totals|PASSED)' "$results/soak.log" || true
+else
+  failed=$((failed + 1)); as_log "scripts/soak.sh failed:"; grep -E '^soak: ' "$results/soak.log" | tail -n 60 >&2
 fi
 
 as_log "Finished in $(( $(date +%s) - started )) s"

@@ -35,10 +35,16 @@ internal static class Fixtures
     /// A fixture's text moved to today (UTC) by whole days, so it falls in the default metrics range: ISO
     /// dates of the capture day, and Unix-nano timestamps (quoted, 19 digits).
     /// </summary>
-    public static string TextMovedToToday(params string[] parts)
+    public static string TextMovedToToday(params string[] parts) => TextMovedTo(DateTime.UtcNow.Date, parts);
+
+    /// <summary>
+    /// A fixture's text moved to <paramref name="day"/> (a UTC date, on or after the capture day) by whole days:
+    /// ISO dates of the capture day, and Unix-nano timestamps (quoted, 19 digits).
+    /// </summary>
+    public static string TextMovedTo(DateTime day, params string[] parts)
     {
-        var shift = DateTime.UtcNow.Date - CapturedOn;
-        var text = File.ReadAllText(Path(parts)).Replace("2026-11-22T", DateTime.UtcNow.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) + "T", StringComparison.Ordinal);
+        var shift = day.Date - CapturedOn;
+        var text = File.ReadAllText(Path(parts)).Replace("2026-11-22T", day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) + "T", StringComparison.Ordinal);
         return System.Text.RegularExpressions.Regex.Replace(text, "\"(1[7-9]\\d{17})\"", m => $"\"{ulong.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) + ((ulong)shift.Ticks * 100)}\"");
     }
 }

@@ -8,20 +8,28 @@ namespace AgentSpend.Bench;
 /// The app as <c>scripts/run.sh</c> runs it: its own process, started from its own build output with its own
 /// runtime settings (server GC among them), so that a benchmark's client shares neither its thread pool nor its
 /// garbage collector. Its output goes to a log file that is shown when it fails to start.
+/// Shared with the soak (tools/AgentSpend.Soak links this file), which runs two of them from the Functions build
+/// output on fixed ports, keeps their logs, and kills them with SIGKILL.
 /// </summary>
 internal sealed class StandaloneApp : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly string _logPath;
+    private readonly bool _keepLog;
 
-    private StandaloneApp(Process process, Uri baseAddress, string logPath)
+    private StandaloneApp(Process process, Uri baseAddress, string logPath, bool keepLog)
     {
         _process = process;
         BaseAddress = baseAddress;
         _logPath = logPath;
+        _keepLog = keepLog;
     }
 
     public Uri BaseAddress { get; }
+
+    public int ProcessId => _process.Id;
+
+    public bool HasExited => _process.HasExited;
 
     /// <summary>The CPU time the app's process has used so far.</summary>
     public TimeSpan ProcessorTime
@@ -33,20 +41,26 @@ internal sealed class StandaloneApp : IAsyncDisposable
         }
     }
 
-    public static async Task<StandaloneApp> StartAsync(IReadOnlyDictionary<string, string> settings)
+    /// <param name="settings">App settings, as environment variables.</param>
+    /// <param name="port">The port to listen on; a free one when null.</param>
+    /// <param name="appDirectory">The app's build output; this program's own directory (which holds a copy) when null.</param>
+    /// <param name="logPath">Where its output goes, kept after it stops; a temporary file, deleted when it stops, when null.</param>
+    public static async Task<StandaloneApp> StartAsync(IReadOnlyDictionary<string, string> settings, int? port = null, string? appDirectory = null, string? logPath = null)
     {
-        var port = FreePort();
-        var logPath = Path.Combine(Path.GetTempPath(), $"agentspend-bench-app-{port}.log");
+        var listenPort = port ?? FreePort();
+        var directory = appDirectory ?? AppContext.BaseDirectory;
+        var keepLog = logPath is not null;
+        logPath ??= Path.Combine(Path.GetTempPath(), $"agentspend-bench-app-{listenPort}.log");
         var start = new ProcessStartInfo("dotnet")
         {
-            WorkingDirectory = AppContext.BaseDirectory,
+            WorkingDirectory = directory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "AgentSpend.Functions.dll"));
+        start.ArgumentList.Add(Path.Combine(directory, "AgentSpend.Functions.dll"));
         start.ArgumentList.Add("--urls");
-        start.ArgumentList.Add($"http://127.0.0.1:{port}");
+        start.ArgumentList.Add($"http://127.0.0.1:{listenPort}");
         start.Environment["DOTNET_ENVIRONMENT"] = "Benchmark";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         foreach (var (name, value) in settings)
@@ -63,7 +77,7 @@ internal sealed class StandaloneApp : IAsyncDisposable
         process.Exited += (_, _) => log.Dispose();
         process.EnableRaisingEvents = true;
 
-        var app = new StandaloneApp(process, new Uri($"http://127.0.0.1:{port}"), logPath);
+        var app = new StandaloneApp(process, new Uri($"http://127.0.0.1:{listenPort}"), logPath, keepLog);
         using var http = new HttpClient { BaseAddress = app.BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (DateTime.UtcNow < deadline && !process.HasExited)
@@ -88,6 +102,17 @@ internal sealed class StandaloneApp : IAsyncDisposable
         throw new InvalidOperationException($"The app did not answer /api/health within 60 s; its output:{Environment.NewLine}{File.ReadAllText(logPath)}");
     }
 
+    /// <summary>SIGKILL: the process ends at once, with whatever it held in memory, as a crashed instance does.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: false);
+        }
+
+        await _process.WaitForExitAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
@@ -110,7 +135,10 @@ internal sealed class StandaloneApp : IAsyncDisposable
         }
 
         _process.Dispose();
-        File.Delete(_logPath);
+        if (!_keepLog)
+        {
+            File.Delete(_logPath);
+        }
     }
 
     private static void WriteLine(StreamWriter log, string? line)
