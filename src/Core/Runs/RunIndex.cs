@@ -154,20 +154,53 @@ public sealed partial class RunIndex(IStorageProvider storage, IOptions<AgentSpe
             }
             catch (TableTransactionFailedException ex) when (ex.Status is 409 or 412 or 404 && ex.FailedTransactionActionIndex is { } failed && failed < rows.Count && attempt < MaxAttempts)
             {
-                // Another aggregator recorded that run meanwhile (or this instance never knew it): read it, merge, send again.
-                var i = rows[failed].Index;
-                var row = await table.GetIfExistsAsync(spans[i].WorkspaceId, spans[i].RowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
-                stored[i] = row is null ? null : RunEntry.FromEntity(row);
-                if (stored[i] is { } fresh)
+                // Another aggregator recorded runs meanwhile, or this instance (just started, say) did not know them:
+                // read the failed row and every row this transaction meant to insert, all at once, merge, send again.
+                var unsure = rows.Where((r, k) => k == failed || r.Before is null).Select(r => r.Index).ToArray();
+                var found = await ReadAsync(table, spans[0].WorkspaceId, unsure.Select(i => spans[i].RowKey).ToArray(), cancellationToken).ConfigureAwait(false);
+                foreach (var i in unsure)
                 {
-                    Remember(spans[i].Key, fresh);
-                }
-                else
-                {
-                    _known.TryRemove(spans[i].Key, out _);
+                    stored[i] = found.GetValueOrDefault(spans[i].RowKey);
+                    if (stored[i] is { } fresh)
+                    {
+                        Remember(spans[i].Key, fresh);
+                    }
+                    else
+                    {
+                        _known.TryRemove(spans[i].Key, out _);
+                    }
                 }
             }
         }
+    }
+
+    /// <summary>The stored runs among <paramref name="rowKeys"/> of one workspace, read 14 to a query (Azure allows 15 comparisons in a filter).</summary>
+    private static async Task<Dictionary<string, RunEntry>> ReadAsync(ITableStore table, string workspaceId, string[] rowKeys, CancellationToken cancellationToken)
+    {
+        const int KeysPerQuery = 14;
+        var found = new Dictionary<string, RunEntry>(StringComparer.Ordinal);
+        using var gate = new SemaphoreSlim(8);
+        await Task.WhenAll(rowKeys.Chunk(KeysPerQuery).Select(async keys =>
+        {
+            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId}") + " and (" +
+                string.Join(" or ", keys.Select(k => TableClient.CreateQueryFilter($"RowKey eq {k}"))) + ")";
+            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await foreach (var row in table.QueryAsync(filter, pageSize: KeysPerQuery, cancellationToken: cancellationToken).ConfigureAwait(false))
+                {
+                    lock (found)
+                    {
+                        found[row.RowKey] = RunEntry.FromEntity(row);
+                    }
+                }
+            }
+            finally
+            {
+                gate.Release();
+            }
+        })).ConfigureAwait(false);
+        return found;
     }
 
     private void Remember((string WorkspaceId, string RowKey) key, RunEntry entry)
