@@ -155,8 +155,9 @@ public sealed partial class RunIndex(IStorageProvider storage, IOptions<AgentSpe
             catch (TableTransactionFailedException ex) when (ex.Status is 409 or 412 or 404 && ex.FailedTransactionActionIndex is { } failed && failed < rows.Count && attempt < MaxAttempts)
             {
                 // Another aggregator recorded runs meanwhile, or this instance (just started, say) did not know them:
-                // read the failed row and every row this transaction meant to insert, all at once, merge, send again.
-                var unsure = rows.Where((r, k) => k == failed || r.Before is null).Select(r => r.Index).ToArray();
+                // read every row of the transaction again, all at once (where one was changed under us, others of the
+                // same runs likely were too), merge, send again.
+                var unsure = rows.Select(r => r.Index).ToArray();
                 var found = await ReadAsync(table, spans[0].WorkspaceId, unsure.Select(i => spans[i].RowKey).ToArray(), cancellationToken).ConfigureAwait(false);
                 foreach (var i in unsure)
                 {
