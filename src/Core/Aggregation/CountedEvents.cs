@@ -14,10 +14,9 @@ public static class CountedEvents
     public static async Task<HashSet<string>> FindAsync(
         ITableStore table, string partitionKey, IReadOnlyCollection<string> rowKeys, long eventsInDay, CancellationToken cancellationToken)
     {
-        const int KeysPerQuery = 14;
         var wanted = rowKeys.ToHashSet(StringComparer.Ordinal);
         var found = new HashSet<string>(StringComparer.Ordinal);
-        if ((eventsInDay / 1000) + 1 <= (wanted.Count + KeysPerQuery - 1) / KeysPerQuery)
+        if ((eventsInDay / 1000) + 1 <= (wanted.Count + TableStoreExtensions.RowKeysPerQuery - 1) / TableStoreExtensions.RowKeysPerQuery)
         {
             var filter = TableClient.CreateQueryFilter(
                 $"PartitionKey eq {partitionKey} and RowKey ge {UsageTableKeys.EventRowPrefix} and RowKey lt {UsageTableKeys.EventRowPrefix[..^1] + "}"}");
@@ -32,27 +31,11 @@ public static class CountedEvents
             return found;
         }
 
-        using var gate = new SemaphoreSlim(8);
-        await Task.WhenAll(wanted.Chunk(KeysPerQuery).Select(async keys =>
+        foreach (var row in await table.GetManyAsync(partitionKey, wanted, ["RowKey"], cancellationToken).ConfigureAwait(false))
         {
-            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partitionKey}") + " and (" +
-                string.Join(" or ", keys.Select(k => TableClient.CreateQueryFilter($"RowKey eq {k}"))) + ")";
-            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
-            {
-                await foreach (var row in table.QueryAsync(filter, ["RowKey"], KeysPerQuery, cancellationToken).ConfigureAwait(false))
-                {
-                    lock (found)
-                    {
-                        found.Add(row.RowKey);
-                    }
-                }
-            }
-            finally
-            {
-                gate.Release();
-            }
-        })).ConfigureAwait(false);
+            found.Add(row.RowKey);
+        }
+
         return found;
     }
 }

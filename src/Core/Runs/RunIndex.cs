@@ -158,7 +158,8 @@ public sealed partial class RunIndex(IStorageProvider storage, IOptions<AgentSpe
                 // read every row of the transaction again, all at once (where one was changed under us, others of the
                 // same runs likely were too), merge, send again.
                 var unsure = rows.Select(r => r.Index).ToArray();
-                var found = await ReadAsync(table, spans[0].WorkspaceId, unsure.Select(i => spans[i].RowKey).ToArray(), cancellationToken).ConfigureAwait(false);
+                var found = (await table.GetManyAsync(spans[0].WorkspaceId, unsure.Select(i => spans[i].RowKey), null, cancellationToken).ConfigureAwait(false))
+                    .ToDictionary(row => row.RowKey, RunEntry.FromEntity, StringComparer.Ordinal);
                 foreach (var i in unsure)
                 {
                     stored[i] = found.GetValueOrDefault(spans[i].RowKey);
@@ -173,35 +174,6 @@ public sealed partial class RunIndex(IStorageProvider storage, IOptions<AgentSpe
                 }
             }
         }
-    }
-
-    /// <summary>The stored runs among <paramref name="rowKeys"/> of one workspace, read 14 to a query (Azure allows 15 comparisons in a filter).</summary>
-    private static async Task<Dictionary<string, RunEntry>> ReadAsync(ITableStore table, string workspaceId, string[] rowKeys, CancellationToken cancellationToken)
-    {
-        const int KeysPerQuery = 14;
-        var found = new Dictionary<string, RunEntry>(StringComparer.Ordinal);
-        using var gate = new SemaphoreSlim(8);
-        await Task.WhenAll(rowKeys.Chunk(KeysPerQuery).Select(async keys =>
-        {
-            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId}") + " and (" +
-                string.Join(" or ", keys.Select(k => TableClient.CreateQueryFilter($"RowKey eq {k}"))) + ")";
-            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
-            {
-                await foreach (var row in table.QueryAsync(filter, pageSize: KeysPerQuery, cancellationToken: cancellationToken).ConfigureAwait(false))
-                {
-                    lock (found)
-                    {
-                        found[row.RowKey] = RunEntry.FromEntity(row);
-                    }
-                }
-            }
-            finally
-            {
-                gate.Release();
-            }
-        })).ConfigureAwait(false);
-        return found;
     }
 
     private void Remember((string WorkspaceId, string RowKey) key, RunEntry entry)
