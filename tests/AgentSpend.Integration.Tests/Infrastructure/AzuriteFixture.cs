@@ -27,6 +27,8 @@ public sealed partial class AzuriteFixture : IAsyncLifetime
 
     public IStorageProvider Storage { get; private set; } = null!;
 
+    public int BlobPort => _ports.Blob;
+
     public int QueuePort => _ports.Queue;
 
     public int TablePort => _ports.Table;
@@ -97,9 +99,7 @@ public sealed partial class AzuriteFixture : IAsyncLifetime
         await WaitForPortAsync(table);
         await WaitForPortAsync(queue);
 
-        ConnectionString =
-            $"DefaultEndpointsProtocol=http;AccountName={Account};AccountKey={DevKey};" +
-            $"BlobEndpoint=http://127.0.0.1:{blob}/{Account};QueueEndpoint=http://127.0.0.1:{queue}/{Account};TableEndpoint=http://127.0.0.1:{table}/{Account};";
+        ConnectionString = ConnectionStringFor(blob, queue, table);
         Storage ??= new AzureStorageProvider(new StorageConnectionSettings { ConnectionString = ConnectionString }, Counter);
     }
 
@@ -129,6 +129,11 @@ public sealed partial class AzuriteFixture : IAsyncLifetime
             // best effort: a temp folder
         }
     }
+
+    /// <summary>The connection string of this account at other ports (those of a proxy in front of Azurite).</summary>
+    public static string ConnectionStringFor(int blob, int queue, int table) =>
+        $"DefaultEndpointsProtocol=http;AccountName={Account};AccountKey={DevKey};" +
+        $"BlobEndpoint=http://127.0.0.1:{blob}/{Account};QueueEndpoint=http://127.0.0.1:{queue}/{Account};TableEndpoint=http://127.0.0.1:{table}/{Account};";
 
     public static int FreePort()
     {
