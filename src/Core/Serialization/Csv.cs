@@ -10,8 +10,8 @@ public static class Csv
 
     public static string Quote(string field)
     {
-        // A leading = + - @ would make a spreadsheet run the cell as a formula.
-        var safe = field.Length > 0 && field[0] is '=' or '+' or '-' or '@' ? "'" + field : field;
+        // A leading = + - @, tab or carriage return can make a spreadsheet run the cell as a formula (OWASP's CSV injection list).
+        var safe = field.Length > 0 && field[0] is '=' or '+' or '-' or '@' or '\t' or '\r' ? "'" + field : field;
         return safe.AsSpan().IndexOfAny(",\"\r\n") >= 0 || safe != field ? "\"" + safe.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : safe;
     }
 }

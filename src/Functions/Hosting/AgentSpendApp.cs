@@ -28,6 +28,7 @@ using AgentSpend.Functions.OpenApi;
 using AgentSpend.Functions.Retention;
 using AgentSpend.Functions.Triggers;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
 
 namespace AgentSpend.Functions.Hosting;
 
@@ -50,6 +51,10 @@ public static class AgentSpendApp
         {
             authorization.AddPolicy(policy, p => p.RequireClaim(AuthPolicies.ScopeClaim, scopes));
         }
+
+        // Deny by default: an endpoint that names no policy, and any path no endpoint serves, needs a valid key;
+        // what anyone may reach says so with AllowAnonymous.
+        authorization.SetFallbackPolicy(new AuthorizationPolicyBuilder(AuthPolicies.Scheme).RequireAuthenticatedUser().Build());
 
         services.AddSingleton(_ => FunctionManifest.Load(AppContext.BaseDirectory));
         services.AddSingleton(_ => DashboardFiles.BesideTheApp());

@@ -112,6 +112,16 @@ public static class KeyEndpoints
     public static async Task<Results<Ok<KeyView>, ProblemHttpResult>> RevokeAsync(
         string id, Caller caller, ApiKeyService keys, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
     {
+        if (await keys.GetAsync(caller.Workspace.Id, id, cancellationToken).ConfigureAwait(false) is not { } target)
+        {
+            return NoSuchKey();
+        }
+
+        if (BeyondCaller(target, caller) is { } refused)
+        {
+            return refused;
+        }
+
         if (await keys.RevokeAsync(caller.Workspace.Id, id, cancellationToken).ConfigureAwait(false) is not { } result)
         {
             return NoSuchKey();
@@ -141,11 +151,19 @@ public static class KeyEndpoints
             return Problems.BadRequest("grace_seconds", $"must be between 0 and {MaxGraceSeconds}.");
         }
 
-        var before = await keys.GetAsync(caller.Workspace.Id, id, cancellationToken).ConfigureAwait(false);
-        var rotated = await keys.RotateAsync(caller.Workspace.Id, id, TimeSpan.FromSeconds(body.GraceSeconds ?? 0), caller.KeyId, cancellationToken).ConfigureAwait(false);
-        if (before is null || rotated is not { } result)
+        if (await keys.GetAsync(caller.Workspace.Id, id, cancellationToken).ConfigureAwait(false) is not { } before)
         {
-            return before is null ? NoSuchKey() : Problems.Conflict("id", "The key is revoked or expired; create a new one instead.");
+            return NoSuchKey();
+        }
+
+        if (BeyondCaller(before, caller) is { } refused)
+        {
+            return refused;
+        }
+
+        if (await keys.RotateAsync(caller.Workspace.Id, id, TimeSpan.FromSeconds(body.GraceSeconds ?? 0), caller.KeyId, cancellationToken).ConfigureAwait(false) is not { } result)
+        {
+            return Problems.Conflict("id", "The key is revoked or expired; create a new one instead.");
         }
 
         var now = clock.GetUtcNow();
@@ -180,10 +198,22 @@ public static class KeyEndpoints
             return ("scopes", $"'{(unknown.Length > 40 ? unknown[..40] + "…" : unknown)}' is not a scope; use {string.Join(", ", ApiKeyScopes.All)}.");
         }
 
-        return scopes.Contains(ApiKeyScopes.InstanceAdmin) && !caller.IsInstanceAdmin
-            ? ("scopes", "only an instance admin may issue instance-admin keys.")
+        return scopes.FirstOrDefault(s => !MayIssue(caller, s)) is { } beyond
+            ? ("scopes", $"only an instance admin may issue {beyond} keys.")
             : null;
     }
+
+    /// <summary>Whether <paramref name="caller"/> may issue a key with <paramref name="scope"/>, and so act on one.</summary>
+    private static bool MayIssue(Caller caller, string scope) => scope != ApiKeyScopes.InstanceAdmin || caller.IsInstanceAdmin;
+
+    /// <summary>
+    /// A key the caller could not have issued is beyond its reach: revoking or rotating it would let a workspace
+    /// admin lock out, or become, an instance admin.
+    /// </summary>
+    private static ProblemHttpResult? BeyondCaller(ApiKeyInfo target, Caller caller) =>
+        target.Scopes.FirstOrDefault(s => !MayIssue(caller, s)) is { } scope
+            ? Problems.Forbidden("id", $"The key has the {scope} scope, which this key may not issue; only an instance admin may act on it.")
+            : null;
 
     private static ProblemHttpResult NoSuchKey() => Problems.NotFound("id", "The workspace has no such key.");
 }

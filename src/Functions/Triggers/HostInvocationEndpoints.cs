@@ -33,11 +33,13 @@ internal static class HostInvocationEndpoints
                     var poisonPoint = new PoisonPoint(trigger.QueueName ?? throw new InvalidDataException($"{function.Name}: queueTrigger without queueName."), manifest.Queues.MaxDequeueCount);
                     app.MapPost("/" + function.Name, (InvocationRequest request, IEnumerable<IQueueFunction> functions, PoisonedMessageAlerts poisonAlerts, CancellationToken ct) =>
                         InvokeQueueAsync(functions.Single(f => f.Name == function.Name), trigger.Name, request, poisonPoint, poisonAlerts, ct))
+                        .AllowAnonymous() // the host calls on the loopback port it chose, without a key; it forwards no outside request here
                         .ExcludeFromDescription();
                     break;
                 case "timerTrigger":
                     app.MapPost("/" + function.Name, (InvocationRequest request, IEnumerable<ITimerFunction> functions, CancellationToken ct) =>
                         InvokeTimerAsync(functions.Single(f => f.Name == function.Name), ct))
+                        .AllowAnonymous()
                         .ExcludeFromDescription();
                     break;
             }

@@ -84,6 +84,43 @@ public sealed class ApiKeyTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
     }
 
     [Fact]
+    public async Task A_workspace_admin_can_neither_rotate_nor_revoke_an_instance_admin_key()
+    {
+        await using var app = await TestApp.StartAsync(azurite, Settings);
+        // The default workspace holds the instance-admin keys; an admin of it sees them in its list.
+        var created = await app.SendAsync("POST", "/api/v1/keys", new { name = "tenant admin", scopes = new[] { "admin" } }, TestApp.AdminKey);
+        var admin = created.Body!.Value.Str("key")!;
+        var listed = (await app.SendAsync("GET", "/api/v1/keys", key: admin)).Body!.Value.GetProperty("items").EnumerateArray()
+            .Where(k => k.GetProperty("scopes").EnumerateArray().Any(s => s.GetString() == "instance-admin"))
+            .Select(k => k.Str("id")!)
+            .ToArray();
+        Assert.NotEmpty(listed);
+
+        foreach (var id in listed)
+        {
+            var rotate = await app.SendAsync("POST", $"/api/v1/keys/{id}/rotate", new { grace_seconds = 604800 }, admin);
+            var revoke = await app.SendAsync("POST", $"/api/v1/keys/{id}/revoke", null, admin);
+
+            Assert.Equal((403, "application/problem+json", "id"), (rotate.Status, rotate.MediaType, FieldOf(rotate)));
+            Assert.DoesNotContain("as_", rotate.Text, StringComparison.Ordinal);
+            Assert.Equal((403, "application/problem+json", "id"), (revoke.Status, revoke.MediaType, FieldOf(revoke)));
+        }
+
+        // Nothing changed: the instance-admin key still works and still stands alone, and the refusals left no audit entry.
+        var keys = (await app.SendAsync("GET", "/api/v1/keys", key: TestApp.AdminKey)).Body!.Value.GetProperty("items").EnumerateArray().ToArray();
+        Assert.Equal(200, (await app.SendAsync("GET", "/api/v1/workspaces", key: TestApp.AdminKey)).Status);
+        Assert.Equal(listed.Length, keys.Count(k => k.GetProperty("scopes").EnumerateArray().Any(s => s.GetString() == "instance-admin")));
+        Assert.All(keys, k => Assert.Equal("active", k.Str("status")));
+        var audit = await app.SendAsync("GET", "/api/v1/audit", key: TestApp.AdminKey);
+        Assert.DoesNotContain("key.rotate", audit.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain("key.revoke", audit.Text, StringComparison.Ordinal);
+
+        // An instance admin still may.
+        var own = await app.SendAsync("POST", $"/api/v1/keys/{listed[0]}/rotate", new { grace_seconds = 60 }, TestApp.AdminKey);
+        Assert.Equal(200, own.Status);
+    }
+
+    [Fact]
     public async Task Rotation_issues_a_working_key_before_the_old_one_stops()
     {
         await using var app = await TestApp.StartAsync(azurite, Settings);
@@ -181,4 +218,6 @@ public sealed class ApiKeyTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
         Assert.NotEqual(etagBefore, row.ETag); // one write at the flush
         Assert.True(row.GetDateTimeOffset("LastUsedAt") > DateTimeOffset.UtcNow.AddMinutes(-1));
     }
+
+    private static string? FieldOf(Reply reply) => reply.Body!.Value.GetProperty("errors")[0].Str("field");
 }
