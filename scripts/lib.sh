@@ -103,6 +103,34 @@ as_build_dashboard() {
 }
 
 # Debian's Chromium for the dashboard's browser tests (playwright-core drives it; it downloads no browser).
+# The Bicep CLI from NuGet (Azure.Bicep.CommandLine.linux-x64, pinned in tools/BicepCli/BicepCli.csproj):
+# restores it into the NuGet cache and sets AS_BICEP to the binary.
+as_install_bicep() {
+  dotnet restore "$AS_ROOT/tools/BicepCli/BicepCli.csproj" -nologo -v quiet
+  local cache version
+  cache="$(dotnet nuget locals global-packages --list | sed 's/^global-packages: //')"
+  version="$(sed -n 's/.*"Azure.Bicep.CommandLine.linux-x64" Version="\[\([0-9.]*\)\]".*/\1/p' "$AS_ROOT/tools/BicepCli/BicepCli.csproj")"
+  AS_BICEP="${cache%/}/azure.bicep.commandline.linux-x64/$version/tools/bicep"
+  chmod +x "$AS_BICEP"
+}
+
+# Compiles and lints every template and parameter file under infra/bicep; any warning or error fails.
+as_check_bicep() {
+  as_install_bicep
+  local out file status=0
+  out="$(mktemp)"
+  for file in "$AS_ROOT"/infra/bicep/main.bicep "$AS_ROOT"/infra/bicep/modules/*.bicep; do
+    "$AS_BICEP" build "$file" --stdout >/dev/null 2>>"$out" || status=1
+    "$AS_BICEP" lint "$file" >>"$out" 2>&1 || status=1
+  done
+  # The parameter file reads the first admin key from the environment; any value of the right length will do here.
+  AGENTSPEND_ADMIN_KEY="as_lint_only_not_a_real_key_0000" "$AS_BICEP" build-params "$AS_ROOT/infra/bicep/main.bicepparam" --stdout >/dev/null 2>>"$out" || status=1
+  if [ -s "$out" ] || [ "$status" -ne 0 ]; then
+    cat "$out" >&2; rm -f "$out"; return 1
+  fi
+  rm -f "$out"
+}
+
 as_install_chromium() {
   [ -x /usr/bin/chromium ] && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the dashboard (Vite), restores, builds (warnings are errors), runs every test suite (each integration
+# Builds the dashboard (Vite), compiles and lints infra/bicep (Bicep CLI from NuGet, warnings fail), restores,
+# builds (warnings are errors), runs every test suite (each integration
 # test class starts its own Azurite on free ports and stops it), the dashboard's Vitest unit tests and its
 # browser tests (headless Chromium against the app on a seeded workspace), then runs the README's curl
 # examples against scripts/run.sh, a small benchmark pass and a 2-minute soak under faults (scripts/soak.sh).
@@ -16,6 +17,10 @@ as_build_dashboard
 # Vite strips types without checking them; the type check is the front end's warnings-are-errors.
 as_log "Type-checking the dashboard (tsc --noEmit in src/Dashboard)"
 (cd "$AS_DASHBOARD_DIR" && npx --no-install tsc --noEmit)
+
+as_log "Compiling and linting infra/bicep (Bicep CLI from NuGet; a warning fails)"
+bicep_status=0
+as_check_bicep || bicep_status=$?
 
 as_log "Restoring and building (Release, warnings are errors)"
 dotnet restore AgentSpend.Functions.sln -nologo -v quiet
@@ -36,6 +41,7 @@ sum_counter() { # sum one attribute of <Counters> over all TRX files
 passed=$(sum_counter passed); failed=$(sum_counter failed)
 skipped=$(( $(sum_counter total) - $(sum_counter executed) ))
 if [ "$tests_status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+if [ "$bicep_status" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); as_log "infra/bicep did not compile and lint cleanly (above)"; fi
 
 as_log "Running the dashboard's unit tests (Vitest)"
 set +e

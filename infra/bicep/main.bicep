@@ -236,6 +236,8 @@ var appSettings = {
   AGENTSPEND_ALERT_RETRY_BASE_SECONDS: string(alertRetryBaseSeconds)
   AGENTSPEND_ALERT_MAX_ATTEMPTS: string(alertMaxAttempts)
   AGENTSPEND_WEBHOOK_TIMEOUT_SECONDS: string(webhookTimeoutSeconds)
+  // Never a parameter: in Azure a webhook must not reach the app's own network or the metadata service.
+  AGENTSPEND_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'false'
   AGENTSPEND_CORS_ORIGINS: corsOrigins
   AGENTSPEND_QUEUE_LEASE_SECONDS: string(queueLeaseSeconds)
   AGENTSPEND_AGGREGATION_CONCURRENCY: string(aggregationConcurrency)

@@ -68,7 +68,15 @@ public static class ServiceCollectionExtensions
         services.AddHttpClient(Alerts.AlertDeliverer.HttpClientName, (sp, client) =>
                 client.Timeout = TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<AgentSpendOptions>>().Value.WebhookTimeoutSeconds))
             // A redirect could lead a post somewhere its owner never configured: it counts as a failure instead.
-            .ConfigurePrimaryHttpMessageHandler(() => new System.Net.Http.SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+            // No proxy, so the connection step sees, and checks, the addresses a post really goes to.
+            .ConfigurePrimaryHttpMessageHandler(sp => new System.Net.Http.SocketsHttpHandler
+            {
+                AllowAutoRedirect = false,
+                UseCookies = false,
+                UseProxy = false,
+                PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+                ConnectCallback = Alerts.WebhookDestinations.ConnectCallback(sp.GetRequiredService<IOptions<AgentSpendOptions>>().Value.WebhookAllowPrivateNetworks),
+            })
             // The factory's own loggers write each request's URL, and a Slack webhook's URL is its secret.
             .RemoveAllLoggers();
         services.AddSingleton<Poison.PoisonQueues>();

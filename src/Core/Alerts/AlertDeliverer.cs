@@ -159,9 +159,24 @@ public sealed partial class AlertDeliverer(
         }
         catch (HttpRequestException ex)
         {
-            return new(webhook.Id, false, null, ex.HttpRequestError == HttpRequestError.Unknown ? ex.Message : $"{ex.HttpRequestError}: {ex.Message}");
+            return new(webhook.Id, false, null, FailureClass(ex));
         }
     }
+
+    /// <summary>
+    /// What went wrong, by kind only: read keys see it, and the exception's own text can name addresses and ports
+    /// of the host's network.
+    /// </summary>
+    internal static string FailureClass(HttpRequestException ex) => ex switch
+    {
+        _ when ex.InnerException is WebhookDestinationRefusedException || ex.InnerException?.InnerException is WebhookDestinationRefusedException =>
+            "refused: the host resolves only to internal addresses",
+        { HttpRequestError: HttpRequestError.NameResolutionError } => "the host name did not resolve",
+        { HttpRequestError: HttpRequestError.ConnectionError } => "connection refused or unreachable",
+        { HttpRequestError: HttpRequestError.SecureConnectionError } => "TLS handshake failed",
+        { HttpRequestError: HttpRequestError.ResponseEnded or HttpRequestError.InvalidResponse or HttpRequestError.HttpProtocolError } => "the answer was not valid HTTP",
+        _ => "the request failed",
+    };
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Alert {AlertId} of workspace {WorkspaceId} is not stored; its message is dropped")]
     private static partial void LogUnknownAlert(ILogger logger, string alertId, string workspaceId);

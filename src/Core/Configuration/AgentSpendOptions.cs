@@ -28,6 +28,7 @@ public sealed class AgentSpendOptions
     public const string AlertRetryBaseSecondsSetting = "AGENTSPEND_ALERT_RETRY_BASE_SECONDS";
     public const string AlertMaxAttemptsSetting = "AGENTSPEND_ALERT_MAX_ATTEMPTS";
     public const string WebhookTimeoutSecondsSetting = "AGENTSPEND_WEBHOOK_TIMEOUT_SECONDS";
+    public const string WebhookAllowPrivateNetworksSetting = "AGENTSPEND_WEBHOOK_ALLOW_PRIVATE_NETWORKS";
 
     /// <summary>IANA timezone of the default workspace: its days are the metrics' days.</summary>
     public string Timezone { get; set; } = "UTC";
@@ -95,6 +96,12 @@ public sealed class AgentSpendOptions
     /// <summary>How long one webhook post may take, connection included, before it counts as failed.</summary>
     public int WebhookTimeoutSeconds { get; set; } = 10;
 
+    /// <summary>
+    /// Lets webhooks use http and reach loopback, private and link-local addresses: for local use and tests.
+    /// Cloud metadata addresses stay refused even then.
+    /// </summary>
+    public bool WebhookAllowPrivateNetworks { get; set; }
+
     /// <summary>The longest wait between two delivery attempts of an alert, however many came before.</summary>
     public static TimeSpan AlertMaxRetryDelay { get; } = TimeSpan.FromMinutes(15);
 
@@ -129,6 +136,9 @@ public sealed class AgentSpendOptions
         options.AlertRetryBaseSeconds = ReadInt(configuration, AlertRetryBaseSecondsSetting, options.AlertRetryBaseSeconds);
         options.AlertMaxAttempts = ReadInt(configuration, AlertMaxAttemptsSetting, options.AlertMaxAttempts);
         options.WebhookTimeoutSeconds = ReadInt(configuration, WebhookTimeoutSecondsSetting, options.WebhookTimeoutSeconds);
+        options.WebhookAllowPrivateNetworks = configuration[WebhookAllowPrivateNetworksSetting] is { Length: > 0 } allow
+            ? ParseBool(WebhookAllowPrivateNetworksSetting, allow)
+            : options.WebhookAllowPrivateNetworks;
         options.CustomHandlerPort = configuration[CustomHandlerPortSetting] is { Length: > 0 } port
             ? ReadInt(configuration, CustomHandlerPortSetting, 0)
             : null;

@@ -1,9 +1,11 @@
 using System.Text.Json.Serialization;
 using AgentSpend.Core.Alerts;
 using AgentSpend.Core.Audit;
+using AgentSpend.Core.Configuration;
 using AgentSpend.Core.Storage;
 using AgentSpend.Functions.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 
 namespace AgentSpend.Functions.Alerts;
 
@@ -107,9 +109,9 @@ public static class AlertEndpoints
             : WebhookNotFound(webhookId);
 
     public static async Task<Results<Created<WebhookView>, ProblemHttpResult>> CreateWebhookAsync(
-        HttpRequest request, Caller caller, WebhookStore webhooks, AuditLog audit, CancellationToken cancellationToken)
+        HttpRequest request, Caller caller, WebhookStore webhooks, AuditLog audit, IOptions<AgentSpendOptions> options, CancellationToken cancellationToken)
     {
-        var (webhook, problem) = await ReadAsync(request, cancellationToken).ConfigureAwait(false);
+        var (webhook, problem) = await ReadAsync(request, options.Value.WebhookAllowPrivateNetworks, cancellationToken).ConfigureAwait(false);
         if (problem is not null)
         {
             return problem;
@@ -127,9 +129,9 @@ public static class AlertEndpoints
     }
 
     public static async Task<Results<Ok<WebhookView>, ProblemHttpResult>> ReplaceWebhookAsync(
-        string webhookId, HttpRequest request, Caller caller, WebhookStore webhooks, AuditLog audit, CancellationToken cancellationToken)
+        string webhookId, HttpRequest request, Caller caller, WebhookStore webhooks, AuditLog audit, IOptions<AgentSpendOptions> options, CancellationToken cancellationToken)
     {
-        var (webhook, problem) = await ReadAsync(request, cancellationToken).ConfigureAwait(false);
+        var (webhook, problem) = await ReadAsync(request, options.Value.WebhookAllowPrivateNetworks, cancellationToken).ConfigureAwait(false);
         if (problem is not null)
         {
             return problem;
@@ -161,7 +163,7 @@ public static class AlertEndpoints
     private static ProblemHttpResult WebhookNotFound(string id) => Problems.NotFound("id", $"No webhook '{id}' in this workspace.");
 
     /// <summary>Reads and checks a webhook body; every error names its field. An absent secret is left empty for the caller to fill.</summary>
-    private static async Task<(Webhook? Webhook, ProblemHttpResult? Problem)> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
+    private static async Task<(Webhook? Webhook, ProblemHttpResult? Problem)> ReadAsync(HttpRequest request, bool allowPrivateNetworks, CancellationToken cancellationToken)
     {
         var (body, problem) = await JsonBody.ReadAsync<WebhookBody>(request, cancellationToken).ConfigureAwait(false);
         if (problem is not null)
@@ -179,6 +181,11 @@ public static class AlertEndpoints
         if (uri.UserInfo.Length > 0)
         {
             return Fail("url", "must not carry a user name or password; authenticate the posts with the signature instead.");
+        }
+
+        if (WebhookDestinations.Refuse(uri, allowPrivateNetworks) is { } refused)
+        {
+            return Fail("url", refused);
         }
 
         var format = body.Format ?? WebhookFormats.Json;

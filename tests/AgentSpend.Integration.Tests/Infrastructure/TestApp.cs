@@ -52,6 +52,7 @@ public sealed class TestApp : IAsyncDisposable
             ["AzureWebJobsStorage"] = azurite.ConnectionString,
             ["AGENTSPEND_ADMIN_KEY"] = AdminKey,
             ["AGENTSPEND_QUEUE_LEASE_SECONDS"] = "5",
+            ["AGENTSPEND_WEBHOOK_ALLOW_PRIVATE_NETWORKS"] = "true", // the tests' receivers listen on 127.0.0.1
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
