@@ -64,23 +64,55 @@ public sealed class AuditLog(IStorageProvider storage, TimeProvider clock)
 
     private ITableStore Table => storage.GetTable(StorageNames.AuditTable);
 
-    public async Task<AuditEntry> AppendAsync(string workspaceId, string action, string target, string? actorKeyId, string? sourceIp, object? before, object? after, CancellationToken cancellationToken)
+    /// <summary>
+    /// Records an action that has happened. It takes no cancellation token on purpose: the action has committed, so
+    /// its entry is written even when the caller hangs up meanwhile. A before or after value longer than a table
+    /// property holds is cut and marked so, never dropped.
+    /// </summary>
+    public async Task<AuditEntry> AppendAsync(string workspaceId, string action, string target, string? actorKeyId, string? sourceIp, object? before, object? after)
     {
         var at = clock.GetUtcNow();
         var id = $"{DateTimeOffset.MaxValue.UtcTicks - at.UtcTicks:D19}-{Guid.NewGuid():N}";
-        var entry = new AuditEntry(id, workspaceId, at, action, target, actorKeyId, sourceIp, ToJson(before), ToJson(after));
+        var entry = new AuditEntry(id, workspaceId, at, action, Cut(target, MaxTargetChars), actorKeyId, sourceIp, Bounded(ToJson(before)), Bounded(ToJson(after)));
         await Table.InsertAsync(new TableEntity(workspaceId, id)
         {
             ["At"] = at,
             ["Action"] = action,
-            ["Target"] = target,
+            ["Target"] = entry.Target,
             ["ActorKeyId"] = actorKeyId,
             ["SourceIp"] = sourceIp,
             ["Before"] = entry.Before?.GetRawText(),
             ["After"] = entry.After?.GetRawText(),
-        }, cancellationToken).ConfigureAwait(false);
+        }, CancellationToken.None).ConfigureAwait(false);
         return entry;
     }
+
+    /// <summary>The longest before or after value kept whole, in characters: a string property holds 32,768 UTF-16 characters.</summary>
+    public const int MaxValueChars = 30_000;
+
+    private const int MaxTargetChars = 1_000;
+
+    /// <summary>A value too long to store becomes <c>{"truncated":true,"original_chars":N,"head":"…"}</c>: its start, as text.</summary>
+    internal static JsonElement? Bounded(JsonElement? value)
+    {
+        if (value is not { } json || json.GetRawText() is not { Length: > MaxValueChars } text)
+        {
+            return value;
+        }
+
+        // Escaped as a string, the head grows (a quote can take six characters), so it shrinks until the whole fits.
+        for (var length = MaxValueChars / 2; ; length /= 2)
+        {
+            var head = char.IsHighSurrogate(text[length - 1]) ? text[..(length - 1)] : text[..length];
+            var cut = JsonSerializer.SerializeToElement(new Dictionary<string, object> { ["truncated"] = true, ["original_chars"] = text.Length, ["head"] = head }, AuditJson.Options);
+            if (cut.GetRawText().Length <= MaxValueChars)
+            {
+                return cut;
+            }
+        }
+    }
+
+    private static string Cut(string text, int max) => text.Length <= max ? text : text[..max];
 
     public async Task<AuditPage> QueryAsync(string workspaceId, AuditQuery query, CancellationToken cancellationToken)
     {

@@ -49,7 +49,7 @@ public static class AdminQueueEndpoints
         health.Forget();
         var result = new ReplayResult(outcome.Queue, outcome.Replayed, outcome.Remaining);
         await audit.AppendAsync(caller.Workspace.Id, AuditActions.QueueReplay, name, caller.KeyId, caller.SourceIp,
-            new { poison_queue = Core.Storage.StorageNames.PoisonQueueOf(name), approximate_messages = outcome.Found }, result, stopping).ConfigureAwait(false);
+            new { poison_queue = Core.Storage.StorageNames.PoisonQueueOf(name), approximate_messages = outcome.Found }, result).ConfigureAwait(false);
         return TypedResults.Ok(result);
     }
 }

@@ -52,7 +52,7 @@ public static class AgentEndpoints
         }
 
         var control = await controls.KillAsync(caller.Workspace.Id, name, body.Reason, caller.KeyId, cancellationToken).ConfigureAwait(false);
-        await audit.AppendAsync(caller.Workspace.Id, name is null ? AuditActions.AgentKillAll : AuditActions.AgentKill, name ?? "*", caller.KeyId, caller.SourceIp, null, control, cancellationToken).ConfigureAwait(false);
+        await audit.AppendAsync(caller.Workspace.Id, name is null ? AuditActions.AgentKillAll : AuditActions.AgentKill, name ?? "*", caller.KeyId, caller.SourceIp, null, control).ConfigureAwait(false);
         return TypedResults.Ok(control);
     }
 
@@ -64,7 +64,7 @@ public static class AgentEndpoints
             return Problems.NotFound("name", name is null ? "No kill-all is in force." : "No kill switch is in force for this agent.");
         }
 
-        await audit.AppendAsync(caller.Workspace.Id, name is null ? AuditActions.AgentResumeAll : AuditActions.AgentResume, name ?? "*", caller.KeyId, caller.SourceIp, null, null, cancellationToken).ConfigureAwait(false);
+        await audit.AppendAsync(caller.Workspace.Id, name is null ? AuditActions.AgentResumeAll : AuditActions.AgentResume, name ?? "*", caller.KeyId, caller.SourceIp, null, null).ConfigureAwait(false);
         return TypedResults.NoContent();
     }
 

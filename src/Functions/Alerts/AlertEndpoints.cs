@@ -124,7 +124,7 @@ public static class AlertEndpoints
 
         var stored = await webhooks.CreateAsync(caller.Workspace.Id, webhook! with { Secret = webhook.Secret.Length == 0 ? WebhookStore.NewSecret() : webhook.Secret }, cancellationToken).ConfigureAwait(false);
         var view = WebhookView.Of(stored);
-        await audit.AppendAsync(caller.Workspace.Id, AuditActions.WebhookCreate, stored.Id, caller.KeyId, caller.SourceIp, null, view, cancellationToken).ConfigureAwait(false);
+        await audit.AppendAsync(caller.Workspace.Id, AuditActions.WebhookCreate, stored.Id, caller.KeyId, caller.SourceIp, null, view).ConfigureAwait(false);
         return TypedResults.Created($"/api/v1/alerts/webhooks/{stored.Id}", view with { Secret = stored.Secret });
     }
 
@@ -144,7 +144,7 @@ public static class AlertEndpoints
         }
 
         var after = WebhookView.Of(changed.After);
-        await audit.AppendAsync(caller.Workspace.Id, AuditActions.WebhookUpdate, webhookId, caller.KeyId, caller.SourceIp, WebhookView.Of(changed.Before), after, cancellationToken).ConfigureAwait(false);
+        await audit.AppendAsync(caller.Workspace.Id, AuditActions.WebhookUpdate, webhookId, caller.KeyId, caller.SourceIp, WebhookView.Of(changed.Before), after).ConfigureAwait(false);
         return TypedResults.Ok(after);
     }
 
@@ -156,7 +156,7 @@ public static class AlertEndpoints
             return WebhookNotFound(webhookId);
         }
 
-        await audit.AppendAsync(caller.Workspace.Id, AuditActions.WebhookDelete, webhookId, caller.KeyId, caller.SourceIp, WebhookView.Of(deleted), null, cancellationToken).ConfigureAwait(false);
+        await audit.AppendAsync(caller.Workspace.Id, AuditActions.WebhookDelete, webhookId, caller.KeyId, caller.SourceIp, WebhookView.Of(deleted), null).ConfigureAwait(false);
         return TypedResults.NoContent();
     }
 

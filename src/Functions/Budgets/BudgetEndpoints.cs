@@ -47,7 +47,7 @@ public static class BudgetEndpoints
         }
 
         await check.BudgetChangedAsync(caller.Workspace.Id, id, cancellationToken).ConfigureAwait(false);
-        await audit.AppendAsync(caller.Workspace.Id, AuditActions.BudgetReset, id, caller.KeyId, caller.SourceIp, changed.Before, changed.After, cancellationToken).ConfigureAwait(false);
+        await audit.AppendAsync(caller.Workspace.Id, AuditActions.BudgetReset, id, caller.KeyId, caller.SourceIp, changed.Before, changed.After).ConfigureAwait(false);
         return TypedResults.Ok(await ViewAsync(caller, changed.After, usage, cancellationToken).ConfigureAwait(false));
     }
 
@@ -79,7 +79,7 @@ public static class BudgetEndpoints
 
         var stored = await budgets.CreateAsync(caller.Workspace.Id, budget!, cancellationToken).ConfigureAwait(false);
         check.Forget(caller.Workspace.Id);
-        await audit.AppendAsync(caller.Workspace.Id, AuditActions.BudgetCreate, stored.Id, caller.KeyId, caller.SourceIp, null, stored, cancellationToken).ConfigureAwait(false);
+        await audit.AppendAsync(caller.Workspace.Id, AuditActions.BudgetCreate, stored.Id, caller.KeyId, caller.SourceIp, null, stored).ConfigureAwait(false);
         return TypedResults.Created($"/api/v1/budgets/{stored.Id}", await ViewAsync(caller, stored, usage, cancellationToken).ConfigureAwait(false));
     }
 
@@ -98,7 +98,7 @@ public static class BudgetEndpoints
         }
 
         await check.BudgetChangedAsync(caller.Workspace.Id, id, cancellationToken).ConfigureAwait(false);
-        await audit.AppendAsync(caller.Workspace.Id, AuditActions.BudgetUpdate, id, caller.KeyId, caller.SourceIp, changed.Before, changed.After, cancellationToken).ConfigureAwait(false);
+        await audit.AppendAsync(caller.Workspace.Id, AuditActions.BudgetUpdate, id, caller.KeyId, caller.SourceIp, changed.Before, changed.After).ConfigureAwait(false);
         return TypedResults.Ok(await ViewAsync(caller, changed.After, usage, cancellationToken).ConfigureAwait(false));
     }
 
@@ -110,7 +110,7 @@ public static class BudgetEndpoints
         }
 
         await check.BudgetChangedAsync(caller.Workspace.Id, id, cancellationToken).ConfigureAwait(false);
-        await audit.AppendAsync(caller.Workspace.Id, AuditActions.BudgetDelete, id, caller.KeyId, caller.SourceIp, deleted, null, cancellationToken).ConfigureAwait(false);
+        await audit.AppendAsync(caller.Workspace.Id, AuditActions.BudgetDelete, id, caller.KeyId, caller.SourceIp, deleted, null).ConfigureAwait(false);
         return TypedResults.NoContent();
     }
 

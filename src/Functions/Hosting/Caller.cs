@@ -30,19 +30,6 @@ public sealed record Caller(string KeyId, Workspace Workspace, IReadOnlySet<stri
         return ValueTask.FromResult<Caller?>(new Caller(keyId, workspace, scopes, SourceIpOf(context)));
     }
 
-    /// <summary>
-    /// Under the Functions host every request comes from the host, which names the client in
-    /// X-Forwarded-For; standalone, the connection's address is the client's and the header is not trusted.
-    /// </summary>
-    private static string? SourceIpOf(HttpContext context)
-    {
-        var underHost = context.RequestServices.GetRequiredService<IConfiguration>()[AgentSpendOptions.CustomHandlerPortSetting] is { Length: > 0 };
-        if (underHost && context.Request.Headers["X-Forwarded-For"].ToString() is { Length: > 0 } forwarded)
-        {
-            var first = forwarded.Split(',')[0].Trim();
-            return first.Length <= 64 ? first : first[..64];
-        }
-
-        return context.Connection.RemoteIpAddress?.ToString();
-    }
+    private static string? SourceIpOf(HttpContext context) =>
+        ClientAddress.Of(context, underHost: context.RequestServices.GetRequiredService<IConfiguration>()[AgentSpendOptions.CustomHandlerPortSetting] is { Length: > 0 });
 }

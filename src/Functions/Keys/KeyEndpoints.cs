@@ -93,7 +93,7 @@ public static class KeyEndpoints
         var scopes = body.Scopes!.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
         var (info, raw) = await keys.CreateAsync(workspace.Id, body.Name!.Trim(), scopes, caller.KeyId, cancellationToken).ConfigureAwait(false);
         var view = KeyView.Of(info, clock.GetUtcNow());
-        await audit.AppendAsync(workspace.Id, AuditActions.KeyCreate, info.Id, caller.KeyId, caller.SourceIp, null, view, cancellationToken).ConfigureAwait(false);
+        await audit.AppendAsync(workspace.Id, AuditActions.KeyCreate, info.Id, caller.KeyId, caller.SourceIp, null, view).ConfigureAwait(false);
         return TypedResults.Created($"/api/v1/keys/{info.Id}", view with { Key = raw });
     }
 
@@ -131,7 +131,7 @@ public static class KeyEndpoints
         var after = KeyView.Of(result.After, now);
         if (result.Before.RevokedAt is null)
         {
-            await audit.AppendAsync(caller.Workspace.Id, AuditActions.KeyRevoke, id, caller.KeyId, caller.SourceIp, KeyView.Of(result.Before, now), after, cancellationToken).ConfigureAwait(false);
+            await audit.AppendAsync(caller.Workspace.Id, AuditActions.KeyRevoke, id, caller.KeyId, caller.SourceIp, KeyView.Of(result.Before, now), after).ConfigureAwait(false);
         }
 
         return TypedResults.Ok(after);
@@ -168,7 +168,7 @@ public static class KeyEndpoints
 
         var now = clock.GetUtcNow();
         var answer = new RotatedKey(KeyView.Of(result.Old, now), KeyView.Of(result.New, now));
-        await audit.AppendAsync(caller.Workspace.Id, AuditActions.KeyRotate, id, caller.KeyId, caller.SourceIp, KeyView.Of(before, now), answer, cancellationToken).ConfigureAwait(false);
+        await audit.AppendAsync(caller.Workspace.Id, AuditActions.KeyRotate, id, caller.KeyId, caller.SourceIp, KeyView.Of(before, now), answer).ConfigureAwait(false);
         return TypedResults.Ok(answer with { New = answer.New with { Key = result.RawKey } });
     }
 

@@ -124,7 +124,7 @@ public static class PriceOverrideEndpoints
 
         var stored = overrides.Stamp(value!, caller.KeyId);
         var before = await overrides.SetAsync(caller.Workspace.Id, stored, cancellationToken).ConfigureAwait(false);
-        await audit.AppendAsync(caller.Workspace.Id, AuditActions.PricingOverrideSet, name, caller.KeyId, caller.SourceIp, before, stored, cancellationToken).ConfigureAwait(false);
+        await audit.AppendAsync(caller.Workspace.Id, AuditActions.PricingOverrideSet, name, caller.KeyId, caller.SourceIp, before, stored).ConfigureAwait(false);
         return TypedResults.Ok(stored);
     }
 
@@ -141,7 +141,7 @@ public static class PriceOverrideEndpoints
             return Problems.NotFound("model", $"This workspace has no price override of '{name}'.");
         }
 
-        await audit.AppendAsync(caller.Workspace.Id, AuditActions.PricingOverrideDelete, name, caller.KeyId, caller.SourceIp, before, null, cancellationToken).ConfigureAwait(false);
+        await audit.AppendAsync(caller.Workspace.Id, AuditActions.PricingOverrideDelete, name, caller.KeyId, caller.SourceIp, before, null).ConfigureAwait(false);
         return TypedResults.NoContent();
     }
 

@@ -31,7 +31,7 @@ public static class RepriceEndpoints
         }
 
         var outcome = await reprice.RunAsync(caller.Workspace, range.From, range.To, cancellationToken).ConfigureAwait(false);
-        await audit.AppendAsync(caller.Workspace.Id, AuditActions.PricingReprice, $"{outcome.From}..{outcome.To}", caller.KeyId, caller.SourceIp, null, outcome, cancellationToken).ConfigureAwait(false);
+        await audit.AppendAsync(caller.Workspace.Id, AuditActions.PricingReprice, $"{outcome.From}..{outcome.To}", caller.KeyId, caller.SourceIp, null, outcome).ConfigureAwait(false);
         return TypedResults.Ok(outcome);
     }
 }

@@ -64,7 +64,7 @@ public static class SettingsEndpoints
         }
 
         await audit.AppendAsync(caller.Workspace.Id, AuditActions.SettingsEfficiencySet, "efficiency", caller.KeyId, caller.SourceIp,
-            Show(result.Before.Effort), Show(result.After.Effort), cancellationToken).ConfigureAwait(false);
+            Show(result.Before.Effort), Show(result.After.Effort)).ConfigureAwait(false);
         return TypedResults.Ok(Show(result.After.Effort));
     }
 

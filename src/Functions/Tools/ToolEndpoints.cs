@@ -72,7 +72,7 @@ public static class ToolEndpoints
         }
 
         var tool = await tools.SetAsync(caller.Workspace.Id, name, cost, body.Note, cancellationToken).ConfigureAwait(false);
-        await audit.AppendAsync(caller.Workspace.Id, AuditActions.ToolSet, name, caller.KeyId, caller.SourceIp, known.GetValueOrDefault(name), tool, cancellationToken).ConfigureAwait(false);
+        await audit.AppendAsync(caller.Workspace.Id, AuditActions.ToolSet, name, caller.KeyId, caller.SourceIp, known.GetValueOrDefault(name), tool).ConfigureAwait(false);
         return TypedResults.Ok(tool);
     }
 
@@ -83,7 +83,7 @@ public static class ToolEndpoints
             return Problems.NotFound("name", "No tool of this name is registered.");
         }
 
-        await audit.AppendAsync(caller.Workspace.Id, AuditActions.ToolDelete, name, caller.KeyId, caller.SourceIp, null, null, cancellationToken).ConfigureAwait(false);
+        await audit.AppendAsync(caller.Workspace.Id, AuditActions.ToolDelete, name, caller.KeyId, caller.SourceIp, null, null).ConfigureAwait(false);
         return TypedResults.NoContent();
     }
 }

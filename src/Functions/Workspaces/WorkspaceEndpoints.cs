@@ -147,10 +147,10 @@ public static class WorkspaceEndpoints
     /// <summary>Recorded in the workspace's own log, and in the acting admin's when that is another one.</summary>
     private static async Task RecordAsync(AuditLog audit, Caller caller, string action, string workspaceId, object? before, object? after, CancellationToken cancellationToken)
     {
-        await audit.AppendAsync(workspaceId, action, workspaceId, caller.KeyId, caller.SourceIp, before, after, cancellationToken).ConfigureAwait(false);
+        await audit.AppendAsync(workspaceId, action, workspaceId, caller.KeyId, caller.SourceIp, before, after).ConfigureAwait(false);
         if (caller.Workspace.Id != workspaceId)
         {
-            await audit.AppendAsync(caller.Workspace.Id, action, workspaceId, caller.KeyId, caller.SourceIp, before, after, cancellationToken).ConfigureAwait(false);
+            await audit.AppendAsync(caller.Workspace.Id, action, workspaceId, caller.KeyId, caller.SourceIp, before, after).ConfigureAwait(false);
         }
     }
 }

@@ -88,4 +88,22 @@ public sealed class AuditLogTests(AzuriteFixture azurite) : IClassFixture<Azurit
 
         Assert.Equal(typeof(AuditEndpoints).GetMethods().Where(m => m.IsStatic && m.DeclaringType == typeof(AuditEndpoints)).Select(m => m.Name).Order(), new[] { "GetAsync", "MapAudit" });
     }
+
+    [Fact]
+    public async Task A_value_too_long_for_a_table_property_is_cut_and_marked_never_dropped()
+    {
+        await using var app = await TestApp.StartAsync(azurite, Settings);
+        var audit = app.Services.GetRequiredService<Core.Audit.AuditLog>();
+        var huge = new { note = new string('"', 40_000) + new string('x', 60_000) }; // quotes grow sixfold when escaped
+
+        await audit.AppendAsync("default", "test.large", "t", "actor", "192.0.2.1", huge, new { ok = true });
+        var entry = Assert.Single((await app.SendAsync("GET", "/api/v1/audit?action=test.large")).Body!.Value.GetProperty("items").EnumerateArray());
+
+        var before = entry.GetProperty("before");
+        Assert.True(before.GetProperty("truncated").GetBoolean());
+        Assert.Equal(System.Text.Json.JsonSerializer.Serialize(huge, Core.Audit.AuditJson.Options).Length, before.GetProperty("original_chars").GetInt32());
+        Assert.StartsWith("{\"note\":\"\\u0022", before.Str("head"), StringComparison.Ordinal);
+        Assert.InRange(before.GetRawText().Length, 1, Core.Audit.AuditLog.MaxValueChars);
+        Assert.True(entry.GetProperty("after").GetProperty("ok").GetBoolean());
+    }
 }
