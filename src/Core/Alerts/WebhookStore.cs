@@ -56,7 +56,7 @@ public sealed class WebhookStore(IStorageProvider storage, TimeProvider clock)
     public async Task<IReadOnlyList<Webhook>> ListAsync(string workspaceId, CancellationToken cancellationToken)
     {
         var webhooks = new List<Webhook>();
-        await foreach (var row in Table.QueryAsync(TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId}"), cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var row in CappedPartition.ListAsync(Table, workspaceId, cancellationToken).ConfigureAwait(false))
         {
             webhooks.Add(FromEntity(row));
         }
@@ -67,13 +67,15 @@ public sealed class WebhookStore(IStorageProvider storage, TimeProvider clock)
     public async Task<Webhook?> GetAsync(string workspaceId, string id, CancellationToken cancellationToken) =>
         IsWellFormedId(id) && await Table.GetIfExistsAsync(workspaceId, id, cancellationToken: cancellationToken).ConfigureAwait(false) is { } row ? FromEntity(row) : null;
 
-    /// <summary>Stores a new webhook under a new id; the given id and times are ignored.</summary>
-    public async Task<Webhook> CreateAsync(string workspaceId, Webhook webhook, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stores a new webhook under a new id (the given id and times are ignored); null when the workspace already
+    /// holds <see cref="MaxWebhooksPerWorkspace"/>, however many are created at once.
+    /// </summary>
+    public async Task<Webhook?> CreateAsync(string workspaceId, Webhook webhook, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         var stored = webhook with { Id = IdPrefix + Guid.NewGuid().ToString("N")[..16], CreatedAt = now, UpdatedAt = now };
-        await Table.InsertAsync(ToEntity(workspaceId, stored), cancellationToken).ConfigureAwait(false);
-        return stored;
+        return await CappedPartition.TryAddAsync(Table, ToEntity(workspaceId, stored), MaxWebhooksPerWorkspace, cancellationToken).ConfigureAwait(false) ? stored : null;
     }
 
     /// <summary>Replaces a webhook (keeping its id and creation time) unless it changed meanwhile; null when there is none.</summary>
@@ -98,8 +100,7 @@ public sealed class WebhookStore(IStorageProvider storage, TimeProvider clock)
             return null;
         }
 
-        await Table.DeleteAsync(workspaceId, id, ETag.All, cancellationToken).ConfigureAwait(false);
-        return webhook;
+        return await CappedPartition.TryDeleteAsync(Table, workspaceId, id, cancellationToken).ConfigureAwait(false) ? webhook : null;
     }
 
     // Checked before any storage call, so that text which is not one of our ids never reaches a table key.

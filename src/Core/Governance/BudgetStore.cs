@@ -15,7 +15,7 @@ public sealed class BudgetStore(IStorageProvider storage, TimeProvider clock)
     public async Task<IReadOnlyList<Budget>> ListAsync(string workspaceId, CancellationToken cancellationToken)
     {
         var budgets = new List<Budget>();
-        await foreach (var row in Table.QueryAsync(TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId}"), cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var row in CappedPartition.ListAsync(Table, workspaceId, cancellationToken).ConfigureAwait(false))
         {
             budgets.Add(FromEntity(row));
         }
@@ -26,12 +26,12 @@ public sealed class BudgetStore(IStorageProvider storage, TimeProvider clock)
     public async Task<Budget?> GetAsync(string workspaceId, string id, CancellationToken cancellationToken) =>
         IsWellFormedId(id) && await Table.GetIfExistsAsync(workspaceId, id, cancellationToken: cancellationToken).ConfigureAwait(false) is { } row ? FromEntity(row) : null;
 
-    public async Task<Budget> CreateAsync(string workspaceId, Budget budget, CancellationToken cancellationToken)
+    /// <summary>Stores a new budget under a new id; null when the workspace already holds <see cref="MaxBudgetsPerWorkspace"/>, however many are created at once.</summary>
+    public async Task<Budget?> CreateAsync(string workspaceId, Budget budget, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         var stored = budget with { Id = "bud_" + Guid.NewGuid().ToString("N")[..16], CreatedAt = now, UpdatedAt = now };
-        await Table.InsertAsync(ToEntity(workspaceId, stored), cancellationToken).ConfigureAwait(false);
-        return stored;
+        return await CappedPartition.TryAddAsync(Table, ToEntity(workspaceId, stored), MaxBudgetsPerWorkspace, cancellationToken).ConfigureAwait(false) ? stored : null;
     }
 
     /// <summary>Replaces a budget's definition; null when there is no such budget.</summary>
@@ -69,8 +69,7 @@ public sealed class BudgetStore(IStorageProvider storage, TimeProvider clock)
             return null;
         }
 
-        await Table.DeleteAsync(workspaceId, id, Azure.ETag.All, cancellationToken).ConfigureAwait(false);
-        return budget;
+        return await CappedPartition.TryDeleteAsync(Table, workspaceId, id, cancellationToken).ConfigureAwait(false) ? budget : null;
     }
 
     private static bool IsWellFormedId(string id) => id is { Length: 20 } && id.StartsWith("bud_", StringComparison.Ordinal) && id[4..].All(char.IsAsciiHexDigitLower);

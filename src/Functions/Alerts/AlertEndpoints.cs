@@ -117,12 +117,11 @@ public static class AlertEndpoints
             return problem;
         }
 
-        if ((await webhooks.ListAsync(caller.Workspace.Id, cancellationToken).ConfigureAwait(false)).Count >= WebhookStore.MaxWebhooksPerWorkspace)
+        if (await webhooks.CreateAsync(caller.Workspace.Id, webhook! with { Secret = webhook.Secret.Length == 0 ? WebhookStore.NewSecret() : webhook.Secret }, cancellationToken).ConfigureAwait(false) is not { } stored)
         {
             return Problems.Conflict("webhooks", $"A workspace holds at most {WebhookStore.MaxWebhooksPerWorkspace} webhooks.");
         }
 
-        var stored = await webhooks.CreateAsync(caller.Workspace.Id, webhook! with { Secret = webhook.Secret.Length == 0 ? WebhookStore.NewSecret() : webhook.Secret }, cancellationToken).ConfigureAwait(false);
         var view = WebhookView.Of(stored);
         await audit.AppendAsync(caller.Workspace.Id, AuditActions.WebhookCreate, stored.Id, caller.KeyId, caller.SourceIp, null, view).ConfigureAwait(false);
         return TypedResults.Created($"/api/v1/alerts/webhooks/{stored.Id}", view with { Secret = stored.Secret });

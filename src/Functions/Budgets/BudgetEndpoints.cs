@@ -1,6 +1,6 @@
 using AgentSpend.Core.Audit;
 using AgentSpend.Core.Governance;
-using AgentSpend.Core.Limits;
+using AgentSpend.Core.Ingest;
 using AgentSpend.Functions.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -64,29 +64,28 @@ public static class BudgetEndpoints
             : NotFound(id);
 
     public static async Task<Results<Created<BudgetView>, ProblemHttpResult>> CreateAsync(
-        HttpRequest request, Caller caller, BudgetStore budgets, BudgetUsage usage, PlanLimitEnforcer limits, PreflightCheck check, AuditLog audit, CancellationToken cancellationToken)
+        HttpRequest request, Caller caller, BudgetStore budgets, BudgetUsage usage, PreflightCheck check, AuditLog audit, CancellationToken cancellationToken)
     {
-        var (budget, problem) = await ReadAsync(request, caller, limits, cancellationToken).ConfigureAwait(false);
+        var (budget, problem) = await ReadAsync(request, caller, cancellationToken).ConfigureAwait(false);
         if (problem is not null)
         {
             return problem;
         }
 
-        if ((await budgets.ListAsync(caller.Workspace.Id, cancellationToken).ConfigureAwait(false)).Count >= BudgetStore.MaxBudgetsPerWorkspace)
+        if (await budgets.CreateAsync(caller.Workspace.Id, budget!, cancellationToken).ConfigureAwait(false) is not { } stored)
         {
             return Problems.Conflict("budgets", $"A workspace holds at most {BudgetStore.MaxBudgetsPerWorkspace} budgets.");
         }
 
-        var stored = await budgets.CreateAsync(caller.Workspace.Id, budget!, cancellationToken).ConfigureAwait(false);
         check.Forget(caller.Workspace.Id);
         await audit.AppendAsync(caller.Workspace.Id, AuditActions.BudgetCreate, stored.Id, caller.KeyId, caller.SourceIp, null, stored).ConfigureAwait(false);
         return TypedResults.Created($"/api/v1/budgets/{stored.Id}", await ViewAsync(caller, stored, usage, cancellationToken).ConfigureAwait(false));
     }
 
     public static async Task<Results<Ok<BudgetView>, ProblemHttpResult>> ReplaceAsync(
-        string id, HttpRequest request, Caller caller, BudgetStore budgets, BudgetUsage usage, PlanLimitEnforcer limits, PreflightCheck check, AuditLog audit, CancellationToken cancellationToken)
+        string id, HttpRequest request, Caller caller, BudgetStore budgets, BudgetUsage usage, PreflightCheck check, AuditLog audit, CancellationToken cancellationToken)
     {
-        var (budget, problem) = await ReadAsync(request, caller, limits, cancellationToken).ConfigureAwait(false);
+        var (budget, problem) = await ReadAsync(request, caller, cancellationToken).ConfigureAwait(false);
         if (problem is not null)
         {
             return problem;
@@ -126,7 +125,7 @@ public static class BudgetEndpoints
     private static string Choices<T>(IReadOnlyDictionary<string, T> names) => Problems.Choices([.. names.Keys]);
 
     /// <summary>Reads and checks a budget body; every error names its field.</summary>
-    private static async Task<(Budget? Budget, ProblemHttpResult? Problem)> ReadAsync(HttpRequest request, Caller caller, PlanLimitEnforcer limits, CancellationToken cancellationToken)
+    private static async Task<(Budget? Budget, ProblemHttpResult? Problem)> ReadAsync(HttpRequest request, Caller caller, CancellationToken cancellationToken)
     {
         var (body, problem) = await JsonBody.ReadAsync<BudgetBody>(request, cancellationToken).ConfigureAwait(false);
         if (problem is not null)
@@ -145,9 +144,10 @@ public static class BudgetEndpoints
             return Fail("scope_value", scope == BudgetScope.Workspace ? "a workspace budget takes no scope_value." : $"names the {scopeName} the budget is for; it is required.");
         }
 
-        if (scope == BudgetScope.Agent && !await limits.KnowsAgentAsync(caller.Workspace.Id, body.ScopeValue!, cancellationToken).ConfigureAwait(false))
+        // An agent, team, user or model need not have sent usage yet: a team sets a new agent's budget before it runs.
+        if (body.ScopeValue is { } value && (value.Length > IngestRequestParser.MaxNameLength || value.Any(char.IsControl)))
         {
-            return Fail("scope_value", $"no agent '{body.ScopeValue}' has sent usage to this workspace.");
+            return Fail("scope_value", $"must be at most {IngestRequestParser.MaxNameLength} characters, without control characters.");
         }
 
         if (scope == BudgetScope.Key

@@ -56,7 +56,8 @@ public sealed class WebhookDestinationTests(AzuriteFixture azurite) : IClassFixt
         // As after DNS rebinding: the name passed registration, and now resolves to this host (localhost stands in for it).
         var url = receiver.Url("/hook").Replace("127.0.0.1", "localhost", StringComparison.Ordinal);
         var webhook = await app.Services.GetRequiredService<WebhookStore>().CreateAsync(
-            workspace, new Webhook { Id = "", Url = url, Format = WebhookFormats.Json, Secret = WebhookStore.NewSecret(), Enabled = true }, CancellationToken.None);
+            workspace, new Webhook { Id = "", Url = url, Format = WebhookFormats.Json, Secret = WebhookStore.NewSecret(), Enabled = true }, CancellationToken.None)
+            ?? throw new InvalidOperationException("no room for the webhook");
         var alert = AlertTesting.UnpricedAlert(workspace, DateTimeOffset.UtcNow, "acme-internal");
 
         await AlertTesting.RaiseAsync(app, alert);

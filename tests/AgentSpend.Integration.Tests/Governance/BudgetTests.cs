@@ -96,7 +96,7 @@ public sealed class BudgetTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
     [InlineData("""{"scope":"planet","metric":"cost_usd","period":"daily","limit":1}""", "scope", "'planet' is not a scope; use workspace, team, user, agent, model or key.")]
     [InlineData("""{"scope":"workspace","metric":"cost_usd","period":"daily","limit":-5}""", "limit", "must be a positive number (at most 10^12).")]
     [InlineData("""{"scope":"workspace","metric":"cost_usd","period":"fortnightly","limit":1}""", "period", "'fortnightly' is not a period; use daily, weekly, monthly, total or rolling_5h.")]
-    [InlineData("""{"scope":"agent","scope_value":"ghost","metric":"cost_usd","period":"daily","limit":1}""", "scope_value", "no agent 'ghost' has sent usage to this workspace.")]
+    [InlineData("""{"scope":"agent","scope_value":"a\u0007b","metric":"cost_usd","period":"daily","limit":1}""", "scope_value", "must be at most 256 characters, without control characters.")]
     [InlineData("""{"scope":"team","metric":"cost_usd","period":"daily","limit":1}""", "scope_value", "names the team the budget is for; it is required.")]
     [InlineData("""{"scope":"workspace","metric":"dollars","period":"daily","limit":1}""", "metric", "'dollars' is not a metric; use cost_usd, tokens or calls.")]
     [InlineData("""{"scope":"workspace","metric":"calls","period":"daily","limit":1,"action":"panic"}""", "action", "'panic' is not an action; use alert or block.")]
