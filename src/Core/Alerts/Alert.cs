@@ -65,5 +65,8 @@ public static class AlertDelivery
     /// <summary>The workspace had no webhook when the alert was delivered: kept in the history only.</summary>
     public const string NoWebhooks = "no_webhooks";
 
-    public static IReadOnlyList<string> All { get; } = [Pending, Delivered, Failed, NoWebhooks];
+    /// <summary>Raised past the hour's allowance of its kind (<see cref="AlertStore.MaxPostedPerKindHour"/>): kept in the history, not posted.</summary>
+    public const string Throttled = "throttled";
+
+    public static IReadOnlyList<string> All { get; } = [Pending, Delivered, Failed, NoWebhooks, Throttled];
 }

@@ -47,6 +47,16 @@ public sealed partial class AlertStore(IStorageProvider storage, TimeProvider cl
     public static string NewId(DateTimeOffset at) =>
         (DateTimeOffset.MaxValue.UtcTicks - at.UtcTicks).ToString("D19", CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..8];
 
+    /// <summary>
+    /// How many alerts of one kind a workspace sends to its webhooks in an hour (UTC). Past it an alert is still raised
+    /// and kept in the history, as <c>throttled</c>, but not posted: a stream of new model names, say, cannot flood
+    /// the webhooks, and one kind's flood leaves the others' room alone.
+    /// </summary>
+    public const int MaxPostedPerKindHour = 20;
+
+    /// <summary>Per workspace, kind and hour: how many alerts were let through to the webhooks.</summary>
+    private const string ThrottleRowPrefix = "t|";
+
     /// <summary>Raises the alert unless its key was raised before; true when this call raised it.</summary>
     public async Task<bool> RaiseAsync(Alert alert, CancellationToken cancellationToken)
     {
@@ -54,23 +64,47 @@ public sealed partial class AlertStore(IStorageProvider storage, TimeProvider cl
         {
             ["Key"] = alert.Key, ["AlertId"] = alert.Id,
         };
-        var row = new TableEntity(alert.WorkspaceId, AlertRowPrefix + alert.Id)
+        var throttleKey = $"{ThrottleRowPrefix}{alert.Kind}|{clock.GetUtcNow():yyyyMMddHH}";
+        bool throttled;
+        while (true)
         {
-            [AlertProperty] = JsonSerializer.Serialize(alert, CoreJsonContext.Default.Alert),
-            [KindProperty] = alert.Kind,
-            [DeliveryProperty] = AlertDelivery.Pending,
-            [AttemptsProperty] = 0,
-            [QueuedAtProperty] = clock.GetUtcNow(),
-        };
-        try
-        {
-            await Table.SubmitTransactionAsync(
-                [new TableTransactionAction(TableTransactionActionType.Add, marker), new TableTransactionAction(TableTransactionActionType.Add, row)],
-                cancellationToken).ConfigureAwait(false);
+            var counter = await Table.GetIfExistsAsync(alert.WorkspaceId, throttleKey, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var posted = counter?.GetInt32("Count") ?? 0;
+            throttled = posted >= MaxPostedPerKindHour;
+            var row = new TableEntity(alert.WorkspaceId, AlertRowPrefix + alert.Id)
+            {
+                [AlertProperty] = JsonSerializer.Serialize(alert, CoreJsonContext.Default.Alert),
+                [KindProperty] = alert.Kind,
+                [DeliveryProperty] = throttled ? AlertDelivery.Throttled : AlertDelivery.Pending,
+                [AttemptsProperty] = 0,
+                [QueuedAtProperty] = clock.GetUtcNow(),
+            };
+            List<TableTransactionAction> actions = [new(TableTransactionActionType.Add, marker), new(TableTransactionActionType.Add, row)];
+            if (!throttled)
+            {
+                var next = new TableEntity(alert.WorkspaceId, throttleKey) { ["Count"] = posted + 1 };
+                actions.Add(counter is null ? new(TableTransactionActionType.Add, next) : new(TableTransactionActionType.UpdateReplace, next, counter.ETag));
+            }
+
+            try
+            {
+                await Table.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
+                break;
+            }
+            catch (TableTransactionFailedException ex) when (ex.Status == 409 && ex.FailedTransactionActionIndex == 0)
+            {
+                return false;
+            }
+            catch (TableTransactionFailedException ex) when (ex.Status is 409 or 412 && ex.FailedTransactionActionIndex == 2)
+            {
+                // Another alert of this kind took a place meanwhile: count again.
+            }
         }
-        catch (TableTransactionFailedException ex) when (ex.Status == 409 && ex.FailedTransactionActionIndex == 0)
+
+        if (throttled)
         {
-            return false;
+            LogThrottled(logger, alert.Kind, alert.Key, alert.WorkspaceId, MaxPostedPerKindHour);
+            return true;
         }
 
         LogRaised(logger, alert.Kind, alert.Key, alert.WorkspaceId);
@@ -218,6 +252,9 @@ public sealed partial class AlertStore(IStorageProvider storage, TimeProvider cl
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Alert {Kind} raised for {Key} in workspace {WorkspaceId}")]
     private static partial void LogRaised(ILogger logger, string kind, string key, string workspaceId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Alert {Kind} raised for {Key} in workspace {WorkspaceId} is kept but not posted: {Max} of its kind were posted this hour")]
+    private static partial void LogThrottled(ILogger logger, string kind, string key, string workspaceId, int max);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Alert {AlertId} of workspace {WorkspaceId} was still pending past its due time; queued again")]
     private static partial void LogRequeued(ILogger logger, string alertId, string workspaceId);

@@ -26,7 +26,7 @@ public sealed record WebhookList(IReadOnlyList<WebhookView> Items);
 /// <summary>How posting the alert to one webhook went.</summary>
 public sealed record WebhookDeliveryView(string WebhookId, string Status, int Attempts, int? StatusCode, string? Error, DateTimeOffset At);
 
-/// <summary>An alert with its delivery: <c>status</c> is pending, delivered, failed or no_webhooks.</summary>
+/// <summary>An alert with its delivery: <c>status</c> is pending, delivered, failed, no_webhooks or throttled.</summary>
 public sealed record AlertView(
     string Id, string Kind, string Message, DateTimeOffset RaisedAt, BudgetAlertDetails? Budget, string? Model, SpikeAlertDetails? Spike,
     PoisonedAlertDetails? Poisoned, string Status, int Attempts, string? LastError, DateTimeOffset? DeliveredAt, IReadOnlyList<WebhookDeliveryView> Webhooks)

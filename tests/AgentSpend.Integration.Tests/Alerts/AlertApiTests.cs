@@ -142,7 +142,7 @@ public sealed class AlertApiTests(AzuriteFixture azurite) : IClassFixture<Azurit
         foreach (var (query, field, reason) in new[]
                  {
                      ("?kind=outage", "kind", "'outage' is not an alert kind; use budget_threshold, unpriced_model, spend_spike or ingest_poisoned."),
-                     ("?status=lost", "status", "'lost' is not a delivery status; use pending, delivered, failed or no_webhooks."),
+                     ("?status=lost", "status", "'lost' is not a delivery status; use pending, delivered, failed, no_webhooks or throttled."),
                      ("?limit=0", "limit", "must be a whole number from 1 to 500."),
                      ("?cursor=bm90LW91cnM", "cursor", "is not a cursor this API gave out."),
                      ("?sort=oldest", "sort", "'sort' is not a parameter here; use kind, status, limit, cursor."),
