@@ -38,6 +38,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IWorkspaceDirectory>(sp => sp.GetRequiredService<WorkspaceStore>());
         services.AddSingleton<WorkspacePurgeService>();
         services.AddSingleton<ApiKeyService>();
+        services.AddSingleton<Auth.AuthFailureLimiter>();
         services.AddSingleton<AuditLog>();
         services.AddSingleton<PlanLimitEnforcer>();
         services.AddSingleton(sp => PriceCatalog.FromConfiguration(sp.GetRequiredService<IConfiguration>()));

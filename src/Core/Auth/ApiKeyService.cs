@@ -61,8 +61,14 @@ public static class ApiKeyScopes
 /// cost no storage request. Last use and failed attempts are counted in memory and written by
 /// <see cref="FlushUsageAsync"/> at intervals: one write per key per interval, not one per request.
 /// </summary>
-public sealed partial class ApiKeyService(IStorageProvider storage, IMemoryCache cache, IOptions<AgentSpendOptions> options, TimeProvider clock, ILogger<ApiKeyService> logger)
+public sealed partial class ApiKeyService(IStorageProvider storage, IOptions<AgentSpendOptions> options, TimeProvider clock, ILogger<ApiKeyService> logger) : IDisposable
 {
+    /// <summary>How many looked-up keys, found or not, are remembered at most: unknown keys cannot grow the cache without bound.</summary>
+    public const int MaxCachedLookups = 50_000;
+
+    /// <summary>The shortest key worth a lookup: generated keys are much longer, a configured admin key at least 24 characters.</summary>
+    public const int MinPresentedLength = 16;
+
     public const string KeyPrefix = "as_";
     private const string KeyPartition = "key";
     private const string BootstrapPartition = "bootstrap";
@@ -70,6 +76,7 @@ public sealed partial class ApiKeyService(IStorageProvider storage, IMemoryCache
     private static readonly TimeSpan CacheTime = TimeSpan.FromSeconds(30);
 
     private readonly ConcurrentDictionary<string, KeyUsage> _usage = new(StringComparer.Ordinal);
+    private readonly MemoryCache cache = new(new MemoryCacheOptions { SizeLimit = MaxCachedLookups });
 
     private ITableStore Table => storage.GetTable(StorageNames.ApiKeysTable);
 
@@ -84,7 +91,7 @@ public sealed partial class ApiKeyService(IStorageProvider storage, IMemoryCache
 
     public async Task<ApiKeyIdentity?> AuthenticateAsync(string presentedKey, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrEmpty(presentedKey) || presentedKey.Length > MaxPresentedLength)
+        if (!IsPlausible(presentedKey))
         {
             return null;
         }
@@ -96,7 +103,7 @@ public sealed partial class ApiKeyService(IStorageProvider storage, IMemoryCache
             stored = row is not null && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(row.RowKey), Encoding.ASCII.GetBytes(hash))
                 ? new StoredKey(ToInfo(row))
                 : null;
-            cache.Set(CacheKey(hash), stored, CacheTime);
+            cache.Set(CacheKey(hash), stored, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = CacheTime });
         }
 
         if (stored is null)
@@ -404,6 +411,12 @@ public sealed partial class ApiKeyService(IStorageProvider storage, IMemoryCache
     };
 
     private static string CacheKey(string hash) => "apikey:" + hash;
+
+    /// <summary>Whether <paramref name="key"/> could be a key at all (16–256 printable ASCII characters): what cannot costs no lookup.</summary>
+    public static bool IsPlausible(string? key) =>
+        key is { Length: >= MinPresentedLength and <= MaxPresentedLength } && key.All(c => c is > ' ' and <= '~');
+
+    public void Dispose() => cache.Dispose();
 
     private sealed record StoredKey(ApiKeyInfo Info)
     {

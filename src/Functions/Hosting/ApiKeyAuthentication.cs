@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
 using AgentSpend.Core.Auth;
+using AgentSpend.Core.Configuration;
 using AgentSpend.Core.Workspaces;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Mvc;
@@ -46,11 +47,15 @@ internal sealed class ApiKeyAuthenticationHandler(
     ILoggerFactory loggerFactory,
     UrlEncoder encoder,
     ApiKeyService keys,
+    AuthFailureLimiter failures,
+    IConfiguration configuration,
     IWorkspaceDirectory workspaces,
     IProblemDetailsService problems) : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
     private const string MissingKey = "No API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'.";
     private const string UnknownKey = "The API key is not valid.";
+    private static readonly string TooManyFailures = $"Too many requests with keys that are not valid came from this address (over {AuthFailureLimiter.MaxFailuresPerMinute} a minute); try again after Retry-After.";
+    private const string TooManyFailuresItem = "agentspend.auth-failures-retry-after";
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -60,10 +65,19 @@ internal sealed class ApiKeyAuthenticationHandler(
             return AuthenticateResult.NoResult();
         }
 
+        // An address that keeps failing is turned away before its keys cost a lookup.
+        var address = ClientAddress.Of(Context, underHost: configuration[AgentSpendOptions.CustomHandlerPortSetting] is { Length: > 0 });
+        if (failures.RetryAfter(address) is { } wait)
+        {
+            Context.Items[TooManyFailuresItem] = wait;
+            return AuthenticateResult.Fail(TooManyFailures);
+        }
+
         var identity = await keys.AuthenticateAsync(key, Context.RequestAborted).ConfigureAwait(false);
         var workspace = identity is null ? null : await workspaces.FindAsync(identity.WorkspaceId, Context.RequestAborted).ConfigureAwait(false);
         if (identity is null || workspace is not { IsActive: true })
         {
+            failures.RecordFailure(address);
             // One answer for unknown, revoked and deleted-workspace keys: nothing to learn by trying.
             return AuthenticateResult.Fail(UnknownKey);
         }
@@ -84,6 +98,14 @@ internal sealed class ApiKeyAuthenticationHandler(
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
         var result = await HandleAuthenticateOnceSafeAsync().ConfigureAwait(false);
+        if (Context.Items[TooManyFailuresItem] is TimeSpan wait)
+        {
+            Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await WriteProblemAsync("Too Many Requests", TooManyFailures).ConfigureAwait(false);
+            return;
+        }
+
         Response.StatusCode = StatusCodes.Status401Unauthorized;
         Response.Headers.WWWAuthenticate = "Bearer";
         await WriteProblemAsync("Unauthorized", result.Failure is null ? MissingKey : UnknownKey).ConfigureAwait(false);

@@ -13,7 +13,6 @@ public sealed class ApiKeyBootstrapTests(AzuriteFixture azurite) : IClassFixture
 {
     private ApiKeyService Service(string? adminKey = null) => new(
         azurite.Storage,
-        new MemoryCache(new MemoryCacheOptions()),
         Options.Create(new AgentSpendOptions { AdminKey = adminKey }),
         TimeProvider.System,
         NullLogger<ApiKeyService>.Instance);
