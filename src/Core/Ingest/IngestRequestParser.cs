@@ -172,7 +172,7 @@ public sealed partial class IngestRequestParser(TimeProvider clock, PriceCatalog
             : model is null ? null : catalog.Find(model)?.Provider ?? "unknown";
         var required = new[] { agent, provider, model };
 
-        var timestamp = ReadTimestamp(e, now, Fail);
+        var timestamp = ReadTimestamp(e, now, workspace.RetentionDays, Fail);
         var tokens = new long[TokenFields.Length];
         for (var i = 0; i < TokenFields.Length; i++)
         {
@@ -289,7 +289,7 @@ public sealed partial class IngestRequestParser(TimeProvider clock, PriceCatalog
         return text.Any(char.IsControl) ? "must not contain control characters." : null;
     }
 
-    private static DateTimeOffset? ReadTimestamp(JsonElement e, DateTimeOffset now, Action<string, string> fail)
+    private static DateTimeOffset? ReadTimestamp(JsonElement e, DateTimeOffset now, int retentionDays, Action<string, string> fail)
     {
         const string field = "timestamp";
         if (!TryGetPresent(e, field, out var value))
@@ -307,6 +307,14 @@ public sealed partial class IngestRequestParser(TimeProvider clock, PriceCatalog
         if (timestamp < Earliest)
         {
             fail(field, "must not be before 2000-01-01.");
+            return null;
+        }
+
+        // Older than the raw events are kept, it would be deleted as it is stored; and it would stretch a run's span,
+        // and every read of the run, across years.
+        if (timestamp < now.AddDays(-retentionDays))
+        {
+            fail(field, $"too_old: the workspace keeps raw events {retentionDays} days, so none from before {now.AddDays(-retentionDays):yyyy-MM-ddTHH:mm:ssZ} is accepted.");
             return null;
         }
 

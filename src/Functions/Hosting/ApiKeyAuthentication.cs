@@ -48,7 +48,7 @@ internal sealed class ApiKeyAuthenticationHandler(
     UrlEncoder encoder,
     ApiKeyService keys,
     AuthFailureLimiter failures,
-    IConfiguration configuration,
+    IOptions<AgentSpendOptions> settings,
     IWorkspaceDirectory workspaces,
     IProblemDetailsService problems) : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
@@ -66,7 +66,7 @@ internal sealed class ApiKeyAuthenticationHandler(
         }
 
         // An address that keeps failing is turned away before its keys cost a lookup.
-        var address = ClientAddress.Of(Context, underHost: configuration[AgentSpendOptions.CustomHandlerPortSetting] is { Length: > 0 });
+        var address = ClientAddress.Of(Context, underHost: settings.Value.CustomHandlerPort is not null);
         if (failures.RetryAfter(address) is { } wait)
         {
             Context.Items[TooManyFailuresItem] = wait;

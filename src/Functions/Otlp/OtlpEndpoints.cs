@@ -84,6 +84,11 @@ public static class OtlpEndpoints
             return Problems.BadRequest("body", ex.Message);
         }
 
+        if (OtlpDecoder.TooMany(export) is { } tooMany)
+        {
+            return Problems.TooLarge("body", tooMany);
+        }
+
         var batch = await map(export, caller.Workspace, cancellationToken).ConfigureAwait(false);
         long rejected = batch.Refused;
         var reasons = new List<string>(batch.RefusalReasons);

@@ -186,9 +186,11 @@ public sealed class StandaloneTriggerTests(AzuriteFixture azurite) : IClassFixtu
     {
         await using var app = await TestApp.StartAsync(azurite);
 
-        using var response = await app.CreateClient(null).PostAsJsonAsync("/AggregateUsage", new { Data = new { message = "x" } });
+        using var anonymous = await app.CreateClient(null).PostAsJsonAsync("/AggregateUsage", new { Data = new { message = "x" } });
+        using var keyed = await app.CreateClient(TestApp.AdminKey).PostAsJsonAsync("/AggregateUsage", new { Data = new { message = "x" } });
 
-        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        // Nothing serves the path: without a key that is 401, as for any path (deny by default); with one, 404.
+        Assert.Equal((HttpStatusCode.Unauthorized, HttpStatusCode.NotFound), (anonymous.StatusCode, keyed.StatusCode));
     }
 
     [Fact]

@@ -15,7 +15,7 @@ public sealed class AgentTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
     public async Task The_list_sums_today_this_week_this_month_and_all_time_and_the_detail_shows_the_model_mix_and_seven_days(string timezone)
     {
         await using var app = await TestApp.StartAsync(azurite);
-        var (_, key) = await app.CreateWorkspaceAsync(new { name = "agents-" + timezone.Replace('/', '-'), timezone }, "ingest", "read");
+        var (_, key) = await app.CreateWorkspaceAsync(new { name = "agents-" + timezone.Replace('/', '-'), timezone, retention_days = 400 }, "ingest", "read");
         var zone = TimeZoneInfo.FindSystemTimeZoneById(timezone);
         var now = DateTimeOffset.UtcNow;
         Call[] calls =
@@ -127,7 +127,7 @@ public sealed class AgentTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
         string key;
         await using (var writer = await TestApp.StartAsync(azurite))
         {
-            (_, key) = await writer.CreateWorkspaceAsync(new { name = "cold-agents" }, "ingest", "read");
+            (_, key) = await writer.CreateWorkspaceAsync(new { name = "cold-agents", retention_days = 400 }, "ingest", "read");
             Assert.Equal(202, (await writer.SendAsync("POST", "/api/v1/ingest", new
             {
                 events = new[] { TimeSpan.FromMinutes(1), TimeSpan.FromDays(100) }.Select((ago, i) => new

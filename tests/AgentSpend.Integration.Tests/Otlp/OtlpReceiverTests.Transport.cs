@@ -59,3 +59,35 @@ public sealed partial class OtlpReceiverTests
         public override long Length => throw new NotSupportedException();
     }
 }
+
+/// <summary>How many records, spans, points and metrics one export may carry.</summary>
+public sealed class OtlpExportCapTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
+{
+    [Theory]
+    [InlineData("logs", 10_001, 0, "An export carries at most 10000 log records; this one has 10001. Export smaller batches.")]
+    [InlineData("traces", 10_001, 0, "An export carries at most 10000 spans; this one has 10001. Export smaller batches.")]
+    [InlineData("metrics", 10_001, 1, "An export carries at most 10000 data points; this one has 10001. Export smaller batches.")]
+    [InlineData("metrics", 1_001, 1_001, "An export carries at most 1000 metrics; this one has 1001. Export smaller batches.")]
+    public async Task An_export_past_the_caps_gets_413_naming_them_and_queues_nothing(string signal, int items, int metrics, string reason)
+    {
+        await using var app = await TestApp.StartAsync(azurite);
+        var (_, key) = await app.CreateWorkspaceAsync(new { name = $"otlp-cap-{signal}-{metrics}" }, "ingest", "read");
+        var queue = app.Storage.GetQueue(Core.Storage.StorageNames.IngestQueue);
+        var before = await queue.GetApproximateCountAsync();
+
+        var body = signal switch
+        {
+            "logs" => "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[" + string.Join(',', Enumerable.Repeat("{}", items)) + "]}]}]}",
+            "traces" => "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[" + string.Join(',', Enumerable.Repeat("{}", items)) + "]}]}]}",
+            _ => "{\"resourceMetrics\":[{\"scopeMetrics\":[{\"metrics\":[" + string.Join(',', Enumerable.Range(0, metrics).Select(m =>
+                "{\"name\":\"m" + m + "\",\"sum\":{\"dataPoints\":[" + string.Join(',', Enumerable.Repeat("{\"asDouble\":1}", m == 0 ? items - (metrics - 1) : 1)) + "]}}")) + "]}]}]}",
+        };
+        using var client = app.CreateClient(key);
+        using var response = await client.PostAsync($"/api/otlp/v1/{signal}", new StringContent(body, Encoding.UTF8, "application/json"));
+        var problem = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+
+        Assert.Equal((413, "application/problem+json"), ((int)response.StatusCode, response.Content.Headers.ContentType?.MediaType));
+        Assert.Equal(("body", reason), (problem.GetProperty("errors")[0].Str("field"), problem.GetProperty("errors")[0].Str("reason")));
+        Assert.Equal(before, await queue.GetApproximateCountAsync());
+    }
+}
