@@ -39,6 +39,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<WorkspacePurgeService>();
         services.AddSingleton<ApiKeyService>();
         services.AddSingleton<Auth.AuthFailureLimiter>();
+        services.AddSingleton<StorageFanOut>();
         services.AddSingleton<AuditLog>();
         services.AddSingleton<PlanLimitEnforcer>();
         services.AddSingleton(sp => PriceCatalog.FromConfiguration(sp.GetRequiredService<IConfiguration>()));

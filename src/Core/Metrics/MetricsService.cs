@@ -6,13 +6,19 @@ using AgentSpend.Core.Workspaces;
 namespace AgentSpend.Core.Metrics;
 
 /// <summary>Answers metrics from daily buckets only; raw events are never scanned.</summary>
-public sealed class MetricsService(IStorageProvider storage, DayVersions versions, TimeProvider clock)
+public sealed class MetricsService(IStorageProvider storage, DayVersions versions, TimeProvider clock) : IDisposable
 {
     private const int ReadConcurrency = 16;
 
     // Bucket-only days are a few KB each; days with slices can be far larger, so fewer of them are kept.
     private readonly DayCache _days = new(capacity: 20_000, clock);
     private readonly DayCache _slicedDays = new(capacity: 400, clock);
+
+    public void Dispose()
+    {
+        _days.Dispose();
+        _slicedDays.Dispose();
+    }
 
     /// <summary>Totals of the range, with the previous equal period's beside them.</summary>
     public async Task<Overview> OverviewAsync(Workspace workspace, MetricsRange range, MetricsFilter filter, CancellationToken cancellationToken)

@@ -41,31 +41,45 @@ public static class OtlpDecoder
 
     private static readonly JsonParser Json = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(true).WithRecursionLimit(32));
 
-    /// <summary>Inflates a gzip body; null when it grows past <see cref="MaxDecodedBytes"/>.</summary>
+    /// <summary>
+    /// Inflates a gzip body; null when it grows past <see cref="MaxDecodedBytes"/>. Two passes, so that memory stays
+    /// bounded: the first only measures (through a small buffer, stopping past the limit, so a bomb costs next to
+    /// nothing), the second inflates into an array of exactly that size. No growing buffers, no copies of the body.
+    /// </summary>
     public static byte[]? Gunzip(ReadOnlyMemory<byte> body)
     {
         try
         {
-            using var input = new GZipStream(new MemoryStream(body.ToArray()), CompressionMode.Decompress);
-            using var output = new MemoryStream();
+            var size = 0L;
             var chunk = new byte[81920];
-            int read;
-            while ((read = input.Read(chunk)) > 0)
+            using (var measure = new GZipStream(Source(body), CompressionMode.Decompress))
             {
-                output.Write(chunk, 0, read);
-                if (output.Length > MaxDecodedBytes)
+                int read;
+                while ((read = measure.Read(chunk)) > 0)
                 {
-                    return null;
+                    size += read;
+                    if (size > MaxDecodedBytes)
+                    {
+                        return null;
+                    }
                 }
             }
 
-            return output.ToArray();
+            var inflated = new byte[size];
+            using var input = new GZipStream(Source(body), CompressionMode.Decompress);
+            input.ReadExactly(inflated);
+            return inflated;
         }
         catch (InvalidDataException ex)
         {
             throw new OtlpFormatException("The body is not valid gzip.", ex);
         }
     }
+
+    private static MemoryStream Source(ReadOnlyMemory<byte> body) =>
+        System.Runtime.InteropServices.MemoryMarshal.TryGetArray(body, out var segment)
+            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+            : new MemoryStream(body.ToArray(), writable: false);
 
     public static T Parse<T>(ReadOnlySpan<byte> body, bool json, MessageParser<T> parser)
         where T : IMessage<T>, new()

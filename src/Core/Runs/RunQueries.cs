@@ -69,7 +69,7 @@ public sealed record EventView(
 public sealed record EventPage(IReadOnlyList<EventView> Items, string? NextCursor);
 
 /// <summary>Lists runs and sessions from the index, with their figures from their run days; pages a run's raw events.</summary>
-public sealed class RunQueries(IStorageProvider storage, RunIndex index, MetricsService metrics)
+public sealed class RunQueries(IStorageProvider storage, RunIndex index, MetricsService metrics, StorageFanOut fanOut)
 {
     /// <summary>How many runs are summarised at a time while a model or provider filter looks for a page's worth.</summary>
     private const int FilterChunk = 32;
@@ -183,7 +183,7 @@ public sealed class RunQueries(IStorageProvider storage, RunIndex index, Metrics
             return null;
         }
 
-        var days = Days(entry).ToArray();
+        var days = Days(entry, workspace).ToArray();
         var (dayIndex, continuation) = cursor is null ? (0, (string?)null) : DecodeEventCursor(cursor, days.Length);
         var table = storage.GetTable(StorageNames.UsageTable);
         var belongs = (kind == RunKind.Run ? UsageAggregator.RunProperty : UsageAggregator.SessionProperty) + " eq " + TableClient.CreateQueryFilter($"{id}");
@@ -214,10 +214,10 @@ public sealed class RunQueries(IStorageProvider storage, RunIndex index, Metrics
     private async Task<RunDay> SumDaysAsync(Workspace workspace, RunEntry entry, Func<string, bool> inRange, CancellationToken cancellationToken)
     {
         var table = storage.GetTable(StorageNames.UsageTable);
-        var rows = await Task.WhenAll(Days(entry).Where(inRange).Select(day =>
+        var rows = await Task.WhenAll(Days(entry, workspace).Where(inRange).Select(day =>
         {
             var partition = UsageTableKeys.Partition(workspace.Id, day);
-            return table.GetIfExistsAsync(partition, RunDay.RowKeyOf(partition, entry.Hash), cancellationToken: cancellationToken);
+            return fanOut.RunAsync(token => table.GetIfExistsAsync(partition, RunDay.RowKeyOf(partition, entry.Hash), cancellationToken: token), cancellationToken);
         })).ConfigureAwait(false);
         var total = RunDay.New("", workspace.Id, entry.Kind, entry.Id);
         foreach (var row in rows.OfType<TableEntity>())
@@ -228,10 +228,20 @@ public sealed class RunQueries(IStorageProvider storage, RunIndex index, Metrics
         return total;
     }
 
-    private static IEnumerable<string> Days(RunEntry entry)
+    /// <summary>
+    /// The days a run's rows are on, at most the last <c>retention_days</c> + 1 of its span: no event older than the
+    /// retention is accepted, so only a span stretched before that rule (or a run going for months) is cut, and no
+    /// run can make a read fan out across years.
+    /// </summary>
+    private static IEnumerable<string> Days(RunEntry entry, Workspace workspace)
     {
-        var first = DateOnly.ParseExact(entry.FirstDay, Workspace.DayFormat, CultureInfo.InvariantCulture);
         var last = DateOnly.ParseExact(entry.LastDay, Workspace.DayFormat, CultureInfo.InvariantCulture);
+        var first = DateOnly.ParseExact(entry.FirstDay, Workspace.DayFormat, CultureInfo.InvariantCulture);
+        if (first < last.AddDays(-workspace.RetentionDays))
+        {
+            first = last.AddDays(-workspace.RetentionDays);
+        }
+
         for (var day = first; day <= last; day = day.AddDays(1))
         {
             yield return Workspace.FormatDay(day);

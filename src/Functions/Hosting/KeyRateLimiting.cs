@@ -15,6 +15,19 @@ public static class KeyRateLimiting
     public const string Policy = "per-key";
     public const string Reason = "rate_limited";
 
+    /// <summary>Requests with large bodies (OTLP exports, imports) one instance works on at once; more wait in line.</summary>
+    public const int MaxBodyHeavyInFlight = 8;
+
+    /// <summary>How many body-heavy requests may wait for a place; past that they are answered 503 <c>busy</c>.</summary>
+    public const int MaxBodyHeavyWaiting = 32;
+
+    public const string BusyReason = "busy";
+
+    /// <summary>Whether a request carries a body that may be megabytes: each one holds that memory while it is read.</summary>
+    public static bool IsBodyHeavy(HttpRequest request) =>
+        HttpMethods.IsPost(request.Method)
+        && (request.Path.StartsWithSegments("/api/otlp", StringComparison.OrdinalIgnoreCase) || request.Path.StartsWithSegments("/api/v1/import", StringComparison.OrdinalIgnoreCase));
+
     public static IServiceCollection AddKeyRateLimiting(this IServiceCollection services, AgentSpendOptions options) =>
         services.AddRateLimiter(limiter =>
         {
@@ -32,8 +45,26 @@ public static class KeyRateLimiting
                         AutoReplenishment = true,
                     });
             });
+            // Whatever the key: a handful of clients sending 16 MiB exports at once could otherwise take all of an instance's memory.
+            limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context => IsBodyHeavy(context.Request)
+                ? RateLimitPartition.GetConcurrencyLimiter("body-heavy", _ => new ConcurrencyLimiterOptions
+                {
+                    PermitLimit = MaxBodyHeavyInFlight,
+                    QueueLimit = MaxBodyHeavyWaiting,
+                    QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+                })
+                : RateLimitPartition.GetNoLimiter(""));
             limiter.OnRejected = async (context, cancellationToken) =>
             {
+                if (IsBodyHeavy(context.HttpContext.Request) && !context.Lease.TryGetMetadata(MetadataName.RetryAfter, out _))
+                {
+                    await Problems.ServiceUnavailable(
+                        context.HttpContext.Response, BusyReason,
+                        $"This instance is reading {MaxBodyHeavyInFlight} large uploads and {MaxBodyHeavyWaiting} more wait: send it again after Retry-After.",
+                        TimeSpan.FromSeconds(1)).ExecuteAsync(context.HttpContext).ConfigureAwait(false);
+                    return;
+                }
+
                 var seconds = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)) : 1;
                 context.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
                 await Problems.TooManyRequests(Reason, $"This key may make {options.KeyRatePerSecond} requests a second here, with bursts of {options.KeyBurst}.")

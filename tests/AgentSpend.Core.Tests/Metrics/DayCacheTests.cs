@@ -37,6 +37,27 @@ public class DayCacheTests
         Assert.Same(sliced, cache.Find(Partition, withSlices: false, new DayVersion(null, false)));
     }
 
+    [Fact]
+    public void One_workspace_reading_forty_days_into_a_cache_of_ten_leaves_the_others_days_in_place()
+    {
+        using var cache = new DayCache(capacity: 10, new MovableClock(ReadAt));
+        string Day(string workspace, int i) => $"{workspace}|{new DateOnly(2026, 1, 1).AddDays(i):yyyy-MM-dd}|00";
+        var version = new DayVersion("t", Leased: false);
+        for (var i = 0; i < 3; i++)
+        {
+            cache.Keep(Day("quiet", i), withSlices: true, version, DailyBucket.Empty(Day("quiet", i)), ReadAt);
+        }
+
+        for (var i = 0; i < 40; i++)
+        {
+            cache.Keep(Day("busy", i), withSlices: true, version, DailyBucket.Empty(Day("busy", i)), ReadAt);
+        }
+
+        Assert.All(Enumerable.Range(0, 3), i => Assert.NotNull(cache.Find(Day("quiet", i), withSlices: true, version)));
+        Assert.Equal((3, 7), (cache.HeldBy("quiet"), cache.HeldBy("busy")));
+        Assert.All(Enumerable.Range(0, 7), i => Assert.NotNull(cache.Find(Day("busy", i), withSlices: true, version)));
+    }
+
     private sealed class MovableClock(DateTimeOffset now) : TimeProvider
     {
         public DateTimeOffset Now { get; set; } = now;
