@@ -268,7 +268,11 @@ public sealed partial class ApiKeyService(IStorageProvider storage, IOptions<Age
     /// Makes sure the default workspace has an instance-admin key: the one in AGENTSPEND_ADMIN_KEY, or on
     /// the very first start a generated one, which is returned (to be printed once) and never again.
     /// </summary>
-    public async Task<string?> EnsureBootstrapKeyAsync(CancellationToken cancellationToken)
+    public async Task<string?> EnsureBootstrapKeyAsync(CancellationToken cancellationToken) =>
+        await EnsureBootstrapKeyAsync(generateIfNone: true, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>As <see cref="EnsureBootstrapKeyAsync(CancellationToken)"/>; with <paramref name="generateIfNone"/> false no key is generated (where nothing may print it).</summary>
+    public async Task<string?> EnsureBootstrapKeyAsync(bool generateIfNone, CancellationToken cancellationToken)
     {
         var configured = options.Value.AdminKey;
         var now = clock.GetUtcNow();
@@ -287,6 +291,11 @@ public sealed partial class ApiKeyService(IStorageProvider storage, IOptions<Age
             }
 
             cache.Remove(CacheKey(entity.RowKey));
+            return null;
+        }
+
+        if (!generateIfNone)
+        {
             return null;
         }
 

@@ -1,7 +1,9 @@
 using AgentSpend.Core;
 using AgentSpend.Core.Auth;
+using AgentSpend.Core.Configuration;
 using AgentSpend.Core.Storage;
 using AgentSpend.Core.Workspaces;
+using Microsoft.Extensions.Options;
 
 namespace AgentSpend.Functions.Hosting;
 
@@ -9,13 +11,22 @@ namespace AgentSpend.Functions.Hosting;
 /// Before the app serves or triggers anything: creates the tables and queues, and makes sure there is
 /// an instance-admin key, printing a generated one once; ensures the default workspace.
 /// </summary>
-internal sealed partial class StartupBootstrapper(IStorageProvider storage, WorkspaceStore workspaces, ApiKeyService keys, ILogger<StartupBootstrapper> logger) : IHostedService
+internal sealed partial class StartupBootstrapper(
+    IStorageProvider storage, WorkspaceStore workspaces, ApiKeyService keys, IOptions<AgentSpendOptions> options, ILogger<StartupBootstrapper> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await storage.EnsureStorageAsync(cancellationToken).ConfigureAwait(false);
         await workspaces.EnsureDefaultAsync(cancellationToken).ConfigureAwait(false);
-        var generated = await keys.EnsureBootstrapKeyAsync(cancellationToken).ConfigureAwait(false);
+        // Under the Functions host the console goes to the platform's logs, where a key must never be: there the
+        // first key comes from AGENTSPEND_ADMIN_KEY only, and none is generated.
+        var underHost = options.Value.CustomHandlerPort is not null;
+        var generated = await keys.EnsureBootstrapKeyAsync(generateIfNone: !underHost, cancellationToken).ConfigureAwait(false);
+        if (underHost && options.Value.AdminKey is null)
+        {
+            LogNoAdminKeyUnderHost(logger, AgentSpendOptions.AdminKeySetting);
+        }
+
         if (generated is not null)
         {
             // Shown once, on the console only: it is stored as a hash and cannot be recovered.
@@ -31,6 +42,9 @@ internal sealed partial class StartupBootstrapper(IStorageProvider storage, Work
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Setting} is not set: under the Functions host no admin key is generated (it would be printed into the platform's logs); set it to have one")]
+    private static partial void LogNoAdminKeyUnderHost(ILogger logger, string setting);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Storage ready: tables and queues exist, default workspace and admin key in place")]
     private static partial void LogReady(ILogger logger);

@@ -1,0 +1,27 @@
+using AgentSpend.Core.Storage;
+using AgentSpend.Integration.Tests.Infrastructure;
+
+namespace AgentSpend.Integration.Tests.Auth;
+
+/// <summary>Under the Functions host the console is the platform's log: no admin key is generated there, so none can be printed into it.</summary>
+public sealed class HostBootstrapTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
+{
+    [Fact]
+    public async Task Under_the_host_without_an_admin_key_setting_none_is_generated_and_a_warning_says_what_to_set()
+    {
+        await using var app = await TestApp.StartAsync(azurite, new Dictionary<string, string?>
+        {
+            ["FUNCTIONS_CUSTOMHANDLER_PORT"] = AzuriteFixture.FreePort().ToString(),
+            ["AGENTSPEND_ADMIN_KEY"] = "",
+        });
+
+        var rows = new List<string>();
+        await foreach (var row in app.Storage.GetTable(StorageNames.ApiKeysTable).QueryAsync(null))
+        {
+            rows.Add($"{row.PartitionKey}/{row.GetString("Name")}");
+        }
+
+        Assert.Empty(rows); // no generated key, and no marker that would stop a later local start from making one
+        Assert.Contains(app.LogLines, l => l.StartsWith("Warning", StringComparison.Ordinal) && l.Contains("AGENTSPEND_ADMIN_KEY is not set: under the Functions host no admin key is generated", StringComparison.Ordinal));
+    }
+}
