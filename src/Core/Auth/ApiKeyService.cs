@@ -72,6 +72,15 @@ public sealed partial class ApiKeyService(IStorageProvider storage, IOptions<Age
     public const string KeyPrefix = "as_";
     private const string KeyPartition = "key";
     private const string BootstrapPartition = "bootstrap";
+
+    /// <summary>Keys a workspace may hold, retired ones included; past it, those retired over <see cref="ForgetRetiredAfter"/> ago make room.</summary>
+    public const int MaxKeysPerWorkspace = 200;
+
+    /// <summary>How long a revoked or expired key stays listed once its workspace is at <see cref="MaxKeysPerWorkspace"/>.</summary>
+    public static readonly TimeSpan ForgetRetiredAfter = TimeSpan.FromDays(30);
+
+    private const string IndexPartitionPrefix = "ws|";
+    private const string IndexedMarker = "key-index-v1";
     private const int MaxPresentedLength = 256;
     private static readonly TimeSpan CacheTime = TimeSpan.FromSeconds(30);
 
@@ -124,24 +133,107 @@ public sealed partial class ApiKeyService(IStorageProvider storage, IOptions<Age
         return stored.Identity;
     }
 
-    public async Task<(ApiKeyInfo Info, string RawKey)> CreateAsync(string workspaceId, string name, IReadOnlyCollection<string> scopes, string? createdBy, CancellationToken cancellationToken)
+    /// <summary>
+    /// Issues a key; null when the workspace holds <see cref="MaxKeysPerWorkspace"/> keys and none retired long enough
+    /// ago to forget. The workspace's index row goes in first: a key is never usable without being listed (and so
+    /// revocable); a crash between the two leaves an index row that points at nothing, which listing skips.
+    /// </summary>
+    public async Task<(ApiKeyInfo Info, string RawKey)?> CreateAsync(string workspaceId, string name, IReadOnlyCollection<string> scopes, string? createdBy, CancellationToken cancellationToken)
     {
         var raw = Generate(workspaceId);
         var entity = NewKeyEntity(raw, workspaceId, name, scopes, createdBy, clock.GetUtcNow());
+        if (!await AddToIndexAsync(workspaceId, entity.RowKey, cancellationToken).ConfigureAwait(false))
+        {
+            return null;
+        }
+
         await Table.InsertAsync(entity, cancellationToken).ConfigureAwait(false);
         return (ToInfo(entity), raw);
     }
 
-    public async Task<IReadOnlyList<ApiKeyInfo>> ListAsync(string workspaceId, CancellationToken cancellationToken)
+    /// <summary>The workspace's keys: its index partition, then a point read per key; never a scan of the key partition.</summary>
+    public async Task<IReadOnlyList<ApiKeyInfo>> ListAsync(string workspaceId, CancellationToken cancellationToken) =>
+        [.. (await ReadIndexedAsync(workspaceId, cancellationToken).ConfigureAwait(false))
+            .Select(row => WithPendingUsage(ToInfo(row)))
+            .OrderBy(k => k.CreatedAt).ThenBy(k => k.Id, StringComparer.Ordinal)];
+
+    private static string IndexPartition(string workspaceId) => IndexPartitionPrefix + workspaceId;
+
+    private static TableEntity IndexEntity(string workspaceId, string hash) => new(IndexPartition(workspaceId), hash[..12]) { ["Hash"] = hash };
+
+    private async Task<bool> AddToIndexAsync(string workspaceId, string hash, CancellationToken cancellationToken)
     {
-        var list = new List<ApiKeyInfo>();
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {KeyPartition} and WorkspaceId eq {workspaceId}");
-        await foreach (var row in Table.QueryAsync(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+        if (await CappedPartition.TryAddAsync(Table, IndexEntity(workspaceId, hash), MaxKeysPerWorkspace, cancellationToken).ConfigureAwait(false))
         {
-            list.Add(WithPendingUsage(ToInfo(row)));
+            return true;
         }
 
-        return list.OrderBy(k => k.CreatedAt).ThenBy(k => k.Id, StringComparer.Ordinal).ToArray();
+        // Full: forget keys retired long ago, then try once more.
+        var now = clock.GetUtcNow();
+        var forgotten = 0;
+        foreach (var row in await ReadIndexedAsync(workspaceId, cancellationToken).ConfigureAwait(false))
+        {
+            var info = ToInfo(row);
+            var retiredAt = info.RevokedAt ?? (info.ExpiresAt is { } expires && expires <= now ? expires : null);
+            if (retiredAt is { } at && now - at > ForgetRetiredAfter)
+            {
+                await Table.TryDeleteAsync(KeyPartition, row.RowKey, ETag.All, cancellationToken).ConfigureAwait(false);
+                await CappedPartition.TryDeleteAsync(Table, IndexPartition(workspaceId), info.Id, cancellationToken).ConfigureAwait(false);
+                forgotten++;
+            }
+        }
+
+        return forgotten > 0 && await CappedPartition.TryAddAsync(Table, IndexEntity(workspaceId, hash), MaxKeysPerWorkspace, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The key rows the workspace's index points at (16 point reads at a time); an index row whose key is gone is skipped.</summary>
+    private async Task<List<TableEntity>> ReadIndexedAsync(string workspaceId, CancellationToken cancellationToken)
+    {
+        var hashes = new List<string>();
+        await foreach (var row in CappedPartition.ListAsync(Table, IndexPartition(workspaceId), cancellationToken).ConfigureAwait(false))
+        {
+            if (row.GetString("Hash") is { } hash)
+            {
+                hashes.Add(hash);
+            }
+        }
+
+        var rows = new List<TableEntity>(hashes.Count);
+        foreach (var chunk in hashes.Chunk(16))
+        {
+            var found = await Task.WhenAll(chunk.Select(h => Table.GetIfExistsAsync(KeyPartition, h, cancellationToken: cancellationToken))).ConfigureAwait(false);
+            rows.AddRange(found.OfType<TableEntity>().Where(r => string.Equals(r.GetString("WorkspaceId"), workspaceId, StringComparison.Ordinal)));
+        }
+
+        return rows;
+    }
+
+    /// <summary>
+    /// Gives keys stored before the workspace index existed their index rows, once (a marker row says it is done);
+    /// safe to run on several instances at once.
+    /// </summary>
+    public async Task EnsureKeyIndexAsync(CancellationToken cancellationToken)
+    {
+        if (await Table.GetIfExistsAsync(BootstrapPartition, IndexedMarker, cancellationToken: cancellationToken).ConfigureAwait(false) is not null)
+        {
+            return;
+        }
+
+        var workspaces = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var row in Table.QueryAsync(TableClient.CreateQueryFilter($"PartitionKey eq {KeyPartition}"), ["RowKey", "WorkspaceId"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            var workspaceId = row.GetString("WorkspaceId") ?? Workspace.DefaultId;
+            await Table.UpsertAsync(IndexEntity(workspaceId, row.RowKey), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+            workspaces.Add(workspaceId);
+        }
+
+        // Counted afresh from the rows at the next issue.
+        foreach (var workspaceId in workspaces)
+        {
+            await Table.TryDeleteAsync(IndexPartition(workspaceId), CappedPartition.CountRowKey, ETag.All, cancellationToken).ConfigureAwait(false);
+        }
+
+        await Table.UpsertAsync(new TableEntity(BootstrapPartition, IndexedMarker) { ["At"] = clock.GetUtcNow() }, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<ApiKeyInfo?> GetAsync(string workspaceId, string keyId, CancellationToken cancellationToken)
@@ -188,6 +280,11 @@ public sealed partial class ApiKeyService(IStorageProvider storage, IOptions<Age
         var raw = Generate(workspaceId);
         var fresh = NewKeyEntity(raw, workspaceId, old.Name, old.Scopes, rotatedBy, now);
         fresh["RotatedFrom"] = old.Id;
+        if (!await AddToIndexAsync(workspaceId, fresh.RowKey, cancellationToken).ConfigureAwait(false))
+        {
+            throw new KeyLimitReachedException(MaxKeysPerWorkspace);
+        }
+
         if (grace > TimeSpan.Zero)
         {
             row["ExpiresAt"] = now + grace;
@@ -225,15 +322,15 @@ public sealed partial class ApiKeyService(IStorageProvider storage, IOptions<Age
     public async Task<int> DeleteAllAsync(string workspaceId, CancellationToken cancellationToken)
     {
         var deleted = 0;
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {KeyPartition} and WorkspaceId eq {workspaceId}");
-        await foreach (var row in Table.QueryAsync(filter, ["PartitionKey", "RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        foreach (var row in await ReadIndexedAsync(workspaceId, cancellationToken).ConfigureAwait(false))
         {
-            await Table.DeleteAsync(row.PartitionKey, row.RowKey, ETag.All, cancellationToken).ConfigureAwait(false);
+            await Table.TryDeleteAsync(KeyPartition, row.RowKey, ETag.All, cancellationToken).ConfigureAwait(false);
             cache.Remove(CacheKey(row.RowKey));
             _usage.TryRemove(row.RowKey, out _);
             deleted++;
         }
 
+        await Table.DeletePartitionRowsAsync(TableClient.CreateQueryFilter($"PartitionKey eq {IndexPartition(workspaceId)}"), cancellationToken).ConfigureAwait(false);
         return deleted;
     }
 
@@ -282,6 +379,7 @@ public sealed partial class ApiKeyService(IStorageProvider storage, IOptions<Age
             var existing = await Table.GetIfExistsAsync(KeyPartition, entity.RowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
             if (existing is null)
             {
+                await Table.UpsertAsync(IndexEntity(Workspace.DefaultId, entity.RowKey), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
                 await Table.UpsertAsync(entity, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
             }
             else if (ToInfo(existing).Status(now) is "revoked" or "expired")
@@ -310,7 +408,9 @@ public sealed partial class ApiKeyService(IStorageProvider storage, IOptions<Age
         }
 
         var key = Generate(Workspace.DefaultId);
-        await Table.InsertAsync(NewKeyEntity(key, Workspace.DefaultId, "generated admin key", [ApiKeyScopes.InstanceAdmin], null, now), cancellationToken).ConfigureAwait(false);
+        var generated = NewKeyEntity(key, Workspace.DefaultId, "generated admin key", [ApiKeyScopes.InstanceAdmin], null, now);
+        await Table.UpsertAsync(IndexEntity(Workspace.DefaultId, generated.RowKey), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        await Table.InsertAsync(generated, cancellationToken).ConfigureAwait(false);
         LogGenerated(logger, DisplayPrefix(key));
         return key;
     }
@@ -362,13 +462,15 @@ public sealed partial class ApiKeyService(IStorageProvider storage, IOptions<Age
             return null;
         }
 
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {KeyPartition} and KeyId eq {keyId} and WorkspaceId eq {workspaceId}");
-        await foreach (var row in Table.QueryAsync(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+        // Two point reads: the workspace's index row, then the key it points at.
+        if (await Table.GetIfExistsAsync(IndexPartition(workspaceId), keyId, cancellationToken: cancellationToken).ConfigureAwait(false) is not { } index
+            || index.GetString("Hash") is not { } hash
+            || await Table.GetIfExistsAsync(KeyPartition, hash, cancellationToken: cancellationToken).ConfigureAwait(false) is not { } row)
         {
-            return row;
+            return null;
         }
 
-        return null;
+        return string.Equals(row.GetString("WorkspaceId"), workspaceId, StringComparison.Ordinal) ? row : null;
     }
 
     private ApiKeyInfo WithPendingUsage(ApiKeyInfo info)
@@ -502,3 +604,6 @@ public sealed partial class ApiKeyService(IStorageProvider storage, IOptions<Age
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not write key usage (status {Status}); it is kept for the next flush")]
     private static partial void LogUsageFlushFailed(ILogger logger, Exception exception, int status);
 }
+
+/// <summary>The workspace holds as many keys as it may (<see cref="ApiKeyService.MaxKeysPerWorkspace"/>), none retired long enough ago to forget.</summary>
+public sealed class KeyLimitReachedException(int limit) : Exception($"A workspace holds at most {limit} keys, retired ones included (those retired over 30 days ago make room).");

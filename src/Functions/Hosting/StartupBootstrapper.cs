@@ -21,6 +21,7 @@ internal sealed partial class StartupBootstrapper(
         // Under the Functions host the console goes to the platform's logs, where a key must never be: there the
         // first key comes from AGENTSPEND_ADMIN_KEY only, and none is generated.
         var underHost = options.Value.CustomHandlerPort is not null;
+        await keys.EnsureKeyIndexAsync(cancellationToken).ConfigureAwait(false);
         var generated = await keys.EnsureBootstrapKeyAsync(generateIfNone: !underHost, cancellationToken).ConfigureAwait(false);
         if (underHost && options.Value.AdminKey is null)
         {

@@ -91,7 +91,11 @@ public static class KeyEndpoints
         }
 
         var scopes = body.Scopes!.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
-        var (info, raw) = await keys.CreateAsync(workspace.Id, body.Name!.Trim(), scopes, caller.KeyId, cancellationToken).ConfigureAwait(false);
+        if (await keys.CreateAsync(workspace.Id, body.Name!.Trim(), scopes, caller.KeyId, cancellationToken).ConfigureAwait(false) is not var (info, raw))
+        {
+            return TooManyKeys();
+        }
+
         var view = KeyView.Of(info, clock.GetUtcNow());
         await audit.AppendAsync(workspace.Id, AuditActions.KeyCreate, info.Id, caller.KeyId, caller.SourceIp, null, view).ConfigureAwait(false);
         return TypedResults.Created($"/api/v1/keys/{info.Id}", view with { Key = raw });
@@ -161,7 +165,17 @@ public static class KeyEndpoints
             return refused;
         }
 
-        if (await keys.RotateAsync(caller.Workspace.Id, id, TimeSpan.FromSeconds(body.GraceSeconds ?? 0), caller.KeyId, cancellationToken).ConfigureAwait(false) is not { } result)
+        (ApiKeyInfo Old, ApiKeyInfo New, string RawKey)? rotated;
+        try
+        {
+            rotated = await keys.RotateAsync(caller.Workspace.Id, id, TimeSpan.FromSeconds(body.GraceSeconds ?? 0), caller.KeyId, cancellationToken).ConfigureAwait(false);
+        }
+        catch (KeyLimitReachedException)
+        {
+            return TooManyKeys();
+        }
+
+        if (rotated is not { } result)
         {
             return Problems.Conflict("id", "The key is revoked or expired; create a new one instead.");
         }
@@ -216,4 +230,7 @@ public static class KeyEndpoints
             : null;
 
     private static ProblemHttpResult NoSuchKey() => Problems.NotFound("id", "The workspace has no such key.");
+
+    private static ProblemHttpResult TooManyKeys() => Problems.Conflict(
+        "keys", $"A workspace holds at most {ApiKeyService.MaxKeysPerWorkspace} keys, revoked and expired ones included; those retired over {ApiKeyService.ForgetRetiredAfter.TotalDays:0} days ago make room. Revoke keys no longer used.");
 }

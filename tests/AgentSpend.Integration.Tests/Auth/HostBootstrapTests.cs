@@ -18,10 +18,11 @@ public sealed class HostBootstrapTests(AzuriteFixture azurite) : IClassFixture<A
         var rows = new List<string>();
         await foreach (var row in app.Storage.GetTable(StorageNames.ApiKeysTable).QueryAsync(null))
         {
-            rows.Add($"{row.PartitionKey}/{row.GetString("Name")}");
+            rows.Add($"{row.PartitionKey}/{row.RowKey}");
         }
 
-        Assert.Empty(rows); // no generated key, and no marker that would stop a later local start from making one
+        // No key, no index row, and no marker that would stop a later local start from generating one.
+        Assert.Equal(["bootstrap/key-index-v1"], rows);
         Assert.Contains(app.LogLines, l => l.StartsWith("Warning", StringComparison.Ordinal) && l.Contains("AGENTSPEND_ADMIN_KEY is not set: under the Functions host no admin key is generated", StringComparison.Ordinal));
     }
 }
