@@ -92,7 +92,7 @@ internal sealed class Oracle
 /// Batches of events without idempotency keys: the server gives each event a fresh id, so a batch that was queued
 /// but whose 202 never reached the client (the instance was killed after queueing, the reply was lost) is counted
 /// again when the client resends it. Such a batch is sent once and resent only after a failure; every failed
-/// attempt that may have queued it (anything but a refused connection or a 429) allows one more copy. All batches
+/// attempt that may have queued it (anything but a 429: see Sender on refused connections) allows one more copy. All batches
 /// are alike (one agent, one day, the same events), so copies can be told apart from losses: a scope's count must
 /// be its accepted batches plus between none and its allowed copies, whole batches, every figure in step.
 /// </summary>

@@ -32,7 +32,7 @@ internal sealed record Reply(int Status, string Text, string? MediaType, TimeSpa
 
 /// <summary>How a request ended after its retries.</summary>
 /// <param name="Reply">The answer that ended it (one of the expected statuses), or null.</param>
-/// <param name="MayHaveArrived">Failed attempts that the app may have acted on before failing (a lost connection, a timeout, a 5xx).</param>
+/// <param name="MayHaveArrived">Failed attempts that the app may have acted on before failing (a lost connection, a timeout, a 5xx, even a refused connection).</param>
 /// <param name="Failure">Why it ended without an expected answer: an unexpected status, or retries running out.</param>
 internal sealed record SendResult(Reply? Reply, int Attempts, int MayHaveArrived, string? Failure)
 {
@@ -145,7 +145,11 @@ internal sealed partial class Sender : IDisposable
             }
             catch (HttpRequestException ex) when (ex.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionRefused })
             {
+                // Not proof that nothing arrived: when a reused connection ends before the answer (the instance was
+                // killed while working on the request), the handler sends the request again on a new connection by
+                // itself, and only that second try's refusal is seen here.
                 Interlocked.Increment(ref stats.Refused);
+                mayHaveArrived++;
                 reason = "connection refused";
             }
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or IOException)

@@ -212,16 +212,11 @@ public sealed partial class ImportService(IngestService ingest, ILogger<ImportSe
         }
     }
 
+    /// <summary>A JSON object: the records of its wrapper array (<c>{"data":[…]}</c>) read one by one, or the object itself.</summary>
     private static async Task ImportJsonDocumentAsync(Stream stream, ImportRun run)
     {
-        using var document = await JsonDocument.ParseAsync(stream, new JsonDocumentOptions { MaxDepth = 64 }, run.CancellationToken).ConfigureAwait(false);
-        var root = document.RootElement;
-        var records = root.ValueKind == JsonValueKind.Object
-            && Wrappers.Select(n => root.TryGetProperty(n, out var v) ? v : default).FirstOrDefault(v => v.ValueKind == JsonValueKind.Array) is { ValueKind: JsonValueKind.Array } wrapped
-            ? wrapped.EnumerateArray().ToArray()
-            : root.ValueKind == JsonValueKind.Array ? root.EnumerateArray().ToArray() : [root];
         var index = 0L;
-        foreach (var record in records)
+        await foreach (var record in new JsonRecordReader(stream, Wrappers, maxDepth: 64).ReadAsync(run.CancellationToken).ConfigureAwait(false))
         {
             run.Lines = ++index;
             if (run.Stopped)
