@@ -6,7 +6,7 @@ using AgentSpend.Core.Workspaces;
 namespace AgentSpend.Core.Metrics;
 
 /// <summary>Answers metrics from daily buckets only; raw events are never scanned.</summary>
-public sealed class MetricsService(IStorageProvider storage, DayVersions versions, TimeProvider clock) : IDisposable
+public sealed class MetricsService(IStorageProvider storage, DayVersions versions, StorageFanOut fanOut, TimeProvider clock) : IDisposable
 {
     private const int ReadConcurrency = 16;
 
@@ -257,7 +257,7 @@ public sealed class MetricsService(IStorageProvider storage, DayVersions version
                 try
                 {
                     var readAt = clock.GetUtcNow();
-                    var bucket = await DailyBucket.LoadAsync(table, partition, cancellationToken, withSlices).ConfigureAwait(false);
+                    var bucket = await fanOut.RunAsync(token => DailyBucket.LoadAsync(table, partition, token, withSlices), cancellationToken).ConfigureAwait(false);
                     cache.Keep(partition, withSlices, tokens[day], bucket, readAt);
                     buckets.Add(bucket);
                 }

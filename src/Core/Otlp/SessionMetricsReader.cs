@@ -30,7 +30,7 @@ namespace AgentSpend.Core.Otlp;
 /// The events are marked as session metrics: the aggregator's session ledgers make them count only what the
 /// same session's per-call records (api_request logs, spans, session files) do not already count.
 /// </summary>
-public sealed partial class SessionMetricsReader(IStorageProvider storage, ILogger<SessionMetricsReader> logger)
+public sealed partial class SessionMetricsReader(IStorageProvider storage, StorageFanOut fanOut, ILogger<SessionMetricsReader> logger)
 {
     public const string CostMetric = "claude_code.cost.usage";
     public const string TokenMetric = "claude_code.token.usage";
@@ -174,7 +174,7 @@ public sealed partial class SessionMetricsReader(IStorageProvider storage, ILogg
             var start = DateTimeOffset.FromUnixTimeMilliseconds((long)(s.First().Start / 1_000_000));
             var partition = UsageTableKeys.Partition(workspace.Id, Workspace.FormatDay(workspace.LocalDayOf(start)));
             var rowKey = SeriesRowPrefix + Hash(workspace.Id + "\n" + s.Key);
-            var row = await storage.GetTable(StorageNames.UsageTable).GetIfExistsAsync(partition, rowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var row = await fanOut.RunAsync(token => storage.GetTable(StorageNames.UsageTable).GetIfExistsAsync(partition, rowKey, cancellationToken: token), cancellationToken).ConfigureAwait(false);
             return row is null
                 ? new SeriesState(partition, rowKey, 0, 0, null)
                 : new SeriesState(partition, rowKey, row.GetInt64("T") ?? 0, row.GetInt64("V") ?? 0, row.ETag);
@@ -214,14 +214,9 @@ public sealed partial class SessionMetricsReader(IStorageProvider storage, ILogg
             var entity = new TableEntity(state.PartitionKey, state.RowKey) { ["T"] = state.Time, ["V"] = state.Value };
             try
             {
-                if (state.ETag is { } etag)
-                {
-                    await table.UpdateAsync(entity, etag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-                }
-                else
-                {
-                    await table.InsertAsync(entity, cancellationToken).ConfigureAwait(false);
-                }
+                await fanOut.RunAsync(token => state.ETag is { } etag
+                    ? table.UpdateAsync(entity, etag, TableUpdateMode.Replace, token)
+                    : table.InsertAsync(entity, token), cancellationToken).ConfigureAwait(false);
             }
             catch (RequestFailedException ex) when (ex.Status is 409 or 412)
             {

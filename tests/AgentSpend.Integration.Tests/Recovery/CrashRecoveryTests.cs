@@ -92,7 +92,7 @@ public sealed class CrashRecoveryTests(AzuriteFixture azurite) : IClassFixture<A
         return queue;
     }
 
-    private MetricsService Metrics => new(azurite.Storage, new DayVersions(azurite.Storage, TimeProvider.System), TimeProvider.System);
+    private MetricsService Metrics => new(azurite.Storage, new DayVersions(azurite.Storage, TimeProvider.System), new StorageFanOut(), TimeProvider.System);
 
     private async Task<long> CountedAsync(MetricsRange range) => (await Metrics.OverviewAsync(Utc, range, MetricsFilter.None, CancellationToken.None)).Events;
 
