@@ -10,6 +10,7 @@ cd "$AS_ROOT"
 as_install_azurite
 data="$AS_ROOT/.data/bench-import-$(date +%Y%m%d-%H%M%S)-$$"
 blob=$(as_free_port); queue=$(as_free_port); table=$(as_free_port)
+# Azurite starts only through as_start_azurite (scripts/lib.sh): bound to 127.0.0.1, --disableTelemetry, data on disk; as_stop_azurite stops it with SIGTERM.
 as_start_azurite "$data" "$blob" "$queue" "$table"; azurite_pid=$AS_AZURITE_PID
 finish() { as_stop_azurite "$azurite_pid"; rm -rf "$data"; }
 trap finish EXIT

@@ -23,6 +23,7 @@ run_once() {
   local data="$AS_ROOT/.data/bench-$(date +%Y%m%d-%H%M%S)-$RANDOM"
   local rblob rqueue rtable blob queue table raw_pid app_pid status=0
   rblob=$(as_free_port); rqueue=$(as_free_port); rtable=$(as_free_port)
+  # Azurite starts only through as_start_azurite (scripts/lib.sh): bound to 127.0.0.1, --disableTelemetry, data on disk; as_stop_azurite stops it with SIGTERM.
   as_start_azurite "$data/raw" "$rblob" "$rqueue" "$rtable"; raw_pid=$AS_AZURITE_PID
   blob=$(as_free_port); queue=$(as_free_port); table=$(as_free_port)
   as_start_azurite "$data/app" "$blob" "$queue" "$table"; app_pid=$AS_AZURITE_PID

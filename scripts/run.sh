@@ -22,6 +22,7 @@ if [ -z "${AzureWebJobsStorage:-}" ] && [ -z "${AzureWebJobsStorage__accountName
   as_install_azurite
   blob="${AZURITE_BLOB_PORT:-10000}"; queue="${AZURITE_QUEUE_PORT:-10001}"; table="${AZURITE_TABLE_PORT:-10002}"
   as_log "Starting Azurite on 127.0.0.1:$blob/$queue/$table, data in ${AGENTSPEND_DATA_DIR:-.data/azurite}"
+  # Azurite starts only through as_start_azurite (scripts/lib.sh): bound to 127.0.0.1, --disableTelemetry, data on disk; as_stop_azurite stops it with SIGTERM.
   as_start_azurite "${AGENTSPEND_DATA_DIR:-$AS_ROOT/.data/azurite}" "$blob" "$queue" "$table"
   azurite_pid="$AS_AZURITE_PID"
   export AzureWebJobsStorage

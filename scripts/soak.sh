@@ -24,6 +24,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 case "${1:-}" in
+  # Azurite starts only through as_start_azurite (scripts/lib.sh): bound to 127.0.0.1, --disableTelemetry, data on disk; as_stop_azurite stops it with SIGTERM.
   --azurite-start)
     as_start_azurite "$2" "$3" "$4" "$5"
     echo "$AS_AZURITE_PID" >"$6"

@@ -28,6 +28,7 @@ finish() {
 }
 trap finish EXIT
 
+# Azurite starts only through as_start_azurite (scripts/lib.sh): bound to 127.0.0.1, --disableTelemetry, data on disk; as_stop_azurite stops it with SIGTERM.
 as_start_azurite "$data/azurite" "$blob" "$queue" "$table"
 # An instance-admin key of this run only; the tests make narrower keys with it.
 admin_key="as_default_$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=' | head -c 43)"

@@ -16,6 +16,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
+// Azurite is started by scripts/bench.sh through as_start_azurite (scripts/lib.sh): 127.0.0.1, --disableTelemetry, data on disk.
 // End-to-end benchmark: raw Azurite batch-insert rate, then HTTP ingest → queue → aggregation of
 // --events events by the real app, with every total checked exactly, then the latency of metrics
 // queries over what was ingested. Prints one figure a line.

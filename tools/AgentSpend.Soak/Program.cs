@@ -6,6 +6,7 @@ using AgentSpend.Core.Storage.Azure;
 using AgentSpend.Soak;
 using Microsoft.Extensions.Logging;
 
+// Azurite is started and stopped by scripts/soak.sh through as_start_azurite (scripts/lib.sh): 127.0.0.1, --disableTelemetry, data on disk, SIGTERM.
 // The soak under faults (issue 15, "Nothing accepted is ever lost"): two app instances on one Azurite, a mixed load
 // retried until accepted, instances SIGKILLed and Azurite stopped once; then every total against the oracle, the
 // poison queues and the reservations. Run by scripts/soak.sh, which starts Azurite and passes its ports and hook.

@@ -81,11 +81,13 @@ public static class CappedPartition
     /// <summary>The rows of a partition, without its count row.</summary>
     public static async IAsyncEnumerable<TableEntity> ListAsync(ITableStore table, string partitionKey, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await foreach (var row in table.QueryAsync(TableClient.CreateQueryFilter($"PartitionKey eq {partitionKey} and RowKey ne {CountRowKey}"), cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var row in table.QueryAsync(RowsOf(partitionKey), cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             yield return row;
         }
     }
+
+    private static string RowsOf(string partitionKey) => TableClient.CreateQueryFilter($"PartitionKey eq {partitionKey} and RowKey ne {CountRowKey}");
 
     private static async Task<(int Count, TableEntity? Counter)> ReadCountAsync(ITableStore table, string partitionKey, CancellationToken cancellationToken)
     {
@@ -95,7 +97,7 @@ public static class CappedPartition
         }
 
         var count = 0;
-        await foreach (var _ in table.QueryAsync(TableClient.CreateQueryFilter($"PartitionKey eq {partitionKey} and RowKey ne {CountRowKey}"), ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var _ in table.QueryAsync(RowsOf(partitionKey), ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             count++;
         }

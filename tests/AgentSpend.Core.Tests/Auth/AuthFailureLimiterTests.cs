@@ -4,13 +4,6 @@ namespace AgentSpend.Core.Tests;
 
 public sealed class AuthFailureLimiterTests
 {
-    private sealed class MovableClock(DateTimeOffset start) : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = start;
-
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
-
     [Fact]
     public void An_address_is_held_back_for_the_rest_of_its_minute_once_past_the_limit_and_others_are_not()
     {

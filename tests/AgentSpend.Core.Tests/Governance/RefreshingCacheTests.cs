@@ -4,13 +4,6 @@ namespace AgentSpend.Core.Tests.Governance;
 
 public sealed class RefreshingCacheTests
 {
-    private sealed class MovableClock : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = new(2026, 12, 1, 12, 0, 0, TimeSpan.Zero);
-
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
-
     /// <summary>A read that counts its calls and finishes only when the test says so.</summary>
     private sealed class GatedRead
     {
@@ -36,7 +29,7 @@ public sealed class RefreshingCacheTests
     [Fact]
     public async Task Callers_wait_only_for_a_missing_or_too_old_value_and_a_stale_one_is_read_again_once_in_the_background()
     {
-        var clock = new MovableClock();
+        var clock = new MovableClock(new DateTimeOffset(2026, 12, 1, 12, 0, 0, TimeSpan.Zero));
         var cache = new RefreshingCache<int>(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3), clock);
         var read = new GatedRead { Value = 1 };
 
@@ -81,7 +74,7 @@ public sealed class RefreshingCacheTests
     [Fact]
     public async Task A_read_under_way_when_the_key_is_forgotten_is_not_kept()
     {
-        var clock = new MovableClock();
+        var clock = new MovableClock(new DateTimeOffset(2026, 12, 1, 12, 0, 0, TimeSpan.Zero));
         var cache = new RefreshingCache<int>(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3), clock);
         var read = new GatedRead { Value = 1 };
         var before = cache.GetAsync("ws", read.ReadAsync, CancellationToken.None).AsTask();

@@ -57,11 +57,4 @@ public class DayCacheTests
         Assert.Equal((3, 7), (cache.HeldBy("quiet"), cache.HeldBy("busy")));
         Assert.All(Enumerable.Range(0, 7), i => Assert.NotNull(cache.Find(Day("busy", i), withSlices: true, version)));
     }
-
-    private sealed class MovableClock(DateTimeOffset now) : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = now;
-
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
 }

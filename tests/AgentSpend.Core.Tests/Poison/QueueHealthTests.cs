@@ -8,13 +8,6 @@ namespace AgentSpend.Core.Tests.Poison;
 
 public sealed class QueueHealthTests
 {
-    private sealed class MovableClock : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = new(2026, 12, 5, 9, 0, 0, TimeSpan.Zero);
-
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
-
     /// <summary>Queues whose depth reads are counted, and answer with what the test says (a count, or an exception).</summary>
     private sealed class ScriptedQueues(Func<string, int> depth) : IStorageProvider
     {
@@ -59,7 +52,7 @@ public sealed class QueueHealthTests
     [Fact]
     public async Task Callers_at_once_share_one_read_which_is_kept_until_it_is_old_or_forgotten()
     {
-        var clock = new MovableClock();
+        var clock = new MovableClock(new DateTimeOffset(2026, 12, 5, 9, 0, 0, TimeSpan.Zero));
         var depths = new Dictionary<string, int> { ["usage-ingest-poison"] = 3, ["alerts-poison"] = 0 };
         var storage = new ScriptedQueues(name => depths[name]);
         var health = HealthOver(storage, clock);
@@ -96,7 +89,7 @@ public sealed class QueueHealthTests
     [MemberData(nameof(Failures))]
     public async Task A_read_storage_does_not_answer_is_reported_not_thrown_and_kept_like_any_other(Exception failure, string storageState)
     {
-        var clock = new MovableClock();
+        var clock = new MovableClock(new DateTimeOffset(2026, 12, 5, 9, 0, 0, TimeSpan.Zero));
         var storage = new ScriptedQueues(_ => throw failure);
         storage.Gate.SetResult();
         var health = HealthOver(storage, clock);
