@@ -31,6 +31,18 @@ else
   as_log "Using the storage named by AzureWebJobsStorage; not starting Azurite"
 fi
 
+# Webhook URLs and secrets are stored encrypted with this key, kept outside the storage it protects (in Azure: Key Vault).
+if [ -z "${AGENTSPEND_SECRET_KEY:-}" ] && [ -z "${AGENTSPEND_KEY_VAULT_URI:-}" ]; then
+  key_file="${AGENTSPEND_SECRET_KEY_FILE:-$AS_ROOT/.data/secret-key}"
+  if [ ! -s "$key_file" ]; then
+    mkdir -p "$(dirname "$key_file")"
+    (umask 077 && head -c 32 /dev/urandom | base64 >"$key_file")
+    as_log "Generated the local key that encrypts stored secrets: $key_file (keep it; without it stored webhooks cannot post)"
+  fi
+  export AGENTSPEND_SECRET_KEY
+  AGENTSPEND_SECRET_KEY="$(cat "$key_file")"
+fi
+
 as_build_dashboard
 as_log "Building the app"
 dotnet build "$AS_ROOT/src/Functions/AgentSpend.Functions.csproj" -c Release -nologo -v quiet -clp:ErrorsOnly

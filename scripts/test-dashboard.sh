@@ -34,6 +34,7 @@ as_start_azurite "$data/azurite" "$blob" "$queue" "$table"
 admin_key="as_default_$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=' | head -c 43)"
 # A timezone other than UTC, so the pages' local days and hours are tested as such.
 AzureWebJobsStorage="$(as_connection_string "$blob" "$queue" "$table")" AGENTSPEND_ADMIN_KEY="$admin_key" \
+  AGENTSPEND_SECRET_KEY="$(head -c 32 /dev/urandom | base64)" \
   AGENTSPEND_TIMEZONE="${AGENTSPEND_E2E_TIMEZONE:-Europe/Berlin}" \
   dotnet "$app_dll" --urls "http://127.0.0.1:$port" >"$data/app.log" 2>&1 &
 app_pid=$!

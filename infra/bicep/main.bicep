@@ -1,6 +1,7 @@
 // AgentSpend in one resource group: storage (tables, queues, deployment container; no shared keys), a
-// user-assigned managed identity with the roles the app needs, Application Insights on Log Analytics,
-// and the function app on a Flex Consumption plan running the custom handler.
+// user-assigned managed identity with the roles the app needs, a Key Vault (RBAC only) for the key that
+// encrypts stored secrets, Application Insights on Log Analytics, and the function app on a Flex
+// Consumption plan running the custom handler.
 //
 // Deploy:   az deployment group create -g <group> -f infra/bicep/main.bicep -p infra/bicep/main.bicepparam
 // Then upload the package built by scripts/publish.sh (README, "Deploy to Azure").
@@ -27,6 +28,11 @@ param appName string = 'agentspend-${uniqueString(resourceGroup().id)}'
 @minLength(3)
 @maxLength(24)
 param storageAccountName string = 'agentspend${uniqueString(resourceGroup().id)}'
+
+@description('Name of the Key Vault that keeps the key encrypting stored webhook URLs and secrets (3-24 letters, digits and hyphens, unique across Azure).')
+@minLength(3)
+@maxLength(24)
+param keyVaultName string = 'kv-${uniqueString(resourceGroup().id)}'
 
 @description('Replication of the storage account.')
 @allowed([
@@ -202,11 +208,21 @@ module monitoring 'modules/monitoring.bicep' = {
   }
 }
 
+module keyVault 'modules/keyvault.bicep' = {
+  name: 'keyvault'
+  params: {
+    name: keyVaultName
+    location: location
+    tags: tags
+  }
+}
+
 module roles 'modules/roles.bicep' = {
   name: 'roles'
   params: {
     storageAccountName: storage.outputs.name
     applicationInsightsName: monitoring.outputs.applicationInsightsName
+    keyVaultName: keyVault.outputs.name
     principalId: identity.outputs.principalId
   }
 }
@@ -238,6 +254,8 @@ var appSettings = {
   AGENTSPEND_WEBHOOK_TIMEOUT_SECONDS: string(webhookTimeoutSeconds)
   // Never a parameter: in Azure a webhook must not reach the app's own network or the metadata service.
   AGENTSPEND_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'false'
+  // The key that encrypts stored webhook URLs and secrets lives here, outside the storage account.
+  AGENTSPEND_KEY_VAULT_URI: keyVault.outputs.uri
   AGENTSPEND_CORS_ORIGINS: corsOrigins
   AGENTSPEND_QUEUE_LEASE_SECONDS: string(queueLeaseSeconds)
   AGENTSPEND_AGGREGATION_CONCURRENCY: string(aggregationConcurrency)
@@ -278,6 +296,9 @@ output storageAccountName string = storage.outputs.name
 
 @description('Name of the blob container that holds the deployment package.')
 output deploymentContainerName string = storage.outputs.deploymentContainerName
+
+@description('Name of the Key Vault holding the key that encrypts stored webhook URLs and secrets (its secret agentspend-secret-key).')
+output keyVaultName string = keyVault.outputs.name
 
 @description('Name of the managed identity the app runs as.')
 output identityName string = identity.outputs.name

@@ -65,6 +65,8 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<Alerts.AlertStore>();
         services.AddSingleton<Governance.BudgetReservations>();
         services.AddSingleton<Governance.BudgetEnforcer>();
+        services.AddSingleton<Secrets.ISecretKeyRing>(CreateSecretKeyRing);
+        services.AddSingleton<Secrets.SecretProtector>();
         services.AddSingleton<Alerts.WebhookStore>();
         services.AddSingleton<Alerts.AlertDeliverer>();
         services.AddHttpClient(Alerts.AlertDeliverer.HttpClientName, (sp, client) =>
@@ -88,6 +90,20 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<Events.RecentEvents>();
         services.AddSingleton<RetentionService>();
         return services;
+    }
+
+    // Key Vault in Azure (the Bicep sets its URI), a setting locally; the options validator has made sure there is exactly one.
+    private static Secrets.ISecretKeyRing CreateSecretKeyRing(IServiceProvider sp)
+    {
+        var options = sp.GetRequiredService<IOptions<AgentSpendOptions>>().Value;
+        if (options.KeyVaultUri is { } vault)
+        {
+            var client = new Azure.Security.KeyVault.Secrets.SecretClient(
+                new Uri(vault), sp.GetRequiredService<StorageConnectionSettings>().CreateCredential(), new Azure.Security.KeyVault.Secrets.SecretClientOptions());
+            return new Secrets.KeyVaultSecretKeyRing(client, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<Secrets.KeyVaultSecretKeyRing>>());
+        }
+
+        return new Secrets.SettingsSecretKeyRing(options.SecretKey!, options.SecretKeyPrevious);
     }
 
     /// <summary>Creates every table and queue the app uses (idempotent).</summary>

@@ -6,7 +6,13 @@ namespace AgentSpend.Core.Tests;
 
 public class AgentSpendOptionsTests
 {
-    private static AgentSpendOptions Bind(params (string Key, string Value)[] settings)
+    private const string AnyKey = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+    // Every app needs a key for stored secrets; these tests give one unless they are about it.
+    private static AgentSpendOptions Bind(params (string Key, string Value)[] settings) =>
+        BindExactly(settings.Any(s => s.Key is "AGENTSPEND_SECRET_KEY" or "AGENTSPEND_KEY_VAULT_URI") ? settings : [.. settings, ("AGENTSPEND_SECRET_KEY", AnyKey)]);
+
+    private static AgentSpendOptions BindExactly(params (string Key, string Value)[] settings)
     {
         var options = new AgentSpendOptions();
         AgentSpendOptions.Bind(options, new ConfigurationBuilder()
@@ -79,5 +85,29 @@ public class AgentSpendOptionsTests
         var error = Assert.Throws<OptionsValidationException>(() => Bind(("AGENTSPEND_RETENTION_DAYS", "ninety")));
 
         Assert.Equal("AGENTSPEND_RETENTION_DAYS must be an integer, got 'ninety'.", error.Message);
+    }
+
+    [Fact]
+    public void Stored_secrets_need_a_key_from_exactly_one_place_and_a_key_must_be_32_bytes_of_base64()
+    {
+        static IEnumerable<string> Failures(params (string, string)[] settings) => new AgentSpendOptionsValidator().Validate(null, BindExactly(settings)).Failures ?? [];
+
+        Assert.Equal(
+            ["Set AGENTSPEND_KEY_VAULT_URI (Azure: the Bicep sets it) or AGENTSPEND_SECRET_KEY (local: 32 random bytes in base64, e.g. from openssl rand -base64 32): stored webhook secrets are encrypted with that key."],
+            Failures());
+        Assert.Equal(
+            ["Set AGENTSPEND_KEY_VAULT_URI or AGENTSPEND_SECRET_KEY, not both: the key that encrypts stored secrets must come from one place."],
+            Failures(("AGENTSPEND_SECRET_KEY", AnyKey), ("AGENTSPEND_KEY_VAULT_URI", "https://kv-x.vault.azure.net/")));
+        Assert.Equal(
+            ["AGENTSPEND_KEY_VAULT_URI must be the vault's https URI, such as https://kv-agentspend.vault.azure.net/, got 'http://kv-x.vault.azure.net/'."],
+            Failures(("AGENTSPEND_KEY_VAULT_URI", "http://kv-x.vault.azure.net/")));
+        Assert.Equal(
+            [
+                "AGENTSPEND_SECRET_KEY must be 32 random bytes in base64 (for example the output of: openssl rand -base64 32).",
+                "AGENTSPEND_SECRET_KEY_PREVIOUS must be 32 random bytes in base64 (for example the output of: openssl rand -base64 32).",
+            ],
+            Failures(("AGENTSPEND_SECRET_KEY", "c2hvcnQ="), ("AGENTSPEND_SECRET_KEY_PREVIOUS", AnyKey + ",not-base64!")));
+        Assert.Empty(Failures(("AGENTSPEND_KEY_VAULT_URI", "https://kv-x.vault.azure.net/")));
+        Assert.Equal([AnyKey, AnyKey], BindExactly(("AGENTSPEND_SECRET_KEY", AnyKey), ("AGENTSPEND_SECRET_KEY_PREVIOUS", $"{AnyKey}, {AnyKey}")).SecretKeyPrevious);
     }
 }

@@ -106,6 +106,7 @@ internal static class ImportBench
         start.ArgumentList.Add($"http://127.0.0.1:{port}");
         start.Environment["AzureWebJobsStorage"] = connection;
         start.Environment["AGENTSPEND_ADMIN_KEY"] = AdminKey;
+        start.Environment["AGENTSPEND_SECRET_KEY"] = StandaloneApp.RunSecretKey;
         start.Environment["AGENTSPEND_LOCAL_TRIGGERS"] = "false"; // the import path alone: aggregation is measured by bench.sh
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         var process = Process.Start(start) ?? throw new InvalidOperationException("the app did not start");

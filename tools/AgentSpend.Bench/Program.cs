@@ -214,6 +214,7 @@ static async Task<RunningApp> StartAppAsync(string connectionString, string admi
     {
         ["AzureWebJobsStorage"] = connectionString,
         ["AGENTSPEND_ADMIN_KEY"] = adminKey,
+        ["AGENTSPEND_SECRET_KEY"] = StandaloneApp.RunSecretKey,
 
         // The benchmarks measure what the app can do, not the per-key rate limit in front of it.
         ["AGENTSPEND_KEY_RATE_PER_SECOND"] = "0",

@@ -41,6 +41,9 @@ internal sealed class StandaloneApp : IAsyncDisposable
         }
     }
 
+    /// <summary>The key that encrypts stored secrets in every app of this run (random, never stored).</summary>
+    public static string RunSecretKey { get; } = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
     /// <param name="settings">App settings, as environment variables.</param>
     /// <param name="port">The port to listen on; a free one when null.</param>
     /// <param name="appDirectory">The app's build output; this program's own directory (which holds a copy) when null.</param>
@@ -63,6 +66,8 @@ internal sealed class StandaloneApp : IAsyncDisposable
         start.ArgumentList.Add($"http://127.0.0.1:{listenPort}");
         start.Environment["DOTNET_ENVIRONMENT"] = "Benchmark";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
+        // One key for every app this run starts, so that instances restarted on the same storage read what the others encrypted.
+        start.Environment["AGENTSPEND_SECRET_KEY"] = RunSecretKey;
         foreach (var (name, value) in settings)
         {
             start.Environment[name] = value;

@@ -140,6 +140,11 @@ public sealed partial class AlertDeliverer(
 
     private async Task<PostResult> PostAsync(Alert alert, Webhook webhook, CancellationToken cancellationToken)
     {
+        if (webhook.Unreadable)
+        {
+            return new(webhook.Id, false, null, "its stored URL or signing secret cannot be decrypted: replace the webhook");
+        }
+
         var body = WebhookPayload.Body(alert, webhook.Format);
         var timestamp = clock.GetUtcNow().ToUnixTimeSeconds();
         using var request = new HttpRequestMessage(HttpMethod.Post, webhook.Url) { Content = new ByteArrayContent(body) };

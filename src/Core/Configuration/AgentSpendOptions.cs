@@ -29,6 +29,9 @@ public sealed class AgentSpendOptions
     public const string AlertMaxAttemptsSetting = "AGENTSPEND_ALERT_MAX_ATTEMPTS";
     public const string WebhookTimeoutSecondsSetting = "AGENTSPEND_WEBHOOK_TIMEOUT_SECONDS";
     public const string WebhookAllowPrivateNetworksSetting = "AGENTSPEND_WEBHOOK_ALLOW_PRIVATE_NETWORKS";
+    public const string SecretKeySetting = "AGENTSPEND_SECRET_KEY";
+    public const string SecretKeyPreviousSetting = "AGENTSPEND_SECRET_KEY_PREVIOUS";
+    public const string KeyVaultUriSetting = "AGENTSPEND_KEY_VAULT_URI";
 
     /// <summary>IANA timezone of the default workspace: its days are the metrics' days.</summary>
     public string Timezone { get; set; } = "UTC";
@@ -102,6 +105,15 @@ public sealed class AgentSpendOptions
     /// </summary>
     public bool WebhookAllowPrivateNetworks { get; set; }
 
+    /// <summary>Base64 of 32 random bytes: encrypts stored secrets (webhook signing secrets) when no Key Vault is set. Local use.</summary>
+    public string? SecretKey { get; set; }
+
+    /// <summary>Keys that encrypted secrets before the last rotation, still read (comma-separated, base64 each).</summary>
+    public IReadOnlyList<string> SecretKeyPrevious { get; set; } = [];
+
+    /// <summary>The Key Vault holding the key that encrypts stored secrets, read with the app's managed identity (Azure).</summary>
+    public string? KeyVaultUri { get; set; }
+
     /// <summary>The longest wait between two delivery attempts of an alert, however many came before.</summary>
     public static TimeSpan AlertMaxRetryDelay { get; } = TimeSpan.FromMinutes(15);
 
@@ -139,6 +151,9 @@ public sealed class AgentSpendOptions
         options.WebhookAllowPrivateNetworks = configuration[WebhookAllowPrivateNetworksSetting] is { Length: > 0 } allow
             ? ParseBool(WebhookAllowPrivateNetworksSetting, allow)
             : options.WebhookAllowPrivateNetworks;
+        options.SecretKey = configuration[SecretKeySetting] is { Length: > 0 } secretKey ? secretKey : null;
+        options.SecretKeyPrevious = (configuration[SecretKeyPreviousSetting] ?? "").Split([',', ' ', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        options.KeyVaultUri = configuration[KeyVaultUriSetting] is { Length: > 0 } vault ? vault : null;
         options.CustomHandlerPort = configuration[CustomHandlerPortSetting] is { Length: > 0 } port
             ? ReadInt(configuration, CustomHandlerPortSetting, 0)
             : null;
@@ -221,11 +236,47 @@ public sealed class AgentSpendOptionsValidator : IValidateOptions<AgentSpendOpti
             }
         }
 
+        ValidateSecretKeys(options, failures);
+
         if (options.AdminKey is { Length: < 24 })
         {
             failures.Add($"{AgentSpendOptions.AdminKeySetting} must be at least 24 characters long.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    // Stored secrets are encrypted with a key from exactly one place; without one the app would have to store them in clear.
+    private static void ValidateSecretKeys(AgentSpendOptions options, List<string> failures)
+    {
+        if (options.SecretKey is null && options.KeyVaultUri is null)
+        {
+            failures.Add($"Set {AgentSpendOptions.KeyVaultUriSetting} (Azure: the Bicep sets it) or {AgentSpendOptions.SecretKeySetting} (local: 32 random bytes in base64, e.g. from openssl rand -base64 32): stored webhook secrets are encrypted with that key.");
+        }
+        else if (options.SecretKey is not null && options.KeyVaultUri is not null)
+        {
+            failures.Add($"Set {AgentSpendOptions.KeyVaultUriSetting} or {AgentSpendOptions.SecretKeySetting}, not both: the key that encrypts stored secrets must come from one place.");
+        }
+
+        if (options.KeyVaultUri is { } vault && (!Uri.TryCreate(vault, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps))
+        {
+            failures.Add($"{AgentSpendOptions.KeyVaultUriSetting} must be the vault's https URI, such as https://kv-agentspend.vault.azure.net/, got '{vault}'.");
+        }
+
+        foreach (var (setting, raw) in new[] { (AgentSpendOptions.SecretKeySetting, options.SecretKey) }
+            .Concat(options.SecretKeyPrevious.Select(p => (AgentSpendOptions.SecretKeyPreviousSetting, (string?)p))))
+        {
+            try
+            {
+                if (raw is not null)
+                {
+                    Secrets.SettingsSecretKeyRing.Parse(setting, raw);
+                }
+            }
+            catch (Secrets.SecretKeyRingException ex)
+            {
+                failures.Add(ex.Message);
+            }
+        }
     }
 }

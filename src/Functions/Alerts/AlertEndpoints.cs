@@ -19,6 +19,17 @@ public sealed record WebhookView(string Id, string Url, string Format, IReadOnly
     public string? Secret { get; init; }
 
     public static WebhookView Of(Webhook w) => new(w.Id, w.Url, w.Format, w.Kinds, w.Enabled, w.CreatedAt, w.UpdatedAt);
+
+    /// <summary>
+    /// As the audit log keeps it: the URL's origin and a fingerprint of the rest, since a Slack URL's path is its
+    /// credential and audit entries are kept in clear; the fingerprint still shows when the URL changed.
+    /// </summary>
+    public static WebhookView ForAudit(Webhook w) => Of(w) with { Url = RedactedUrl(w.Url) };
+
+    internal static string RedactedUrl(string url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.PathAndQuery is not ("/" or "")
+            ? $"{uri.GetLeftPart(UriPartial.Authority)}/… (sha256 {Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(url)))[..12]})"
+            : url;
 }
 
 public sealed record WebhookList(IReadOnlyList<WebhookView> Items);
@@ -123,7 +134,7 @@ public static class AlertEndpoints
         }
 
         var view = WebhookView.Of(stored);
-        await audit.AppendAsync(caller.Workspace.Id, AuditActions.WebhookCreate, stored.Id, caller.KeyId, caller.SourceIp, null, view).ConfigureAwait(false);
+        await audit.AppendAsync(caller.Workspace.Id, AuditActions.WebhookCreate, stored.Id, caller.KeyId, caller.SourceIp, null, WebhookView.ForAudit(stored)).ConfigureAwait(false);
         return TypedResults.Created($"/api/v1/alerts/webhooks/{stored.Id}", view with { Secret = stored.Secret });
     }
 
@@ -136,15 +147,19 @@ public static class AlertEndpoints
             return problem;
         }
 
+        if (webhook!.Secret.Length == 0 && await webhooks.GetAsync(caller.Workspace.Id, webhookId, cancellationToken).ConfigureAwait(false) is { Unreadable: true })
+        {
+            return Problems.BadRequest("secret", "must be given: the stored secret cannot be decrypted (the key that encrypted it is gone).");
+        }
+
         if (await webhooks.ReplaceAsync(caller.Workspace.Id, webhookId, before => webhook! with { Secret = webhook.Secret.Length == 0 ? before.Secret : webhook.Secret }, cancellationToken)
                 .ConfigureAwait(false) is not { } changed)
         {
             return WebhookNotFound(webhookId);
         }
 
-        var after = WebhookView.Of(changed.After);
-        await audit.AppendAsync(caller.Workspace.Id, AuditActions.WebhookUpdate, webhookId, caller.KeyId, caller.SourceIp, WebhookView.Of(changed.Before), after).ConfigureAwait(false);
-        return TypedResults.Ok(after);
+        await audit.AppendAsync(caller.Workspace.Id, AuditActions.WebhookUpdate, webhookId, caller.KeyId, caller.SourceIp, WebhookView.ForAudit(changed.Before), WebhookView.ForAudit(changed.After)).ConfigureAwait(false);
+        return TypedResults.Ok(WebhookView.Of(changed.After));
     }
 
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteWebhookAsync(
@@ -155,7 +170,7 @@ public static class AlertEndpoints
             return WebhookNotFound(webhookId);
         }
 
-        await audit.AppendAsync(caller.Workspace.Id, AuditActions.WebhookDelete, webhookId, caller.KeyId, caller.SourceIp, WebhookView.Of(deleted), null).ConfigureAwait(false);
+        await audit.AppendAsync(caller.Workspace.Id, AuditActions.WebhookDelete, webhookId, caller.KeyId, caller.SourceIp, WebhookView.ForAudit(deleted), null).ConfigureAwait(false);
         return TypedResults.NoContent();
     }
 

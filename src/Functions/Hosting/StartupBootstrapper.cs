@@ -1,4 +1,5 @@
 using AgentSpend.Core;
+using AgentSpend.Core.Alerts;
 using AgentSpend.Core.Auth;
 using AgentSpend.Core.Configuration;
 using AgentSpend.Core.Storage;
@@ -9,10 +10,11 @@ namespace AgentSpend.Functions.Hosting;
 
 /// <summary>
 /// Before the app serves or triggers anything: creates the tables and queues, and makes sure there is
-/// an instance-admin key, printing a generated one once; ensures the default workspace.
+/// an instance-admin key, printing a generated one once; ensures the default workspace; encrypts webhook URLs and
+/// secrets stored in clear or under an older key.
 /// </summary>
 internal sealed partial class StartupBootstrapper(
-    IStorageProvider storage, WorkspaceStore workspaces, ApiKeyService keys, IOptions<AgentSpendOptions> options, ILogger<StartupBootstrapper> logger) : IHostedService
+    IStorageProvider storage, WorkspaceStore workspaces, ApiKeyService keys, WebhookStore webhooks, IOptions<AgentSpendOptions> options, ILogger<StartupBootstrapper> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -22,6 +24,7 @@ internal sealed partial class StartupBootstrapper(
         // first key comes from AGENTSPEND_ADMIN_KEY only, and none is generated.
         var underHost = options.Value.CustomHandlerPort is not null;
         await keys.EnsureKeyIndexAsync(cancellationToken).ConfigureAwait(false);
+        await webhooks.EncryptStoredAsync(cancellationToken).ConfigureAwait(false);
         var generated = await keys.EnsureBootstrapKeyAsync(generateIfNone: !underHost, cancellationToken).ConfigureAwait(false);
         if (underHost && options.Value.AdminKey is null)
         {

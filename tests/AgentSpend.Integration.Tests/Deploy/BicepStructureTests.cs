@@ -14,12 +14,12 @@ public sealed partial class BicepStructureTests
     private static BicepFile File(string name) => Files.Single(f => f.Path.EndsWith("/" + name, StringComparison.Ordinal));
 
     [Fact]
-    public void The_files_are_main_and_five_modules()
+    public void The_files_are_main_and_six_modules()
     {
         Assert.Equal(
-            ["infra/bicep/main.bicep", "infra/bicep/modules/functionapp.bicep", "infra/bicep/modules/identity.bicep", "infra/bicep/modules/monitoring.bicep", "infra/bicep/modules/roles.bicep", "infra/bicep/modules/storage.bicep"],
+            ["infra/bicep/main.bicep", "infra/bicep/modules/functionapp.bicep", "infra/bicep/modules/identity.bicep", "infra/bicep/modules/keyvault.bicep", "infra/bicep/modules/monitoring.bicep", "infra/bicep/modules/roles.bicep", "infra/bicep/modules/storage.bicep"],
             Files.Select(f => f.Path));
-        Assert.Equal(["identity", "storage", "monitoring", "roles", "functionApp"], File("main.bicep").Modules().Select(m => m.Name));
+        Assert.Equal(["identity", "storage", "monitoring", "keyVault", "roles", "functionApp"], File("main.bicep").Modules().Select(m => m.Name));
     }
 
     [Fact]
@@ -86,6 +86,18 @@ public sealed partial class BicepStructureTests
     }
 
     [Fact]
+    public void The_key_vault_uses_rbac_only_keeps_deleted_keys_recoverable_and_serves_no_deployments()
+    {
+        var vault = Assert.Single(File("keyvault.bicep").Resources(), r => r.Type == "Microsoft.KeyVault/vaults");
+        Assert.Equal("true", vault.Property("enableRbacAuthorization"));
+        Assert.Equal("[]", vault.Property("accessPolicies"));
+        Assert.Equal(("true", "true"), (vault.Property("enableSoftDelete"), vault.Property("enablePurgeProtection")));
+        Assert.Equal(("false", "false", "false"), (vault.Property("enabledForDeployment"), vault.Property("enabledForDiskEncryption"), vault.Property("enabledForTemplateDeployment")));
+        Assert.Equal("subscription().tenantId", vault.Property("tenantId"));
+        Assert.DoesNotContain(File("keyvault.bicep").Resources(), r => r.Type.StartsWith("Microsoft.KeyVault/vaults/", StringComparison.Ordinal)); // no secret in the template: the app makes the key
+    }
+
+    [Fact]
     public void Role_assignments_are_named_from_scope_principal_and_role_with_the_role_named_beside_its_id()
     {
         var roles = File("roles.bicep");
@@ -96,11 +108,12 @@ public sealed partial class BicepStructureTests
                 ("974c5e8b-45b9-4653-ba55-5f855dd0fb88", "Storage Queue Data Contributor"),
                 ("0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3", "Storage Table Data Contributor"),
                 ("3913510d-42f4-4e42-8a64-420c390055eb", "Monitoring Metrics Publisher"),
+                ("b86a8fe4-44ce-4948-aee5-eccb2c155cd7", "Key Vault Secrets Officer"),
             ],
             roleIds.Values);
 
         var assignments = Files.SelectMany(f => f.Resources()).Where(r => r.Type == "Microsoft.Authorization/roleAssignments").ToList();
-        Assert.Equal(4, assignments.Count);
+        Assert.Equal(5, assignments.Count);
         Assert.All(assignments, a =>
         {
             var scope = a.Property("scope")!;
@@ -114,7 +127,7 @@ public sealed partial class BicepStructureTests
             Assert.Equal("'ServicePrincipal'", a.Property("principalType"));
         });
         Assert.Equal(roleIds.Keys.Order(StringComparer.Ordinal), assignments.Select(a => GuidName().Match(a.Property("name")!).Groups["role"].Value).Order(StringComparer.Ordinal));
-        Assert.Equal(["appInsights", "storage", "storage", "storage"], assignments.Select(a => a.Property("scope")).Order(StringComparer.Ordinal));
+        Assert.Equal(["appInsights", "storage", "storage", "storage", "vault"], assignments.Select(a => a.Property("scope")).Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -151,7 +164,7 @@ public sealed partial class BicepStructureTests
         var outputs = File("main.bicep").Outputs.ToDictionary(o => o.Name, StringComparer.Ordinal);
         Assert.Equal("'https://${functionApp.outputs.defaultHostName}/api'", outputs["apiBaseUrl"].Default);
         Assert.Equal(
-            ["apiBaseUrl", "functionAppName", "planName", "storageAccountName", "deploymentContainerName", "identityName", "identityClientId", "applicationInsightsName"],
+            ["apiBaseUrl", "functionAppName", "planName", "storageAccountName", "deploymentContainerName", "keyVaultName", "identityName", "identityClientId", "applicationInsightsName"],
             outputs.Keys);
         Assert.All(Files.SelectMany(f => f.Outputs), o => Assert.DoesNotContain("adminKey", o.Default ?? "", StringComparison.Ordinal));
     }
@@ -164,6 +177,7 @@ public sealed partial class BicepStructureTests
             [
                 "Microsoft.Authorization/roleAssignments@2022-04-01",
                 "Microsoft.Insights/components@2020-02-02",
+                "Microsoft.KeyVault/vaults@2023-07-01",
                 "Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31",
                 "Microsoft.OperationalInsights/workspaces@2023-09-01",
                 "Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01",

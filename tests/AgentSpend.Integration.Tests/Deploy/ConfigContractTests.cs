@@ -21,6 +21,8 @@ public sealed partial class ConfigContractTests
         ["AzureWebJobsStorage"] = "a connection string carries an account key; in Azure shared keys are off and the identity-based settings are used",
         ["AzureWebJobsStorage__accountName"] = "the service URIs are set instead",
         [AgentSpendOptions.CustomHandlerPortSetting] = "the Functions host sets it when it starts the custom handler",
+        [AgentSpendOptions.SecretKeySetting] = "in Azure the key that encrypts stored secrets is kept in Key Vault (AGENTSPEND_KEY_VAULT_URI), never in an app setting",
+        [AgentSpendOptions.SecretKeyPreviousSetting] = "Key Vault keeps older keys as older versions of its secret",
     };
 
     /// <summary>Set by the Bicep for the Functions host or the platform, not read by the app, and why.</summary>
@@ -62,9 +64,9 @@ public sealed partial class ConfigContractTests
             [
                 "AGENTSPEND_ADMIN_KEY", "AGENTSPEND_AGGREGATE_RETENTION_DAYS", "AGENTSPEND_AGGREGATION_CONCURRENCY", "AGENTSPEND_ALERT_MAX_ATTEMPTS",
                 "AGENTSPEND_ALERT_RETRY_BASE_SECONDS", "AGENTSPEND_CONCENTRATION_THRESHOLD_PCT", "AGENTSPEND_CORS_ORIGINS", "AGENTSPEND_KEY_BURST",
-                "AGENTSPEND_KEY_RATE_PER_SECOND", "AGENTSPEND_KEY_USAGE_FLUSH_SECONDS", "AGENTSPEND_LOCAL_TRIGGERS", "AGENTSPEND_LONG_SESSION_MINUTES",
+                "AGENTSPEND_KEY_RATE_PER_SECOND", "AGENTSPEND_KEY_USAGE_FLUSH_SECONDS", "AGENTSPEND_KEY_VAULT_URI", "AGENTSPEND_LOCAL_TRIGGERS", "AGENTSPEND_LONG_SESSION_MINUTES",
                 "AGENTSPEND_PRICE_CATALOG", "AGENTSPEND_QUEUE_LEASE_SECONDS", "AGENTSPEND_RETENTION_DAYS", "AGENTSPEND_RUN_IDLE_MINUTES",
-                "AGENTSPEND_SPIKE_FACTOR", "AGENTSPEND_TIMEZONE", "AGENTSPEND_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "AGENTSPEND_WEBHOOK_TIMEOUT_SECONDS", "AzureWebJobsStorage",
+                "AGENTSPEND_SECRET_KEY", "AGENTSPEND_SECRET_KEY_PREVIOUS", "AGENTSPEND_SPIKE_FACTOR", "AGENTSPEND_TIMEZONE", "AGENTSPEND_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "AGENTSPEND_WEBHOOK_TIMEOUT_SECONDS", "AzureWebJobsStorage",
                 "AzureWebJobsStorage__accountName", "AzureWebJobsStorage__clientId", "AzureWebJobsStorage__credential",
                 "AzureWebJobsStorage__queueServiceUri", "AzureWebJobsStorage__tableServiceUri", "FUNCTIONS_CUSTOMHANDLER_PORT",
             ],
@@ -134,6 +136,12 @@ public sealed partial class ConfigContractTests
                 continue;
             }
 
+            if (setting == AgentSpendOptions.KeyVaultUriSetting)
+            {
+                Assert.Equal("keyVault.outputs.uri", value); // the vault the Bicep creates, read with the app's identity
+                continue;
+            }
+
             var match = ParameterValue().Match(value);
             Assert.True(match.Success, $"{setting} is set to '{value}', not from a parameter");
             var parameter = parameters[match.Groups["param"].Value];
@@ -156,7 +164,8 @@ public sealed partial class ConfigContractTests
         }
 
         Assert.Equal(
-            CodeSettings().Where(s => s.StartsWith("AGENTSPEND_", StringComparison.Ordinal) && s is not (AgentSpendOptions.LocalTriggersSetting or AgentSpendOptions.WebhookAllowPrivateNetworksSetting)),
+            CodeSettings().Where(s => s.StartsWith("AGENTSPEND_", StringComparison.Ordinal) && s is not (AgentSpendOptions.LocalTriggersSetting or AgentSpendOptions.WebhookAllowPrivateNetworksSetting or AgentSpendOptions.KeyVaultUriSetting)
+                && !NotSetInAzure.ContainsKey(s)),
             checkedSettings.Order(StringComparer.Ordinal));
     }
 

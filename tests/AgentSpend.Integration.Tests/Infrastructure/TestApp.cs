@@ -21,6 +21,9 @@ public sealed class TestApp : IAsyncDisposable
 {
     public const string AdminKey = "as_test_admin_key_0123456789abcdefghijklmnop";
 
+    /// <summary>The key that encrypts stored secrets in every test app: fixed, so an app restarted on the same Azurite reads them.</summary>
+    public const string SecretKey = "dGVzdC1zZWNyZXQta2V5LW9mLTMyLWJ5dGVzLWxvbmc=";
+
     private readonly WebApplication _app;
 
     private TestApp(WebApplication app, Uri baseAddress)
@@ -51,6 +54,7 @@ public sealed class TestApp : IAsyncDisposable
         {
             ["AzureWebJobsStorage"] = azurite.ConnectionString,
             ["AGENTSPEND_ADMIN_KEY"] = AdminKey,
+            ["AGENTSPEND_SECRET_KEY"] = SecretKey,
             ["AGENTSPEND_QUEUE_LEASE_SECONDS"] = "5",
             ["AGENTSPEND_WEBHOOK_ALLOW_PRIVATE_NETWORKS"] = "true", // the tests' receivers listen on 127.0.0.1
         };

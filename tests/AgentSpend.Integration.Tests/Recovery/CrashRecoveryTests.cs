@@ -143,6 +143,7 @@ public sealed class CrashRecoveryTests(AzuriteFixture azurite) : IClassFixture<A
         start.ArgumentList.Add($"http://127.0.0.1:{AzuriteFixture.FreePort()}");
         start.Environment["AzureWebJobsStorage"] = azurite.ConnectionString;
         start.Environment["AGENTSPEND_ADMIN_KEY"] = TestApp.AdminKey;
+        start.Environment["AGENTSPEND_SECRET_KEY"] = TestApp.SecretKey;
         start.Environment["AGENTSPEND_QUEUE_LEASE_SECONDS"] = "3";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         var process = Process.Start(start)!;

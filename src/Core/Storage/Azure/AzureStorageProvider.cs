@@ -41,7 +41,7 @@ public sealed class AzureStorageProvider : IStorageProvider
         }
         else
         {
-            var credential = CreateCredential(settings);
+            var credential = settings.CreateCredential();
             _tables = new TableServiceClient(settings.TableServiceUri, credential, tableOptions);
             _queues = new QueueServiceClient(settings.QueueServiceUri, credential, queueOptions);
         }
@@ -52,14 +52,4 @@ public sealed class AzureStorageProvider : IStorageProvider
 
     public IQueueStore GetQueue(string name) =>
         _queueStores.GetOrAdd(name, n => new AzureQueueStore(_queues.GetQueueClient(n)));
-
-    private static TokenCredential CreateCredential(StorageConnectionSettings settings) =>
-        string.Equals(settings.Credential, "managedidentity", StringComparison.OrdinalIgnoreCase)
-            ? new ManagedIdentityCredential(string.IsNullOrWhiteSpace(settings.ClientId)
-                ? ManagedIdentityId.SystemAssigned
-                : ManagedIdentityId.FromUserAssignedClientId(settings.ClientId))
-            : new DefaultAzureCredential(new DefaultAzureCredentialOptions
-            {
-                ManagedIdentityClientId = string.IsNullOrWhiteSpace(settings.ClientId) ? null : settings.ClientId,
-            });
 }

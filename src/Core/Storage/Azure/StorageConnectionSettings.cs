@@ -25,6 +25,17 @@ public sealed record StorageConnectionSettings
 
     public bool UsesConnectionString => !string.IsNullOrWhiteSpace(ConnectionString);
 
+    /// <summary>The app's identity, for storage and Key Vault alike.</summary>
+    public global::Azure.Core.TokenCredential CreateCredential() =>
+        string.Equals(Credential, "managedidentity", StringComparison.OrdinalIgnoreCase)
+            ? new global::Azure.Identity.ManagedIdentityCredential(string.IsNullOrWhiteSpace(ClientId)
+                ? global::Azure.Identity.ManagedIdentityId.SystemAssigned
+                : global::Azure.Identity.ManagedIdentityId.FromUserAssignedClientId(ClientId))
+            : new global::Azure.Identity.DefaultAzureCredential(new global::Azure.Identity.DefaultAzureCredentialOptions
+            {
+                ManagedIdentityClientId = string.IsNullOrWhiteSpace(ClientId) ? null : ClientId,
+            });
+
     public static StorageConnectionSettings FromConfiguration(IConfiguration configuration)
     {
         var connectionString = configuration[SettingName];
