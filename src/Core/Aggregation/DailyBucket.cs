@@ -401,8 +401,7 @@ public sealed class DailyBucket
         var rowCount = rows[0].RowCount;
         if (rowCount > 1)
         {
-            var rest = await Task.WhenAll(Enumerable.Range(1, rowCount - 1).Select(i =>
-                table.GetIfExistsAsync(partitionKey, UsageTableKeys.BucketRow(partitionKey, i), cancellationToken: cancellationToken))).ConfigureAwait(false);
+            var rest = await Storage.RowRanges.ReadAsync(table, partitionKey, [.. Enumerable.Range(1, rowCount - 1).Select(i => UsageTableKeys.BucketRow(partitionKey, i))], cancellationToken).ConfigureAwait(false);
             rows.AddRange(rest.Select((entity, i) => entity is null
                 ? throw new InvalidDataException($"Bucket row {i + 1} of partition '{partitionKey}' is missing although row 0 counts {rowCount} rows.")
                 : BucketRow.FromEntity(entity)));
@@ -412,8 +411,7 @@ public sealed class DailyBucket
         if (withSlices)
         {
             var sliceCount = rows[0].SliceRowCount;
-            var stored = await Task.WhenAll(Enumerable.Range(0, sliceCount).Select(i =>
-                table.GetIfExistsAsync(partitionKey, UsageTableKeys.SliceRow(partitionKey, i), cancellationToken: cancellationToken))).ConfigureAwait(false);
+            var stored = await Storage.RowRanges.ReadAsync(table, partitionKey, [.. Enumerable.Range(0, sliceCount).Select(i => UsageTableKeys.SliceRow(partitionKey, i))], cancellationToken).ConfigureAwait(false);
             sliceRows = stored.Select((entity, i) => entity is null
                 ? throw new InvalidDataException($"Slice row {i} of partition '{partitionKey}' is missing although row 0 counts {sliceCount} slice rows.")
                 : SliceRow.FromEntity(entity)).ToList();
