@@ -40,6 +40,9 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<ApiKeyService>();
         services.AddSingleton<Auth.AuthFailureLimiter>();
         services.AddSingleton<StorageFanOut>();
+        services.AddMetrics();
+        services.AddSingleton<Observability.AgentSpendMetrics>();
+        services.AddSingleton<Observability.QueueSampler>();
         services.AddSingleton<AuditLog>();
         services.AddSingleton<PlanLimitEnforcer>();
         services.AddSingleton(sp => PriceCatalog.FromConfiguration(sp.GetRequiredService<IConfiguration>()));

@@ -32,7 +32,7 @@ public sealed record AggregationOutcome(int Counted, int Duplicates, int Transac
 /// </summary>
 public sealed partial class UsageAggregator(
     IStorageProvider storage, IWorkspaceDirectory workspaces, DayVersions versions, Runs.RunIndex runs,
-    Governance.BudgetEnforcer enforcer, Governance.BudgetReservations reservations, IOptions<AgentSpendOptions> options, ILogger<UsageAggregator> logger)
+    Governance.BudgetEnforcer enforcer, Governance.BudgetReservations reservations, IOptions<AgentSpendOptions> options, Observability.AgentSpendMetrics metrics, ILogger<UsageAggregator> logger)
 {
     private const int MaxStalledAttempts = 100;
 
@@ -172,6 +172,7 @@ public sealed partial class UsageAggregator(
             .ThenBy(x => x.RowKey, StringComparer.Ordinal)
             .ToList();
         var outcome = new PartitionOutcome { Duplicates = events.Count - pending.Count };
+        metrics.DuplicatesDropped(outcome.Duplicates);
 
         var bucket = _buckets.Take(partitionKey) ?? await DailyBucket.LoadForWritingAsync(table, partitionKey, cancellationToken).ConfigureAwait(false);
         var limit = TransactionPacker.MaxOperations - 1; // halved while isolating an event whose rows cannot be written
@@ -196,6 +197,7 @@ public sealed partial class UsageAggregator(
                 bucket.Commit(plan.Changes, etags.Skip(plan.Items.Count).ToArray());
                 pending.RemoveRange(0, plan.Items.Count);
                 outcome.Counted += plan.Items.Count;
+                metrics.Counted(plan.Items.Count);
                 outcome.Transactions++;
                 guess = plan.Items.Count;
                 limit = TransactionPacker.MaxOperations - 1;
@@ -212,6 +214,7 @@ public sealed partial class UsageAggregator(
                     {
                         pending.RemoveAll(p => counted.Contains(p.RowKey));
                         outcome.Duplicates += counted.Count;
+                        metrics.DuplicatesDropped(counted.Count);
                         stalled = 0;
                         LogDuplicatesDropped(logger, counted.Count, partitionKey, pending.Count);
                         continue;

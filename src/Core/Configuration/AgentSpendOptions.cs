@@ -32,6 +32,7 @@ public sealed class AgentSpendOptions
     public const string SecretKeySetting = "AGENTSPEND_SECRET_KEY";
     public const string SecretKeyPreviousSetting = "AGENTSPEND_SECRET_KEY_PREVIOUS";
     public const string KeyVaultUriSetting = "AGENTSPEND_KEY_VAULT_URI";
+    public const string MetricsOtlpEndpointSetting = "OTEL_EXPORTER_OTLP_ENDPOINT";
 
     /// <summary>IANA timezone of the default workspace: its days are the metrics' days.</summary>
     public string Timezone { get; set; } = "UTC";
@@ -114,6 +115,9 @@ public sealed class AgentSpendOptions
     /// <summary>The Key Vault holding the key that encrypts stored secrets, read with the app's managed identity (Azure).</summary>
     public string? KeyVaultUri { get; set; }
 
+    /// <summary>Where the app's own metrics are sent over OTLP (the OpenTelemetry SDK's standard setting); null: not exported.</summary>
+    public Uri? MetricsOtlpEndpoint { get; set; }
+
     /// <summary>The longest wait between two delivery attempts of an alert, however many came before.</summary>
     public static TimeSpan AlertMaxRetryDelay { get; } = TimeSpan.FromMinutes(15);
 
@@ -154,6 +158,11 @@ public sealed class AgentSpendOptions
         options.SecretKey = configuration[SecretKeySetting] is { Length: > 0 } secretKey ? secretKey : null;
         options.SecretKeyPrevious = (configuration[SecretKeyPreviousSetting] ?? "").Split([',', ' ', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         options.KeyVaultUri = configuration[KeyVaultUriSetting] is { Length: > 0 } vault ? vault : null;
+        options.MetricsOtlpEndpoint = configuration[MetricsOtlpEndpointSetting] is { Length: > 0 } otlp
+            ? Uri.TryCreate(otlp, UriKind.Absolute, out var endpoint) && endpoint.Scheme is "http" or "https"
+                ? endpoint
+                : throw new OptionsValidationException(MetricsOtlpEndpointSetting, typeof(AgentSpendOptions), [$"{MetricsOtlpEndpointSetting} must be an http or https URL such as http://127.0.0.1:4318, got '{otlp}'."])
+            : null;
         options.CustomHandlerPort = configuration[CustomHandlerPortSetting] is { Length: > 0 } port
             ? ReadInt(configuration, CustomHandlerPortSetting, 0)
             : null;

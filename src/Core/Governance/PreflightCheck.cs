@@ -46,7 +46,7 @@ public sealed record CheckOutcome(bool Allowed, string? Reason, CheckedBudget? B
 /// <see cref="MaxStaleness"/> old). A reserving check goes on to hold its estimate in storage (see
 /// <see cref="BudgetReservations"/>), which is what bounds overshoot across concurrent callers and instances.
 /// </summary>
-public sealed class PreflightCheck(BudgetStore budgets, BudgetUsage usage, AgentControls controls, ToolRegistry tools, BudgetReservations reservations, TimeProvider clock)
+public sealed class PreflightCheck(BudgetStore budgets, BudgetUsage usage, AgentControls controls, ToolRegistry tools, BudgetReservations reservations, Observability.AgentSpendMetrics metrics, TimeProvider clock)
 {
     public static readonly TimeSpan Freshness = TimeSpan.FromSeconds(1);
 
@@ -59,6 +59,14 @@ public sealed class PreflightCheck(BudgetStore budgets, BudgetUsage usage, Agent
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string Fingerprint, BudgetStanding[] Standings)> _measured = new(StringComparer.Ordinal);
 
     public async Task<CheckOutcome> CheckAsync(Workspace workspace, CheckRequest request, CancellationToken cancellationToken)
+    {
+        var started = clock.GetTimestamp();
+        var outcome = await DecideAsync(workspace, request, cancellationToken).ConfigureAwait(false);
+        metrics.CheckCompleted(clock.GetElapsedTime(started), outcome.Allowed);
+        return outcome;
+    }
+
+    private async Task<CheckOutcome> DecideAsync(Workspace workspace, CheckRequest request, CancellationToken cancellationToken)
     {
         if (await controls.FindStopAsync(workspace.Id, request.Agent, request.User, request.Team, request.KeyId, request.Model, cancellationToken).ConfigureAwait(false) is { } stop)
         {

@@ -19,7 +19,7 @@ public sealed record IngestReceipt(int Accepted, int Rejected, IReadOnlyList<Ing
 /// The messages that were queued before the failure are still counted, once: the resend carries the same event ids
 /// (idempotency keys, or server ids derived from the key and the body), and the aggregator drops what it has counted.
 /// </remarks>
-public sealed partial class IngestService(IngestRequestParser parser, WorkspacePricing pricing, PlanLimitEnforcer limits, IStorageProvider storage, ILogger<IngestService> logger)
+public sealed partial class IngestService(IngestRequestParser parser, WorkspacePricing pricing, PlanLimitEnforcer limits, IStorageProvider storage, Observability.AgentSpendMetrics metrics, ILogger<IngestService> logger)
 {
     /// <param name="channel">Where the batch came from: it decides which events the session ledgers reconcile.</param>
     /// <param name="keyId">The API key the batch came with: every event records it.</param>
@@ -73,6 +73,7 @@ public sealed partial class IngestService(IngestRequestParser parser, WorkspaceP
             }
 
             limits.KeepPlaces(workspace.Id, decision.Allowed);
+            metrics.Accepted(decision.Allowed.Count, channel.ToString());
             LogQueued(logger, decision.Allowed.Count, rejected, messages.Count, workspace.Id);
             return (new IngestReceipt(decision.Allowed.Count, rejected, errors, messages.Count, decision.RejectedAgents), null);
         }

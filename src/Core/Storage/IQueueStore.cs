@@ -4,7 +4,7 @@ namespace AgentSpend.Core.Storage;
 public sealed record LeasedMessage(string MessageId, string PopReceipt, string Text, long DequeueCount, DateTimeOffset? InsertedOn);
 
 /// <summary>A message looked at without taking it.</summary>
-public sealed record PeekedMessage(string MessageId, string Text, long DequeueCount);
+public sealed record PeekedMessage(string MessageId, string Text, long DequeueCount, DateTimeOffset? InsertedOn = null);
 
 /// <summary>
 /// Port for one Azure queue. Message text is stored as given: callers encode binary payloads themselves.

@@ -22,8 +22,33 @@ public static class HealthEndpoints
         (typeof(HealthEndpoints).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0")
         .Split('+')[0];
 
-    public static void MapHealth(this IEndpointRouteBuilder app) =>
+    /// <summary>The process is up; never reads storage. A platform's liveness probe.</summary>
+    public sealed record LivenessResponse(string Status, string Version);
+
+    public static void MapHealth(this IEndpointRouteBuilder app)
+    {
         app.MapGet("/api/health", GetHealthAsync).AllowAnonymous();
+        app.MapGet("/api/health/live", GetLiveness).AllowAnonymous();
+        app.MapGet("/api/health/ready", GetReadinessAsync).AllowAnonymous();
+    }
+
+    public static Ok<LivenessResponse> GetLiveness() => TypedResults.Ok(new LivenessResponse(StatusOk, Version));
+
+    /// <summary>
+    /// 200 when storage answers and every poison queue is empty, else 503 with the same body: a readiness probe or a
+    /// load balancer then sends no traffic here until it is, and nothing restarts the instance.
+    /// </summary>
+    public static async Task<Results<Ok<HealthResponse>, JsonHttpResult<HealthResponse>>> GetReadinessAsync(QueueHealth queues, HttpResponse response, CancellationToken cancellationToken)
+    {
+        var health = (await GetHealthAsync(queues, cancellationToken).ConfigureAwait(false)).Value!;
+        if (health.Status == StatusOk)
+        {
+            return TypedResults.Ok(health);
+        }
+
+        response.Headers.RetryAfter = ((int)QueueHealth.Freshness.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return TypedResults.Json(health, statusCode: StatusCodes.Status503ServiceUnavailable);
+    }
 
     /// <summary>Always 200, so that a platform probe does not restart an instance for what a restart cannot mend (a poison queue, a storage outage).</summary>
     public static async Task<Ok<HealthResponse>> GetHealthAsync(QueueHealth queues, CancellationToken cancellationToken)

@@ -29,6 +29,8 @@ using AgentSpend.Functions.Retention;
 using AgentSpend.Functions.Triggers;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 
 namespace AgentSpend.Functions.Hosting;
 
@@ -65,6 +67,7 @@ public static class AgentSpendApp
         services.AddSingleton<ITimerFunction, RunCompletion.RunCompletionFunction>();
         services.AddSingleton<ITimerFunction, BudgetPeriods.BudgetPeriodsFunction>();
         services.AddHostedService<KeyUsageFlusher>();
+        services.AddHostedService<QueueSampling>();
 
         // Registered before the trigger runner so that storage exists when it starts polling.
         services.AddHostedService<StartupBootstrapper>();
@@ -76,6 +79,14 @@ public static class AgentSpendApp
             .WithHeaders("Authorization", "Content-Type", "x-api-key")
             .WithExposedHeaders("Retry-After", "Location")));
         services.AddKeyRateLimiting(options);
+        if (options.MetricsOtlpEndpoint is not null)
+        {
+            // The app's own metrics (AgentSpendMetrics) to any OTLP collector; the exporter reads the OTEL_* settings itself.
+            services.AddOpenTelemetry()
+                .ConfigureResource(r => r.AddService("agentspend", serviceVersion: Health.HealthEndpoints.Version))
+                .WithMetrics(m => m.AddMeter(Core.Observability.AgentSpendMetrics.MeterName).AddOtlpExporter());
+        }
+
         if (options.CustomHandlerPort is { } port)
         {
             builder.WebHost.UseUrls($"http://127.0.0.1:{port}");

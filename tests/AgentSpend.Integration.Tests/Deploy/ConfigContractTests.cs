@@ -23,6 +23,7 @@ public sealed partial class ConfigContractTests
         [AgentSpendOptions.CustomHandlerPortSetting] = "the Functions host sets it when it starts the custom handler",
         [AgentSpendOptions.SecretKeySetting] = "in Azure the key that encrypts stored secrets is kept in Key Vault (AGENTSPEND_KEY_VAULT_URI), never in an app setting",
         [AgentSpendOptions.SecretKeyPreviousSetting] = "Key Vault keeps older keys as older versions of its secret",
+        [AgentSpendOptions.MetricsOtlpEndpointSetting] = "optional: set it to send the app's own metrics to an OTLP collector of your choice",
     };
 
     /// <summary>Set by the Bicep for the Functions host or the platform, not read by the app, and why.</summary>
@@ -69,6 +70,7 @@ public sealed partial class ConfigContractTests
                 "AGENTSPEND_SECRET_KEY", "AGENTSPEND_SECRET_KEY_PREVIOUS", "AGENTSPEND_SPIKE_FACTOR", "AGENTSPEND_TIMEZONE", "AGENTSPEND_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "AGENTSPEND_WEBHOOK_TIMEOUT_SECONDS", "AzureWebJobsStorage",
                 "AzureWebJobsStorage__accountName", "AzureWebJobsStorage__clientId", "AzureWebJobsStorage__credential",
                 "AzureWebJobsStorage__queueServiceUri", "AzureWebJobsStorage__tableServiceUri", "FUNCTIONS_CUSTOMHANDLER_PORT",
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
             ],
             CodeSettings());
     }

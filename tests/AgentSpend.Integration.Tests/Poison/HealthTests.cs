@@ -70,4 +70,50 @@ public sealed class HealthTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
 
         Assert.Equal((200, Ok), (up.Status, up.Text));
     }
+
+    [Fact]
+    public async Task Liveness_never_reads_storage_and_readiness_answers_503_with_retry_after_while_a_poison_queue_holds_messages()
+    {
+        await using var app = await TestApp.StartAsync(azurite, new Dictionary<string, string?>
+        {
+            ["AGENTSPEND_LOCAL_TRIGGERS"] = "false",
+            ["AGENTSPEND_KEY_USAGE_FLUSH_SECONDS"] = "3600",
+        });
+        var requests = app.Services.GetRequiredService<StorageRequestCounter>();
+        var health = app.Services.GetRequiredService<AgentSpend.Core.Poison.QueueHealth>();
+        await DrainPoisonQueuesAsync(); // what the other tests of this class left
+
+        var before = requests.Requests;
+        var live = await app.SendAsync("GET", "/api/health/live", key: null);
+        Assert.Equal((200, $$"""{"status":"ok","version":"{{HealthEndpoints.Version}}"}"""), (live.Status, live.Text));
+        Assert.Equal(before, requests.Requests);
+
+        health.Forget();
+        var ready = await app.SendAsync("GET", "/api/health/ready", key: null);
+        Assert.Equal((200, Ok), (ready.Status, ready.Text));
+
+        var poison = azurite.Storage.GetQueue(StorageNames.PoisonQueueOf(StorageNames.IngestQueue));
+        await poison.SendAsync("{}");
+        health.Forget();
+        using var notReady = await app.Client.GetAsync("/api/health/ready");
+        await DrainPoisonQueuesAsync(); // the other tests of this class expect empty poison queues
+
+        Assert.Equal(503, (int)notReady.StatusCode);
+        Assert.Equal("5", notReady.Headers.RetryAfter?.ToString());
+        Assert.Equal(
+            $$"""{"status":"degraded","version":"{{HealthEndpoints.Version}}","storage":"ok","poison":[{"queue":"usage-ingest-poison","approximate_messages":1}]}""",
+            await notReady.Content.ReadAsStringAsync());
+        Assert.Equal(200, (await app.SendAsync("GET", "/api/health/live", key: null)).Status); // alive all the same
+    }
+
+    private async Task DrainPoisonQueuesAsync()
+    {
+        foreach (var queue in StorageNames.TriggerQueues.Select(q => azurite.Storage.GetQueue(StorageNames.PoisonQueueOf(q))))
+        {
+            foreach (var message in await queue.ReceiveAsync(32, TimeSpan.FromSeconds(30)))
+            {
+                await queue.DeleteAsync(message.MessageId, message.PopReceipt);
+            }
+        }
+    }
 }

@@ -37,7 +37,7 @@ internal sealed class AzureQueueStore(QueueClient client) : IQueueStore
     public async Task<IReadOnlyList<PeekedMessage>> PeekAsync(int maxMessages, CancellationToken cancellationToken = default)
     {
         var response = await client.PeekMessagesAsync(maxMessages, cancellationToken).ConfigureAwait(false);
-        return response.Value.Select(m => new PeekedMessage(m.MessageId, m.Body.ToString(), m.DequeueCount)).ToArray();
+        return response.Value.Select(m => new PeekedMessage(m.MessageId, m.Body.ToString(), m.DequeueCount, m.InsertedOn)).ToArray();
     }
 
     public async Task<int> GetApproximateCountAsync(CancellationToken cancellationToken = default)
