@@ -57,11 +57,14 @@ public static class ApiKeyScopes
 
 /// <summary>
 /// API keys are stored only as SHA-256 hashes (the row key), never in clear; a presented key is hashed,
-/// its row looked up and the hash compared in constant time. Lookups are cached briefly, so most calls
-/// cost no storage request. Last use and failed attempts are counted in memory and written by
-/// <see cref="FlushUsageAsync"/> at intervals: one write per key per interval, not one per request.
+/// its row read with one point read and the hash compared in constant time. Key rows are spread over 256
+/// partitions named by the hash's first two hex digits (<c>key|3f</c>), so lookups from everywhere do not
+/// all land on one partition. Lookups are cached briefly, so most calls cost no storage request. Last use
+/// and failed attempts are counted in memory and written by <see cref="FlushUsageAsync"/> at intervals:
+/// one write per key per interval, not one per request.
 /// </summary>
-public sealed partial class ApiKeyService(IStorageProvider storage, IOptions<AgentSpendOptions> options, TimeProvider clock, ILogger<ApiKeyService> logger) : IDisposable
+public sealed partial class ApiKeyService(
+    IStorageProvider storage, IOptions<AgentSpendOptions> options, TimeProvider clock, StorageFanOut fanOut, ILogger<ApiKeyService> logger) : IDisposable
 {
     /// <summary>How many looked-up keys, found or not, are remembered at most: unknown keys cannot grow the cache without bound.</summary>
     public const int MaxCachedLookups = 50_000;
@@ -70,7 +73,13 @@ public sealed partial class ApiKeyService(IStorageProvider storage, IOptions<Age
     public const int MinPresentedLength = 16;
 
     public const string KeyPrefix = "as_";
-    private const string KeyPartition = "key";
+    private const string KeyPartitionPrefix = "key|";
+
+    /// <summary>Sorts after every <c>key|xx</c> partition and before any other (<c>}</c> follows <c>|</c>).</summary>
+    private const string KeyPartitionsEnd = "key}";
+
+    /// <summary>Where every key row lived before they were spread by hash prefix; emptied once at start.</summary>
+    private const string LegacyKeyPartition = "key";
     private const string BootstrapPartition = "bootstrap";
 
     /// <summary>Keys a workspace may hold, retired ones included; past it, those retired over <see cref="ForgetRetiredAfter"/> ago make room.</summary>
@@ -81,15 +90,23 @@ public sealed partial class ApiKeyService(IStorageProvider storage, IOptions<Age
 
     private const string IndexPartitionPrefix = "ws|";
     private const string IndexedMarker = "key-index-v1";
+    private const string PartitionedMarker = "key-partitions-v2";
     private const int MaxPresentedLength = 256;
     private static readonly TimeSpan CacheTime = TimeSpan.FromSeconds(30);
 
     private readonly ConcurrentDictionary<string, KeyUsage> _usage = new(StringComparer.Ordinal);
     private readonly MemoryCache cache = new(new MemoryCacheOptions { SizeLimit = MaxCachedLookups });
 
+    // Until this instance knows the legacy partition is empty, a key missing from its partition may still be
+    // there; afterwards an unknown key costs one point read.
+    private volatile bool _legacyEmpty;
+
     private ITableStore Table => storage.GetTable(StorageNames.ApiKeysTable);
 
     public static string Hash(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
+
+    /// <summary>The partition of the key row whose row key is <paramref name="hash"/>: one of 256, by its first two hex digits.</summary>
+    public static string KeyPartition(string hash) => KeyPartitionPrefix + hash[..2];
 
     /// <summary>A new random key: <c>as_</c>, the workspace id, <c>_</c>, then 43 URL-safe characters (256 bits).</summary>
     public static string Generate(string workspaceId)
@@ -108,7 +125,7 @@ public sealed partial class ApiKeyService(IStorageProvider storage, IOptions<Age
         var hash = Hash(presentedKey);
         if (!cache.TryGetValue(CacheKey(hash), out StoredKey? stored))
         {
-            var row = await Table.GetIfExistsAsync(KeyPartition, hash, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var row = await ReadKeyAsync(hash, forUpdate: false, cancellationToken).ConfigureAwait(false);
             stored = row is not null && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(row.RowKey), Encoding.ASCII.GetBytes(hash))
                 ? new StoredKey(ToInfo(row))
                 : null;
@@ -151,7 +168,7 @@ public sealed partial class ApiKeyService(IStorageProvider storage, IOptions<Age
         return (ToInfo(entity), raw);
     }
 
-    /// <summary>The workspace's keys: its index partition, then its key rows by key (14 to a query); never a scan of the key partition.</summary>
+    /// <summary>The workspace's keys: its index partition, then a point read of each key row; never a scan of the key rows.</summary>
     public async Task<IReadOnlyList<ApiKeyInfo>> ListAsync(string workspaceId, CancellationToken cancellationToken) =>
         [.. (await ReadIndexedAsync(workspaceId, cancellationToken).ConfigureAwait(false))
             .Select(row => WithPendingUsage(ToInfo(row)))
@@ -177,7 +194,7 @@ public sealed partial class ApiKeyService(IStorageProvider storage, IOptions<Age
             var retiredAt = info.RevokedAt ?? (info.ExpiresAt is { } expires && expires <= now ? expires : null);
             if (retiredAt is { } at && now - at > ForgetRetiredAfter)
             {
-                await Table.TryDeleteAsync(KeyPartition, row.RowKey, ETag.All, cancellationToken).ConfigureAwait(false);
+                await DeleteKeyRowAsync(row.RowKey, cancellationToken).ConfigureAwait(false);
                 await CappedPartition.TryDeleteAsync(Table, IndexPartition(workspaceId), info.Id, cancellationToken).ConfigureAwait(false);
                 forgotten++;
             }
@@ -186,7 +203,11 @@ public sealed partial class ApiKeyService(IStorageProvider storage, IOptions<Age
         return forgotten > 0 && await CappedPartition.TryAddAsync(Table, IndexEntity(workspaceId, hash), MaxKeysPerWorkspace, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The key rows the workspace's index points at (14 to a query); an index row whose key is gone is skipped.</summary>
+    /// <summary>
+    /// The key rows the workspace's index points at, a point read each within the instance's fan-out bound; an index
+    /// row whose key is gone is skipped. (A query naming several row keys saves requests only within one partition,
+    /// and a workspace's keys are spread over up to 200 of them.)
+    /// </summary>
     private async Task<List<TableEntity>> ReadIndexedAsync(string workspaceId, CancellationToken cancellationToken)
     {
         var hashes = new List<string>();
@@ -198,13 +219,15 @@ public sealed partial class ApiKeyService(IStorageProvider storage, IOptions<Age
             }
         }
 
-        var rows = await Table.GetManyAsync(KeyPartition, hashes, null, cancellationToken).ConfigureAwait(false);
-        return [.. rows.Where(r => string.Equals(r.GetString("WorkspaceId"), workspaceId, StringComparison.Ordinal))];
+        var rows = await Task.WhenAll(hashes.Distinct(StringComparer.Ordinal)
+            .Select(hash => fanOut.RunAsync(token => ReadKeyAsync(hash, forUpdate: false, token), cancellationToken))).ConfigureAwait(false);
+        return [.. rows.OfType<TableEntity>().Where(r => string.Equals(r.GetString("WorkspaceId"), workspaceId, StringComparison.Ordinal))];
     }
 
     /// <summary>
     /// Gives keys stored before the workspace index existed their index rows, once (a marker row says it is done);
-    /// safe to run on several instances at once.
+    /// safe to run on several instances at once. Reads the key rows of both layouts, the legacy partition and the
+    /// hash-prefix ones, whichever the keys are in by then.
     /// </summary>
     public async Task EnsureKeyIndexAsync(CancellationToken cancellationToken)
     {
@@ -214,7 +237,8 @@ public sealed partial class ApiKeyService(IStorageProvider storage, IOptions<Age
         }
 
         var workspaces = new HashSet<string>(StringComparer.Ordinal);
-        await foreach (var row in Table.QueryAsync(TableClient.CreateQueryFilter($"PartitionKey eq {KeyPartition}"), ["RowKey", "WorkspaceId"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        var keyRows = TableClient.CreateQueryFilter($"PartitionKey eq {LegacyKeyPartition} or (PartitionKey ge {KeyPartitionPrefix} and PartitionKey lt {KeyPartitionsEnd})");
+        await foreach (var row in Table.QueryAsync(keyRows, ["RowKey", "WorkspaceId"], cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             var workspaceId = row.GetString("WorkspaceId") ?? Workspace.DefaultId;
             await Table.UpsertAsync(IndexEntity(workspaceId, row.RowKey), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
@@ -230,40 +254,79 @@ public sealed partial class ApiKeyService(IStorageProvider storage, IOptions<Age
         await Table.UpsertAsync(new TableEntity(BootstrapPartition, IndexedMarker) { ["At"] = clock.GetUtcNow() }, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Moves the key rows still in the legacy partition to their hash-prefix partitions, once (a marker row says it
+    /// is done), after which this instance stops looking there. Each row is moved as <see cref="MoveAsync"/> says, so
+    /// several instances may run it at once, and one that stops half-way is finished by the next start.
+    /// </summary>
+    public async Task EnsureKeyPartitionsAsync(CancellationToken cancellationToken)
+    {
+        if (await Table.GetIfExistsAsync(BootstrapPartition, PartitionedMarker, cancellationToken: cancellationToken).ConfigureAwait(false) is null)
+        {
+            var moved = 0;
+            await foreach (var row in Table.QueryAsync(TableClient.CreateQueryFilter($"PartitionKey eq {LegacyKeyPartition}"), cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                await MoveAsync(row, cancellationToken).ConfigureAwait(false);
+                moved++;
+            }
+
+            await Table.UpsertAsync(new TableEntity(BootstrapPartition, PartitionedMarker) { ["At"] = clock.GetUtcNow() }, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+            LogKeysMoved(logger, moved);
+        }
+
+        _legacyEmpty = true;
+    }
+
     public async Task<ApiKeyInfo?> GetAsync(string workspaceId, string keyId, CancellationToken cancellationToken)
     {
-        var row = await FindRowAsync(workspaceId, keyId, cancellationToken).ConfigureAwait(false);
+        var row = await FindRowAsync(workspaceId, keyId, forUpdate: false, cancellationToken).ConfigureAwait(false);
         return row is null ? null : WithPendingUsage(ToInfo(row));
     }
 
     /// <summary>Revokes a key of the workspace at once. Returns it before and after, or null when the workspace has no such key.</summary>
     public async Task<(ApiKeyInfo Before, ApiKeyInfo After)?> RevokeAsync(string workspaceId, string keyId, CancellationToken cancellationToken)
     {
-        var row = await FindRowAsync(workspaceId, keyId, cancellationToken).ConfigureAwait(false);
-        if (row is null)
+        // A usage flush (or a move to the key's partition) may change the row between the read and the write: a
+        // revocation must not fail for that, so it reads again and tries again.
+        for (var attempt = 1; ; attempt++)
         {
-            return null;
-        }
+            var row = await FindRowAsync(workspaceId, keyId, forUpdate: true, cancellationToken).ConfigureAwait(false);
+            if (row is null)
+            {
+                return null;
+            }
 
-        var before = ToInfo(row);
-        if (before.RevokedAt is null)
-        {
+            var before = ToInfo(row);
+            if (before.RevokedAt is not null)
+            {
+                return (before, before);
+            }
+
             row["RevokedAt"] = clock.GetUtcNow();
-            await Table.UpdateAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-            cache.Remove(CacheKey(row.RowKey));
+            try
+            {
+                await Table.UpdateAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+                cache.Remove(CacheKey(row.RowKey));
+                return (before, ToInfo(row));
+            }
+            catch (RequestFailedException ex) when (ex.Status is 412 or 404 && attempt < MaxRevokeAttempts)
+            {
+            }
         }
-
-        return (before, ToInfo(row));
     }
+
+    private const int MaxRevokeAttempts = 10;
 
     /// <summary>
     /// Issues a new key with the old one's name and scopes, and retires the old one after
-    /// <paramref name="grace"/> (at once when zero). Both happen in one transaction, with the new key
-    /// first, so there is no moment without a working key. Null when the key is unknown or already retired.
+    /// <paramref name="grace"/> (at once when zero). The two rows are in different partitions, so no transaction
+    /// holds both: the new key goes in first, so there is no moment without a working key (a crash in between leaves
+    /// a new key nobody was given, listed and revocable). Null when the key is unknown or already retired, or when
+    /// another caller retired or rotated it first (the new key is then withdrawn).
     /// </summary>
     public async Task<(ApiKeyInfo Old, ApiKeyInfo New, string RawKey)?> RotateAsync(string workspaceId, string keyId, TimeSpan grace, string? rotatedBy, CancellationToken cancellationToken)
     {
-        var row = await FindRowAsync(workspaceId, keyId, cancellationToken).ConfigureAwait(false);
+        var row = await FindRowAsync(workspaceId, keyId, forUpdate: true, cancellationToken).ConfigureAwait(false);
         var now = clock.GetUtcNow();
         if (row is null || ToInfo(row).Status(now) is "revoked" or "expired")
         {
@@ -279,20 +342,39 @@ public sealed partial class ApiKeyService(IStorageProvider storage, IOptions<Age
             throw new KeyLimitReachedException(MaxKeysPerWorkspace);
         }
 
-        if (grace > TimeSpan.Zero)
+        await Table.InsertAsync(fresh, cancellationToken).ConfigureAwait(false);
+        while (true)
         {
-            row["ExpiresAt"] = now + grace;
-        }
-        else
-        {
-            row["RevokedAt"] = now;
+            if (grace > TimeSpan.Zero)
+            {
+                row["ExpiresAt"] = now + grace;
+            }
+            else
+            {
+                row["RevokedAt"] = now;
+            }
+
+            try
+            {
+                await Table.UpdateAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+                break;
+            }
+            catch (RequestFailedException ex) when (ex.Status is 404 or 412)
+            {
+                // Changed since it was read. A usage flush: retire it again. Retired or rotated by another caller: that
+                // caller won, and the new key must not stay as a second successor.
+                var current = await ReadKeyAsync(row.RowKey, forUpdate: true, cancellationToken).ConfigureAwait(false);
+                if (current is null || current.GetDateTimeOffset("RevokedAt") != old.RevokedAt || current.GetDateTimeOffset("ExpiresAt") != old.ExpiresAt)
+                {
+                    await DeleteKeyRowAsync(fresh.RowKey, cancellationToken).ConfigureAwait(false);
+                    await CappedPartition.TryDeleteAsync(Table, IndexPartition(workspaceId), fresh.RowKey[..12], cancellationToken).ConfigureAwait(false);
+                    return null;
+                }
+
+                row = current;
+            }
         }
 
-        await Table.SubmitTransactionAsync(
-        [
-            new TableTransactionAction(TableTransactionActionType.Add, fresh),
-            new TableTransactionAction(TableTransactionActionType.UpdateReplace, row, row.ETag),
-        ], cancellationToken).ConfigureAwait(false);
         cache.Remove(CacheKey(row.RowKey));
         return (ToInfo(row), ToInfo(fresh), raw);
     }
@@ -318,7 +400,7 @@ public sealed partial class ApiKeyService(IStorageProvider storage, IOptions<Age
         var deleted = 0;
         foreach (var row in await ReadIndexedAsync(workspaceId, cancellationToken).ConfigureAwait(false))
         {
-            await Table.TryDeleteAsync(KeyPartition, row.RowKey, ETag.All, cancellationToken).ConfigureAwait(false);
+            await DeleteKeyRowAsync(row.RowKey, cancellationToken).ConfigureAwait(false);
             cache.Remove(CacheKey(row.RowKey));
             _usage.TryRemove(row.RowKey, out _);
             deleted++;
@@ -370,7 +452,7 @@ public sealed partial class ApiKeyService(IStorageProvider storage, IOptions<Age
         if (configured is not null)
         {
             var entity = NewKeyEntity(configured, Workspace.DefaultId, "admin key from " + AgentSpendOptions.AdminKeySetting, [ApiKeyScopes.InstanceAdmin], null, now);
-            var existing = await Table.GetIfExistsAsync(KeyPartition, entity.RowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var existing = await ReadKeyAsync(entity.RowKey, forUpdate: false, cancellationToken).ConfigureAwait(false);
             if (existing is null)
             {
                 await Table.UpsertAsync(IndexEntity(Workspace.DefaultId, entity.RowKey), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
@@ -420,7 +502,7 @@ public sealed partial class ApiKeyService(IStorageProvider storage, IOptions<Age
     {
         while (true)
         {
-            var row = await Table.GetIfExistsAsync(KeyPartition, hash, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var row = await ReadKeyAsync(hash, forUpdate: true, cancellationToken).ConfigureAwait(false);
             if (row is null)
             {
                 return; // deleted meanwhile
@@ -442,14 +524,108 @@ public sealed partial class ApiKeyService(IStorageProvider storage, IOptions<Age
                 await Table.UpdateAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
                 return;
             }
-            catch (RequestFailedException ex) when (ex.Status == 412)
+            catch (RequestFailedException ex) when (ex.Status is 404 or 412)
             {
-                // Another instance flushed the same key: read again and add to its figures.
+                // Another instance flushed the same key (412), or its row was moved to its partition or deleted since
+                // it was read (404): read again and add to what is there.
             }
         }
     }
 
-    private async Task<TableEntity?> FindRowAsync(string workspaceId, string keyId, CancellationToken cancellationToken)
+    /// <summary>
+    /// The key row of <paramref name="hash"/>: a point read of its partition and, while this instance may still have
+    /// keys in the legacy partition, a second one there when the first finds nothing. With <paramref name="forUpdate"/>
+    /// a legacy row is moved first and the moved row returned: changes are only ever written to the new partition.
+    /// </summary>
+    private async Task<TableEntity?> ReadKeyAsync(string hash, bool forUpdate, CancellationToken cancellationToken)
+    {
+        var row = await Table.GetIfExistsAsync(KeyPartition(hash), hash, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (row is not null || _legacyEmpty)
+        {
+            return row;
+        }
+
+        var legacy = await Table.GetIfExistsAsync(LegacyKeyPartition, hash, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (legacy is null || !forUpdate)
+        {
+            return legacy;
+        }
+
+        await MoveAsync(legacy, cancellationToken).ConfigureAwait(false);
+        return await Table.GetIfExistsAsync(KeyPartition(hash), hash, cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Moves a key row from the legacy partition to its own: the copy goes in first, then the legacy row is deleted,
+    /// so a crash in between leaves both, and the next move finds the copy (409) and only deletes.
+    /// </summary>
+    /// <remarks>
+    /// Why a usage flush racing a move can neither lose a key nor bring one back: nothing in this version writes a
+    /// legacy row. A flush, revocation or rotation that finds its row there moves it first and then changes the copy
+    /// with the copy's ETag, and a flush that read a row just before it moved gets 404 and reads again. So every copy
+    /// of a legacy row is the same, a later copy cannot overwrite changes (the insert fails with 409), and a deleted
+    /// legacy row cannot return (an update with an ETag never creates a row). Only an instance still running the
+    /// previous version during an upgrade may change a legacy row after it was copied; the delete's ETag then no
+    /// longer matches and the changed row is copied again, over the first copy, so its revocation is not lost. A move
+    /// racing the deletion of its key can put a copy back, but only retired keys and those of deleted workspaces are
+    /// deleted, and such a row authenticates nothing.
+    /// </remarks>
+    private async Task MoveAsync(TableEntity legacy, CancellationToken cancellationToken)
+    {
+        var again = false;
+        while (true)
+        {
+            var copy = new TableEntity(KeyPartition(legacy.RowKey), legacy.RowKey);
+            foreach (var (name, value) in legacy)
+            {
+                if (name is not ("PartitionKey" or "RowKey" or "Timestamp" or "odata.etag"))
+                {
+                    copy[name] = value;
+                }
+            }
+
+            try
+            {
+                if (again)
+                {
+                    await Table.UpsertAsync(copy, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await Table.InsertAsync(copy, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (RequestFailedException ex) when (ex.Status == 409)
+            {
+                // Copied already: by another instance, or by an earlier start that stopped before the delete.
+            }
+
+            if (await Table.TryDeleteAsync(LegacyKeyPartition, legacy.RowKey, legacy.ETag, cancellationToken).ConfigureAwait(false)
+                || await Table.GetIfExistsAsync(LegacyKeyPartition, legacy.RowKey, cancellationToken: cancellationToken).ConfigureAwait(false) is not { } changed)
+            {
+                return;
+            }
+
+            LogLegacyRowChanged(logger, legacy.RowKey[..12]);
+            (legacy, again) = (changed, true);
+        }
+    }
+
+    /// <summary>
+    /// Deletes a key row, and its legacy row while this instance may have keys there (that one first, so a move that
+    /// copied it just before leaves a copy that the second delete removes).
+    /// </summary>
+    private async Task DeleteKeyRowAsync(string hash, CancellationToken cancellationToken)
+    {
+        if (!_legacyEmpty)
+        {
+            await Table.TryDeleteAsync(LegacyKeyPartition, hash, ETag.All, cancellationToken).ConfigureAwait(false);
+        }
+
+        await Table.TryDeleteAsync(KeyPartition(hash), hash, ETag.All, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<TableEntity?> FindRowAsync(string workspaceId, string keyId, bool forUpdate, CancellationToken cancellationToken)
     {
         if (keyId.Length is 0 or > 64 || !keyId.All(char.IsAsciiLetterOrDigit))
         {
@@ -459,7 +635,7 @@ public sealed partial class ApiKeyService(IStorageProvider storage, IOptions<Age
         // Two point reads: the workspace's index row, then the key it points at.
         if (await Table.GetIfExistsAsync(IndexPartition(workspaceId), keyId, cancellationToken: cancellationToken).ConfigureAwait(false) is not { } index
             || index.GetString("Hash") is not { } hash
-            || await Table.GetIfExistsAsync(KeyPartition, hash, cancellationToken: cancellationToken).ConfigureAwait(false) is not { } row)
+            || await ReadKeyAsync(hash, forUpdate, cancellationToken).ConfigureAwait(false) is not { } row)
         {
             return null;
         }
@@ -486,7 +662,7 @@ public sealed partial class ApiKeyService(IStorageProvider storage, IOptions<Age
     private static TableEntity NewKeyEntity(string key, string workspaceId, string name, IEnumerable<string> scopes, string? createdBy, DateTimeOffset now)
     {
         var hash = Hash(key);
-        return new TableEntity(KeyPartition, hash)
+        return new TableEntity(KeyPartition(hash), hash)
         {
             ["KeyId"] = hash[..12],
             ["WorkspaceId"] = workspaceId,
@@ -594,6 +770,12 @@ public sealed partial class ApiKeyService(IStorageProvider storage, IOptions<Age
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Refused key {KeyId} of workspace {WorkspaceId}: it is revoked or expired")]
     private static partial void LogRefusedKey(ILogger logger, string keyId, string workspaceId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Moved {Count} key rows from the legacy key partition to their hash-prefix partitions")]
+    private static partial void LogKeysMoved(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The legacy row of key {KeyId} changed while it was moved (an instance of the previous version?): copied again")]
+    private static partial void LogLegacyRowChanged(ILogger logger, string keyId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not write key usage (status {Status}); it is kept for the next flush")]
     private static partial void LogUsageFlushFailed(ILogger logger, Exception exception, int status);

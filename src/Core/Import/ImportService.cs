@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Json;
 using AgentSpend.Core.Ingest;
 using AgentSpend.Core.Workspaces;
-using Microsoft.VisualBasic.FileIO;
 using Microsoft.Extensions.Logging;
 
 namespace AgentSpend.Core.Import;
@@ -146,54 +145,42 @@ public sealed partial class ImportService(IngestService ingest, ILogger<ImportSe
         }
     }
 
-    /// <summary>
-    /// CSV through the runtime's own RFC 4180 reader (quoted fields, embedded line breaks). It reads
-    /// synchronously, so the HTTP endpoint allows synchronous reads of the upload for this request.
-    /// </summary>
+    /// <summary>CSV records as the upload arrives (see <see cref="CsvRecordReader"/>); the first is the header.</summary>
     private static async Task ImportCsvAsync(Stream stream, ImportRun run)
     {
-        using var text = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 65536);
-        using var csv = new TextFieldParser(text) { TextFieldType = FieldType.Delimited, HasFieldsEnclosedInQuotes = true, TrimWhiteSpace = false };
-        csv.SetDelimiters(",");
-        string[]? headers;
-        try
+        string[]? headers = null;
+        await foreach (var record in new CsvRecordReader(stream, MaxLineBytes).ReadAsync(run.CancellationToken).ConfigureAwait(false))
         {
-            headers = csv.ReadFields();
-        }
-        catch (MalformedLineException)
-        {
-            headers = null;
+            if (headers is null)
+            {
+                if (record.Fields is null)
+                {
+                    break;
+                }
+
+                headers = record.Fields;
+                run.Columns(headers);
+            }
+            else if (record.Fields is null)
+            {
+                run.Lines = record.Line;
+                run.Error(record.Line, "line", record.Problem!);
+            }
+            else if (record.Fields.Any(f => f.Length > 0))
+            {
+                run.Lines = record.Line;
+                await run.AddRecordAsync(record.Line, UsageRecord.FromColumns(headers, record.Fields), string.Join('\u001f', record.Fields)).ConfigureAwait(false);
+            }
+
+            if (run.Stopped)
+            {
+                break;
+            }
         }
 
-        if (headers is not { Length: > 0 })
+        if (headers is null)
         {
             run.Fail("body", "The CSV file has no header row.");
-            return;
-        }
-
-        run.Columns(headers);
-        while (!run.Stopped && !csv.EndOfData)
-        {
-            var line = csv.LineNumber;
-            string[]? fields;
-            try
-            {
-                fields = csv.ReadFields();
-            }
-            catch (MalformedLineException ex)
-            {
-                run.Lines = ex.LineNumber;
-                run.Error(ex.LineNumber, "line", "is not a valid CSV row (an unclosed quote?).");
-                continue;
-            }
-
-            if (fields is null || fields.All(f => f.Length == 0))
-            {
-                continue;
-            }
-
-            run.Lines = line;
-            await run.AddRecordAsync(line, UsageRecord.FromColumns(headers, fields), string.Join('\u001f', fields)).ConfigureAwait(false);
         }
     }
 

@@ -24,6 +24,7 @@ internal sealed partial class StartupBootstrapper(
         // first key comes from AGENTSPEND_ADMIN_KEY only, and none is generated.
         var underHost = options.Value.CustomHandlerPort is not null;
         await keys.EnsureKeyIndexAsync(cancellationToken).ConfigureAwait(false);
+        await keys.EnsureKeyPartitionsAsync(cancellationToken).ConfigureAwait(false);
         await webhooks.EncryptStoredAsync(cancellationToken).ConfigureAwait(false);
         var generated = await keys.EnsureBootstrapKeyAsync(generateIfNone: !underHost, cancellationToken).ConfigureAwait(false);
         if (underHost && options.Value.AdminKey is null)

@@ -36,15 +36,10 @@ public static class ImportEndpoints
             return Problems.TooLarge("body", $"An import is at most {ImportService.MaxUploadBytes} bytes.");
         }
 
-        // Larger than the server's default request limit, and the CSV reader reads synchronously.
+        // Larger than the server's default request limit.
         if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
         {
             size.MaxRequestBodySize = ImportService.MaxUploadBytes + (1024 * 1024);
-        }
-
-        if (request.HttpContext.Features.Get<IHttpBodyControlFeature>() is { } bodyControl)
-        {
-            bodyControl.AllowSynchronousIO = true;
         }
 
         var (upload, fileName) = await OpenUploadAsync(request, cancellationToken).ConfigureAwait(false);

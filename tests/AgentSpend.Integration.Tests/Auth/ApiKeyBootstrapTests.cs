@@ -9,12 +9,17 @@ using Microsoft.Extensions.Options;
 
 namespace AgentSpend.Integration.Tests.Auth;
 
-public sealed class ApiKeyBootstrapTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
+public sealed class ApiKeyBootstrapTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>, IDisposable
 {
+    private readonly StorageFanOut _fanOut = new();
+
+    public void Dispose() => _fanOut.Dispose();
+
     private ApiKeyService Service(string? adminKey = null) => new(
         azurite.Storage,
         Options.Create(new AgentSpendOptions { AdminKey = adminKey }),
         TimeProvider.System,
+        _fanOut,
         NullLogger<ApiKeyService>.Instance);
 
     [Fact]
@@ -33,13 +38,13 @@ public sealed class ApiKeyBootstrapTests(AzuriteFixture azurite) : IClassFixture
         Assert.Null(await Service().AuthenticateAsync(key + "x", CancellationToken.None));
 
         var rows = new List<TableEntity>();
-        await foreach (var row in azurite.Storage.GetTable(StorageNames.ApiKeysTable).QueryAsync("PartitionKey eq 'key'"))
+        await foreach (var row in azurite.Storage.GetTable(StorageNames.ApiKeysTable).QueryAsync("PartitionKey ge 'key' and PartitionKey lt 'key}'"))
         {
             rows.Add(row);
         }
 
         var stored = Assert.Single(rows);
-        Assert.Equal(ApiKeyService.Hash(key), stored.RowKey);
+        Assert.Equal(("key|" + ApiKeyService.Hash(key)[..2], ApiKeyService.Hash(key)), (stored.PartitionKey, stored.RowKey));
         Assert.DoesNotContain(rows.SelectMany(r => r.Select(p => p.Value)).OfType<string>(), v => v.Contains(key[3..], StringComparison.Ordinal));
     }
 }

@@ -35,7 +35,7 @@ public sealed class ApiKeyTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
         Assert.False(items[1].TryGetProperty("key", out _));
         Assert.Equal(["ingest"], items[1].GetProperty("scopes").EnumerateArray().Select(s => s.GetString()!).ToArray());
         Assert.Equal(("active", 0L), (items[1].Str("status"), items[1].Long("auth_failures_count")));
-        var row = await app.Storage.GetTable(StorageNames.ApiKeysTable).GetIfExistsAsync("key", ApiKeyService.Hash(raw));
+        var row = await app.Storage.GetTable(StorageNames.ApiKeysTable).GetIfExistsAsync(ApiKeyService.KeyPartition(ApiKeyService.Hash(raw)), ApiKeyService.Hash(raw));
         Assert.NotNull(row);
         Assert.DoesNotContain(row, p => p.Value is string s && s.Contains(raw[^20..], StringComparison.Ordinal));
     }
@@ -202,16 +202,17 @@ public sealed class ApiKeyTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
         var (_, admin) = await app.CreateWorkspaceAsync(new { name = "usage" });
         var reader = (await app.SendAsync("POST", "/api/v1/keys", new { name = "reader", scopes = new[] { "read" } }, admin)).Body!.Value.Str("key")!;
         var keys = app.Storage.GetTable(StorageNames.ApiKeysTable);
-        var etagBefore = (await keys.GetIfExistsAsync("key", ApiKeyService.Hash(reader)))!.ETag;
+        var (partition, hash) = (ApiKeyService.KeyPartition(ApiKeyService.Hash(reader)), ApiKeyService.Hash(reader));
+        var etagBefore = (await keys.GetIfExistsAsync(partition, hash))!.ETag;
 
         for (var i = 0; i < 25; i++)
         {
             Assert.Equal(200, (await app.SendAsync("GET", "/api/v1/metrics/overview", key: reader)).Status);
         }
 
-        var etagAfterCalls = (await keys.GetIfExistsAsync("key", ApiKeyService.Hash(reader)))!.ETag;
+        var etagAfterCalls = (await keys.GetIfExistsAsync(partition, hash))!.ETag;
         var written = await app.Services.GetRequiredService<ApiKeyService>().FlushUsageAsync(CancellationToken.None);
-        var row = (await keys.GetIfExistsAsync("key", ApiKeyService.Hash(reader)))!;
+        var row = (await keys.GetIfExistsAsync(partition, hash))!;
 
         Assert.Equal(etagBefore, etagAfterCalls); // 25 calls, no write
         Assert.True(written >= 1);

@@ -32,7 +32,7 @@ public sealed class KeyIndexTests(AzuriteFixture azurite) : IClassFixture<Azurit
             Assert.Equal(200, (await app.SendAsync("POST", $"/api/v1/keys/{id}/revoke", null, admin)).Status);
         }
 
-        await foreach (var row in table.QueryAsync(TableClient.CreateQueryFilter($"PartitionKey eq {"key"} and WorkspaceId eq {workspace}")))
+        await foreach (var row in table.QueryAsync(TableClient.CreateQueryFilter($"PartitionKey ge {"key|"} and PartitionKey lt {"key}"} and WorkspaceId eq {workspace}")))
         {
             if (row.GetDateTimeOffset("RevokedAt") is not null)
             {
