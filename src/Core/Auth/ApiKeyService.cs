@@ -97,6 +97,10 @@ public sealed partial class ApiKeyService(
     private readonly ConcurrentDictionary<string, KeyUsage> _usage = new(StringComparer.Ordinal);
     private readonly MemoryCache cache = new(new MemoryCacheOptions { SizeLimit = MaxCachedLookups });
 
+    // Per workspace: until when a full index is known to hold no key old enough to forget (see AddToIndexAsync).
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _nothingToForgetUntil = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim[] _forgetting = [.. Enumerable.Range(0, 16).Select(_ => new SemaphoreSlim(1, 1))];
+
     // Until this instance knows the legacy partition is empty, a key missing from its partition may still be
     // there; afterwards an unknown key costs one point read.
     private volatile bool _legacyEmpty;
@@ -185,23 +189,58 @@ public sealed partial class ApiKeyService(
             return true;
         }
 
-        // Full: forget keys retired long ago, then try once more.
-        var now = clock.GetUtcNow();
-        var forgotten = 0;
-        foreach (var row in await ReadIndexedAsync(workspaceId, cancellationToken).ConfigureAwait(false))
+        // Full: forget keys retired long ago, then try once more. Reading every key of a full workspace is 200 reads, so
+        // one caller per workspace does it at a time, and when it finds nothing to forget the others, and later callers,
+        // learn from it: no key can become forgettable before the earliest retirement it saw plus 30 days, nor one
+        // revoked from now on (anywhere) before 30 days from now.
+        if (_nothingToForgetUntil.TryGetValue(workspaceId, out var until) && clock.GetUtcNow() < until)
         {
-            var info = ToInfo(row);
-            var retiredAt = info.RevokedAt ?? (info.ExpiresAt is { } expires && expires <= now ? expires : null);
-            if (retiredAt is { } at && now - at > ForgetRetiredAfter)
+            return false;
+        }
+
+        var stripe = _forgetting[(int)((uint)StringComparer.Ordinal.GetHashCode(workspaceId) % (uint)_forgetting.Length)];
+        await stripe.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var forgotten = 0;
+        try
+        {
+            var now = clock.GetUtcNow();
+            if (_nothingToForgetUntil.TryGetValue(workspaceId, out until) && now < until)
             {
-                await DeleteKeyRowAsync(row.RowKey, cancellationToken).ConfigureAwait(false);
-                await CappedPartition.TryDeleteAsync(Table, IndexPartition(workspaceId), info.Id, cancellationToken).ConfigureAwait(false);
-                forgotten++;
+                return false;
             }
+
+            var nextForgettable = now + NothingToForgetRecheck;
+            foreach (var row in await ReadIndexedAsync(workspaceId, cancellationToken).ConfigureAwait(false))
+            {
+                var info = ToInfo(row);
+                var retiredAt = info.RevokedAt ?? (info.ExpiresAt is { } expires && expires <= now ? expires : null);
+                if (retiredAt is { } at && now - at > ForgetRetiredAfter)
+                {
+                    await DeleteKeyRowAsync(row.RowKey, cancellationToken).ConfigureAwait(false);
+                    await CappedPartition.TryDeleteAsync(Table, IndexPartition(workspaceId), info.Id, cancellationToken).ConfigureAwait(false);
+                    forgotten++;
+                }
+                else if ((retiredAt ?? info.ExpiresAt) is { } later && later + ForgetRetiredAfter < nextForgettable)
+                {
+                    nextForgettable = later + ForgetRetiredAfter;
+                }
+            }
+
+            if (forgotten == 0)
+            {
+                _nothingToForgetUntil[workspaceId] = nextForgettable;
+            }
+        }
+        finally
+        {
+            stripe.Release();
         }
 
         return forgotten > 0 && await CappedPartition.TryAddAsync(Table, IndexEntity(workspaceId, hash), MaxKeysPerWorkspace, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>How long "nothing to forget" is believed at most, so a row changed by hand (or a clock moved) is seen again.</summary>
+    private static readonly TimeSpan NothingToForgetRecheck = TimeSpan.FromMinutes(1);
 
     /// <summary>
     /// The key rows the workspace's index points at, a point read each within the instance's fan-out bound; an index
@@ -307,6 +346,7 @@ public sealed partial class ApiKeyService(
             {
                 await Table.UpdateAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
                 cache.Remove(CacheKey(row.RowKey));
+                _nothingToForgetUntil.TryRemove(workspaceId, out _); // not needed by the rule, but a clock that disagrees is then no matter
                 return (before, ToInfo(row));
             }
             catch (RequestFailedException ex) when (ex.Status is 412 or 404 && attempt < MaxRevokeAttempts)
@@ -697,7 +737,14 @@ public sealed partial class ApiKeyService(
     public static bool IsPlausible(string? key) =>
         key is { Length: >= MinPresentedLength and <= MaxPresentedLength } && key.All(c => c is > ' ' and <= '~');
 
-    public void Dispose() => cache.Dispose();
+    public void Dispose()
+    {
+        cache.Dispose();
+        foreach (var stripe in _forgetting)
+        {
+            stripe.Dispose();
+        }
+    }
 
     private sealed record StoredKey(ApiKeyInfo Info)
     {

@@ -30,8 +30,8 @@ public static class CheckEndpoints
         return TypedResults.NoContent();
     }
 
-    public static async Task<Results<Ok<CheckOutcome>, JsonHttpResult<CheckOutcome>, ProblemHttpResult>> CheckAsync(
-        HttpRequest request, HttpResponse response, Caller caller, PreflightCheck check, TimeProvider clock, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<CheckOutcome>, RetryLater<CheckOutcome>, JsonHttpResult<CheckOutcome>, ProblemHttpResult>> CheckAsync(
+        HttpRequest request, Caller caller, PreflightCheck check, TimeProvider clock, CancellationToken cancellationToken)
     {
         var (body, problem) = await JsonBody.ReadAsync<CheckBody>(request, cancellationToken).ConfigureAwait(false);
         if (problem is not null)
@@ -87,11 +87,9 @@ public static class CheckEndpoints
             return TypedResults.Ok(outcome);
         }
 
-        if (outcome.ResumeAt is { } resume && DateTimeOffset.TryParse(resume, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var at))
-        {
-            response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling((at - clock.GetUtcNow()).TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        }
-
-        return TypedResults.Json(outcome, statusCode: StatusCodes.Status429TooManyRequests);
+        // A refusal that ends (a budget's period, a pause) says when; a kill switch does not end by itself.
+        return outcome.ResumeAt is { } resume && DateTimeOffset.TryParse(resume, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var at)
+            ? RetryLater.Json(StatusCodes.Status429TooManyRequests, outcome, at - clock.GetUtcNow())
+            : TypedResults.Json(outcome, statusCode: StatusCodes.Status429TooManyRequests);
     }
 }

@@ -1,5 +1,6 @@
 using System.Reflection;
 using AgentSpend.Core.Poison;
+using AgentSpend.Functions.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace AgentSpend.Functions.Health;
@@ -38,7 +39,7 @@ public static class HealthEndpoints
     /// 200 when storage answers and every poison queue is empty, else 503 with the same body: a readiness probe or a
     /// load balancer then sends no traffic here until it is, and nothing restarts the instance.
     /// </summary>
-    public static async Task<Results<Ok<HealthResponse>, JsonHttpResult<HealthResponse>>> GetReadinessAsync(QueueHealth queues, HttpResponse response, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<HealthResponse>, RetryLater<HealthResponse>>> GetReadinessAsync(QueueHealth queues, CancellationToken cancellationToken)
     {
         var health = (await GetHealthAsync(queues, cancellationToken).ConfigureAwait(false)).Value!;
         if (health.Status == StatusOk)
@@ -46,8 +47,7 @@ public static class HealthEndpoints
             return TypedResults.Ok(health);
         }
 
-        response.Headers.RetryAfter = ((int)QueueHealth.Freshness.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return TypedResults.Json(health, statusCode: StatusCodes.Status503ServiceUnavailable);
+        return RetryLater.Json(StatusCodes.Status503ServiceUnavailable, health, QueueHealth.Freshness);
     }
 
     /// <summary>Always 200, so that a platform probe does not restart an instance for what a restart cannot mend (a poison queue, a storage outage).</summary>

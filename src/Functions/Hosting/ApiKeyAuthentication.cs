@@ -54,6 +54,8 @@ internal sealed class ApiKeyAuthenticationHandler(
 {
     private const string MissingKey = "No API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'.";
     private const string UnknownKey = "The API key is not valid.";
+    public const string TooManyFailuresReason = "too_many_failed_authentications";
+
     private static readonly string TooManyFailures = $"Too many requests with keys that are not valid came from this address (over {AuthFailureLimiter.MaxFailuresPerMinute} a minute); try again after Retry-After.";
     private const string TooManyFailuresItem = "agentspend.auth-failures-retry-after";
 
@@ -100,9 +102,7 @@ internal sealed class ApiKeyAuthenticationHandler(
         var result = await HandleAuthenticateOnceSafeAsync().ConfigureAwait(false);
         if (Context.Items[TooManyFailuresItem] is TimeSpan wait)
         {
-            Response.StatusCode = StatusCodes.Status429TooManyRequests;
-            Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            await WriteProblemAsync("Too Many Requests", TooManyFailures).ConfigureAwait(false);
+            await RetryLater.TooManyRequests(TooManyFailuresReason, TooManyFailures, wait).ExecuteAsync(Context).ConfigureAwait(false);
             return;
         }
 

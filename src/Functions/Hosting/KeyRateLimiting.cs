@@ -58,16 +58,15 @@ public static class KeyRateLimiting
             {
                 if (IsBodyHeavy(context.HttpContext.Request) && !context.Lease.TryGetMetadata(MetadataName.RetryAfter, out _))
                 {
-                    await Problems.ServiceUnavailable(
-                        context.HttpContext.Response, BusyReason,
+                    await RetryLater.ServiceUnavailable(
+                        BusyReason,
                         $"This instance is reading {MaxBodyHeavyInFlight} large uploads and {MaxBodyHeavyWaiting} more wait: send it again after Retry-After.",
                         TimeSpan.FromSeconds(1)).ExecuteAsync(context.HttpContext).ConfigureAwait(false);
                     return;
                 }
 
-                var seconds = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)) : 1;
-                context.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-                await Problems.TooManyRequests(Reason, $"This key may make {options.KeyRatePerSecond} requests a second here, with bursts of {options.KeyBurst}.")
+                var wait = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.FromSeconds(1);
+                await RetryLater.TooManyRequests(Reason, $"This key may make {options.KeyRatePerSecond} requests a second here, with bursts of {options.KeyBurst}.", wait)
                     .ExecuteAsync(context.HttpContext).ConfigureAwait(false);
             };
         });

@@ -35,24 +35,17 @@ public static class Problems
     public static ProblemHttpResult Forbidden(string field, string reason) =>
         Create(StatusCodes.Status403Forbidden, "Forbidden", field, reason);
 
-    /// <summary>429 with a machine-readable <c>reason</c> (e.g. <c>daily_limit</c>); the caller sets Retry-After.</summary>
-    public static ProblemHttpResult TooManyRequests(string reason, string detail) =>
-        TypedResults.Problem(detail: detail, statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests.",
-            extensions: new Dictionary<string, object?> { ["reason"] = reason });
+    /// <summary>What a batch past the plan's daily event limit answers (429, see <see cref="RetryLater"/>).</summary>
+    public const string DailyLimit = "daily_limit";
+
+    /// <summary>The wait a daily-limit refusal suggests when the limit says none.</summary>
+    public static readonly TimeSpan DailyLimitRetry = TimeSpan.FromSeconds(60);
 
     /// <summary>What storage being unreachable or failing answers, wherever it happens (see <see cref="StorageOutageHandler"/>).</summary>
     public const string StorageUnavailable = "storage_unavailable";
 
     /// <summary>What a batch answers when not every one of its queue messages could be sent.</summary>
     public const string QueueUnavailable = "queue_unavailable";
-
-    /// <summary>503 with a machine-readable <c>reason</c> and <c>Retry-After</c>: nothing is wrong with the request, send it again later.</summary>
-    public static ProblemHttpResult ServiceUnavailable(HttpResponse response, string reason, string detail, TimeSpan retryAfter)
-    {
-        response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return TypedResults.Problem(detail: detail, statusCode: StatusCodes.Status503ServiceUnavailable, title: "The service is unavailable for a moment.",
-            extensions: new Dictionary<string, object?> { ["reason"] = reason });
-    }
 
     /// <summary>The allowed values for a reason: "a, b or c".</summary>
     public static string Choices(IReadOnlyCollection<string> names) => string.Join(", ", names.Take(names.Count - 1)) + " or " + names.Last();

@@ -19,7 +19,7 @@ internal sealed partial class StorageOutageHandler(ILogger<StorageOutageHandler>
         }
 
         LogUnavailable(logger, httpContext.Request.Method, httpContext.Request.Path, exception.GetBaseException().Message);
-        var problem = Problems.ServiceUnavailable(httpContext.Response, Problems.StorageUnavailable,
+        var problem = RetryLater.ServiceUnavailable(Problems.StorageUnavailable,
             "Storage cannot be reached just now: send the request again after Retry-After. Usage answered so is not charged to the plan, and is counted once when sent again.",
             StorageFaults.RetryAfter);
         await problem.ExecuteAsync(httpContext).ConfigureAwait(false);

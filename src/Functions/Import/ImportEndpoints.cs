@@ -4,6 +4,7 @@ using AgentSpend.Core.Storage;
 using AgentSpend.Functions.Hosting;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Net.Http.Headers;
 
@@ -18,7 +19,7 @@ public static class ImportEndpoints
     public static void MapImport(this IEndpointRouteBuilder app) =>
         app.MapPost("/api/v1/import", ImportAsync).RequireAuthorization(AuthPolicies.Ingest).RequireRateLimiting(KeyRateLimiting.Policy);
 
-    public static async Task<Results<Accepted<ImportSummary>, ProblemHttpResult>> ImportAsync(
+    public static async Task<Results<Accepted<ImportSummary>, ProblemHttpResult, RetryLater<ProblemDetails>>> ImportAsync(
         string? format, string? provider, HttpRequest request, Caller caller, ImportService imports, CancellationToken cancellationToken)
     {
         if (!ImportService.TryParseFormat(format, out var parsedFormat))
@@ -56,12 +57,13 @@ public static class ImportEndpoints
                 case null:
                     return TypedResults.Accepted((string?)null, summary);
                 case { Kind: IngestProblemKind.DailyLimit }:
-                    request.HttpContext.Response.Headers.RetryAfter = ((long)Math.Ceiling(Math.Max(1, problem.RetryAfter?.TotalSeconds ?? 60))).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                    return TypedResults.Problem(detail: problem.Detail + $" {summary.Imported} events were imported before the limit; importing the file again later counts nothing twice.",
-                        statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests.",
-                        extensions: new Dictionary<string, object?> { ["reason"] = "daily_limit", ["imported"] = summary.Imported, ["lines"] = summary.Lines });
+                    return RetryLater.TooManyRequests(
+                        Problems.DailyLimit,
+                        problem.Detail + $" {summary.Imported} events were imported before the limit; importing the file again later counts nothing twice.",
+                        problem.RetryAfter ?? Problems.DailyLimitRetry,
+                        new Dictionary<string, object?> { ["imported"] = summary.Imported, ["lines"] = summary.Lines });
                 case { Kind: IngestProblemKind.Unavailable }:
-                    return Problems.ServiceUnavailable(request.HttpContext.Response, Problems.QueueUnavailable, problem.Detail, problem.RetryAfter ?? StorageFaults.RetryAfter);
+                    return RetryLater.ServiceUnavailable(Problems.QueueUnavailable, problem.Detail, problem.RetryAfter ?? StorageFaults.RetryAfter);
                 default:
                     return Problems.BadRequest(problem.Field, problem.Detail);
             }

@@ -3,6 +3,7 @@ using AgentSpend.Core.Ingest;
 using AgentSpend.Core.Storage;
 using AgentSpend.Functions.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 
 namespace AgentSpend.Functions.Ingest;
 
@@ -16,7 +17,7 @@ public static class IngestEndpoints
             .RequireAuthorization(AuthPolicies.Ingest)
             .RequireRateLimiting(KeyRateLimiting.Policy);
 
-    public static async Task<Results<Accepted<IngestResponse>, ProblemHttpResult>> IngestAsync(
+    public static async Task<Results<Accepted<IngestResponse>, ProblemHttpResult, RetryLater<ProblemDetails>>> IngestAsync(
         HttpRequest request, Caller caller, IngestService ingest, CancellationToken cancellationToken)
     {
         var body = await RequestBody.ReadAsync(request, IngestRequestParser.MaxBodyBytes, cancellationToken).ConfigureAwait(false);
@@ -34,7 +35,7 @@ public static class IngestEndpoints
     }
 
     /// <summary>Ingests a native batch and answers as the ingest API does; shared by the other JSON intakes.</summary>
-    internal static async Task<Results<Accepted<IngestResponse>, ProblemHttpResult>> AnswerAsync(
+    internal static async Task<Results<Accepted<IngestResponse>, ProblemHttpResult, RetryLater<ProblemDetails>>> AnswerAsync(
         HttpRequest request, Caller caller, IngestService ingest, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
         var (receipt, problem) = await ingest.IngestAsync(body, caller.Workspace, IngestChannel.Api, caller.KeyId, cancellationToken).ConfigureAwait(false);
@@ -46,11 +47,9 @@ public static class IngestEndpoints
             case null:
                 return TypedResults.Accepted((string?)null, new IngestResponse(receipt.Accepted, receipt.Rejected, receipt.Errors, receipt.RejectedAgents));
             case { Kind: IngestProblemKind.DailyLimit }:
-                var seconds = (long)Math.Ceiling(Math.Max(1, problem.RetryAfter?.TotalSeconds ?? 60));
-                request.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-                return Problems.TooManyRequests("daily_limit", problem.Detail);
+                return RetryLater.TooManyRequests(Problems.DailyLimit, problem.Detail, problem.RetryAfter ?? Problems.DailyLimitRetry);
             case { Kind: IngestProblemKind.Unavailable }:
-                return Problems.ServiceUnavailable(request.HttpContext.Response, Problems.QueueUnavailable, problem.Detail, problem.RetryAfter ?? StorageFaults.RetryAfter);
+                return RetryLater.ServiceUnavailable(Problems.QueueUnavailable, problem.Detail, problem.RetryAfter ?? StorageFaults.RetryAfter);
             case { Kind: IngestProblemKind.TooLarge }:
                 return Problems.TooLarge(problem.Field, problem.Detail);
             default:

@@ -98,14 +98,12 @@ public static class OtlpEndpoints
             var (receipt, problem) = await ingest.IngestAsync(native, caller.Workspace, channel, caller.KeyId, charge, cancellationToken).ConfigureAwait(false);
             if (problem is { Kind: IngestProblemKind.DailyLimit })
             {
-                var seconds = (long)Math.Ceiling(Math.Max(1, problem.RetryAfter?.TotalSeconds ?? 60));
-                request.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-                return Problems.TooManyRequests("daily_limit", problem.Detail);
+                return RetryLater.TooManyRequests(Problems.DailyLimit, problem.Detail, problem.RetryAfter ?? Problems.DailyLimitRetry);
             }
 
             if (problem is { Kind: IngestProblemKind.Unavailable })
             {
-                return Problems.ServiceUnavailable(request.HttpContext.Response, Problems.QueueUnavailable, problem.Detail, problem.RetryAfter ?? StorageFaults.RetryAfter);
+                return RetryLater.ServiceUnavailable(Problems.QueueUnavailable, problem.Detail, problem.RetryAfter ?? StorageFaults.RetryAfter);
             }
 
             if (problem is not null)

@@ -2,6 +2,7 @@ using AgentSpend.Core.Ingest;
 using AgentSpend.Functions.Hosting;
 using AgentSpend.Functions.Ingest;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 
 namespace AgentSpend.Functions.RunEvents;
 
@@ -17,7 +18,7 @@ public static class RunEventEndpoints
     public static void MapRunEvents(this IEndpointRouteBuilder app) =>
         app.MapPost("/api/events", PostAsync).RequireAuthorization(AuthPolicies.Ingest).RequireRateLimiting(KeyRateLimiting.Policy);
 
-    public static async Task<Results<Accepted<IngestResponse>, ProblemHttpResult>> PostAsync(
+    public static async Task<Results<Accepted<IngestResponse>, ProblemHttpResult, RetryLater<ProblemDetails>>> PostAsync(
         HttpRequest request, Caller caller, IngestService ingest, CancellationToken cancellationToken)
     {
         var body = await RequestBody.ReadAsync(request, MaxBodyBytes, cancellationToken).ConfigureAwait(false);

@@ -24,6 +24,7 @@ public sealed class AuthFailureLimitTests(AzuriteFixture azurite) : IClassFixtur
         Assert.Equal((429, "application/problem+json"), (limited.Status, limited.MediaType));
         Assert.InRange(limited.RetryAfter!.Value.TotalSeconds, 1, 60);
         Assert.Contains("Too many requests with keys that are not valid", limited.Text, StringComparison.Ordinal);
+        Assert.Equal("too_many_failed_authentications", limited.Body!.Value.Str("reason")); // the one 429 shape: a reason beside Retry-After
         Assert.Equal(200, anonymous.Status); // what needs no key is not held up
     }
 

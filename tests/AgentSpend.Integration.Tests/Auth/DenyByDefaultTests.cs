@@ -9,7 +9,7 @@ namespace AgentSpend.Integration.Tests.Auth;
 public sealed class DenyByDefaultTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
 {
     /// <summary>What anyone may reach: health, the OpenAPI document, the dashboard's files, and (in host mode) the Functions host's invocations.</summary>
-    private static readonly string[] OpenByDesign = ["/api/health", "/api/openapi.json", "/dashboard/{**path}"];
+    private static readonly string[] OpenByDesign = ["/api/health", "/api/health/live", "/api/health/ready", "/api/openapi.json", "/dashboard/{**path}"];
 
     [Theory]
     [InlineData(false)]
