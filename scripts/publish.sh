@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the deployable package of the function app: artifacts/agentspend-functions.zip (or the path given
-# with --output). Upload it with the command in README, "Deploy to Azure".
+# with --output). Upload it with the command in docs/deploy.md, "Deploy".
 #
 # The app is published self-contained for linux-x64: the Functions host on a Flex Consumption worker runs
 # a custom handler as a plain executable and provides no .NET runtime, so the runtime travels in the

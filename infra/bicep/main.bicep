@@ -4,12 +4,12 @@
 // Consumption plan running the custom handler.
 //
 // Deploy:   az deployment group create -g <group> -f infra/bicep/main.bicep -p infra/bicep/main.bicepparam
-// Then upload the package built by scripts/publish.sh (README, "Deploy to Azure").
+// Then upload the package built by scripts/publish.sh (docs/deploy.md, "Deploy").
 //
 // The app settings below are the contract with the code: tests/AgentSpend.Integration.Tests/Deploy
 // checks that every setting the code reads is set here or has a documented default, that every setting
 // set here is read by the code or is a listed platform setting, and that the queue and table names match
-// StorageNames and the function.json files. Parameter defaults equal the defaults in the README and
+// StorageNames and the function.json files. Parameter defaults equal the defaults in docs/settings.md and
 // local.settings.sample.json.
 
 targetScope = 'resourceGroup'
@@ -62,9 +62,9 @@ param instanceMemoryMB int = 2048
 @maxValue(730)
 param logRetentionDays int = 30
 
-// ---- AgentSpend settings (README, "Settings"; same defaults) ----------------------------------------
+// ---- AgentSpend settings (docs/settings.md; same defaults) ------------------------------------------
 
-@description('AGENTSPEND_ADMIN_KEY: the first instance-admin key of the default workspace, at least 24 characters. Stored only as a SHA-256 hash in the apikeys table; rotate it through the API (README, "Deploy to Azure").')
+@description('AGENTSPEND_ADMIN_KEY: the first instance-admin key of the default workspace, at least 24 characters. Stored only as a SHA-256 hash in the apikeys table; rotate it through the API (docs/deploy.md, "Rotating the first key").')
 @secure()
 @minLength(24)
 param adminKey string

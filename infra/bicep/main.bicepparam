@@ -1,5 +1,5 @@
 // Example parameters. The first admin key is read from the environment so that it never lands in a file
-// or in the shell history: export AGENTSPEND_ADMIN_KEY before deploying (README, "Deploy to Azure").
+// or in the shell history: export AGENTSPEND_ADMIN_KEY before deploying (docs/deploy.md, "Deploy").
 // Every other parameter has the default shown in main.bicep; set here only what you change.
 using './main.bicep'
 

@@ -5,7 +5,7 @@ namespace AgentSpend.Core.Configuration;
 
 /// <summary>
 /// App settings (environment variables / Functions app settings). Each one is listed with its default
-/// in local.settings.sample.json and the README.
+/// in local.settings.sample.json and docs/settings.md.
 /// </summary>
 public sealed class AgentSpendOptions
 {

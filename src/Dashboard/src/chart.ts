@@ -1,4 +1,4 @@
-// The spend trend, drawn with uPlot (small and fast: see README, "Dashboard"). The x axis is the point's index;
+// The spend trend, drawn with uPlot (small and fast: see docs/dashboard.md). The x axis is the point's index;
 // its labels are the workspace-local days or hours, so the browser's own timezone never shows.
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';

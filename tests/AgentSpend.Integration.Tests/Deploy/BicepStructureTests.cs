@@ -172,7 +172,7 @@ public sealed partial class BicepStructureTests
     [Fact]
     public void The_resource_types_and_api_versions_are_the_ones_checked_against_the_documentation()
     {
-        // Changing one means checking it again (README, "Deploy to Azure", lists the sources).
+        // Changing one means checking it again (docs/deploy.md lists the sources).
         Assert.Equal(
             [
                 "Microsoft.Authorization/roleAssignments@2022-04-01",

@@ -79,11 +79,11 @@ public sealed partial class ConfigContractTests
     public void Every_setting_the_code_reads_is_set_by_the_bicep_or_documented_and_left_out_for_a_reason()
     {
         var set = BicepAppSettings.Select(s => s.Key).ToHashSet(StringComparer.Ordinal);
-        var documented = ReadmeSettings();
+        var documented = DocumentedSettings();
         var notSet = CodeSettings().Where(s => !set.Contains(s)).ToList();
         Assert.Equal(NotSetInAzure.Keys.Order(StringComparer.Ordinal), notSet);
         Assert.All(notSet, s => Assert.Contains(s, documented));
-        Assert.All(CodeSettings(), s => Assert.Contains(s, documented)); // the README's table lists every setting
+        Assert.All(CodeSettings(), s => Assert.Contains(s, documented)); // docs/settings.md's table lists every setting
     }
 
     [Fact]
@@ -214,14 +214,15 @@ public sealed partial class ConfigContractTests
             .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
     }
 
-    /// <summary>The settings named in the README's Settings table (a row may name several: `A__x` / `__y`).</summary>
-    private static HashSet<string> ReadmeSettings()
+    /// <summary>The settings named in docs/settings.md's table (a row may name several: `A__x` / `__y`).</summary>
+    private static HashSet<string> DocumentedSettings()
     {
-        var readme = Repository.Read("README.md");
-        var start = readme.IndexOf("## Settings", StringComparison.Ordinal);
-        var end = readme.IndexOf("\n## ", start + 1, StringComparison.Ordinal);
+        var doc = Repository.Read("docs", "settings.md");
+        var start = doc.IndexOf("| Setting |", StringComparison.Ordinal);
+        Assert.True(start >= 0, "docs/settings.md has no settings table");
+        var end = doc.IndexOf("\n\n", start, StringComparison.Ordinal);
         var names = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var row in readme[start..end].Split('\n').Where(l => l.StartsWith("| `", StringComparison.Ordinal)))
+        foreach (var row in doc[start..(end < 0 ? doc.Length : end)].Split('\n').Where(l => l.StartsWith("| `", StringComparison.Ordinal)))
         {
             var firstCell = row.Split('|')[1];
             var tokens = Regex.Matches(firstCell, "`([^`]+)`").Select(m => m.Groups[1].Value).ToList();
