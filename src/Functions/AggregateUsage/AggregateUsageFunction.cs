@@ -6,13 +6,50 @@ using AgentSpend.Functions.Triggers;
 
 namespace AgentSpend.Functions.AggregateUsage;
 
-/// <summary>Queue trigger on <c>usage-ingest</c>: where queued events are counted into buckets.</summary>
-internal sealed partial class AggregateUsageFunction(
-    UsageAggregator aggregator, IStorageProvider storage, PoisonedMessageAlerts poisonAlerts, ILogger<AggregateUsageFunction> logger) : IQueueFunction
+/// <summary>
+/// Queue trigger on <c>usage-ingest</c>: where queued events are counted into buckets. Each message is its own
+/// invocation, as the Functions host runs them; the invocations running at once hand their messages to one
+/// <see cref="InvocationCoalescer{TItem}"/>, whose passes count them together (a workspace-day's events of many
+/// messages in the same transactions), and each invocation ends when its own message's events are committed.
+/// </summary>
+internal sealed partial class AggregateUsageFunction : IQueueFunction, IDisposable
 {
+    /// <summary>The most messages one pass counts: the host runs at most batchSize + newBatchThreshold (32 + 8) at once.</summary>
+    public const int MaxMessagesPerPass = 64;
+
+    /// <summary>How long the first pass after a quiet spell waits for the invocations dispatched with its first message.</summary>
+    public static readonly TimeSpan Linger = TimeSpan.FromMilliseconds(5);
+
+    private readonly UsageAggregator aggregator;
+    private readonly IStorageProvider storage;
+    private readonly PoisonedMessageAlerts poisonAlerts;
+    private readonly ILogger<AggregateUsageFunction> logger;
+    private readonly InvocationCoalescer<QueueInvocation> _passes;
+
+    public AggregateUsageFunction(UsageAggregator aggregator, IStorageProvider storage, PoisonedMessageAlerts poisonAlerts, ILogger<AggregateUsageFunction> logger)
+    {
+        this.aggregator = aggregator;
+        this.storage = storage;
+        this.poisonAlerts = poisonAlerts;
+        this.logger = logger;
+        _passes = new InvocationCoalescer<QueueInvocation>(CountAsync, MaxMessagesPerPass, Linger);
+    }
+
     public string Name => "AggregateUsage";
 
-    public async Task<IReadOnlyList<Exception?>> RunAsync(IReadOnlyList<QueueInvocation> messages, CancellationToken cancellationToken)
+    /// <summary>The passes run so far (each counts the messages of every invocation waiting when it began).</summary>
+    public int Passes => _passes.Passes;
+
+    /// <summary>One invocation per message, all at once, as the host would run them.</summary>
+    public async Task<IReadOnlyList<Exception?>> RunAsync(IReadOnlyList<QueueInvocation> messages, CancellationToken cancellationToken) =>
+        await Task.WhenAll(messages.Select(m => RunOneAsync(m, cancellationToken))).ConfigureAwait(false);
+
+    /// <summary>One message's invocation: null once its events are counted, or what failed it (then it is retried).</summary>
+    public Task<Exception?> RunOneAsync(QueueInvocation message, CancellationToken cancellationToken) => _passes.RunAsync(message, cancellationToken);
+
+    public void Dispose() => _passes.Dispose();
+
+    private async Task<IReadOnlyList<Exception?>> CountAsync(IReadOnlyList<QueueInvocation> messages, CancellationToken cancellationToken)
     {
         var results = new Exception?[messages.Count];
         var decoded = new List<(int Index, IngestMessage Message)>(messages.Count);

@@ -5,7 +5,8 @@ public sealed record QueueInvocation(string Text, long DequeueCount, string? Mes
 
 /// <summary>
 /// A queue-triggered function. Under the Functions host it gets one message per invocation; the
-/// standalone runner hands it a whole receive batch. Either way it answers per message, so a bad
+/// standalone runner hands it a whole receive batch, which a function may run as one invocation per message
+/// (AggregateUsage does, so both hosts count the same way). Either way it answers per message, so a bad
 /// message fails alone.
 /// </summary>
 public interface IQueueFunction

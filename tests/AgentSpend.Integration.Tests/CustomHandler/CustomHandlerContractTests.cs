@@ -133,6 +133,38 @@ public sealed class CustomHandlerContractTests(AzuriteFixture azurite) : IClassF
     }
 
     [Fact]
+    public async Task Forty_host_invocations_at_once_are_counted_in_a_few_passes_each_answering_for_its_own_message()
+    {
+        // As the host runs them: a message per invocation, up to batchSize + newBatchThreshold (32 + 8) at once. The
+        // last message repeats the first one's events (a resend): counted once, and its invocation still succeeds.
+        var day = DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-2);
+        var messages = Enumerable.Range(0, 39)
+            .Select(m => Assert.Single(IngestMessageCodec.Pack(Enumerable.Range(m * 25, 25).Select(i => EventFactory.Queued(i, day, "s:coalesced-")).ToArray())))
+            .Append(Assert.Single(IngestMessageCodec.Pack(Enumerable.Range(0, 25).Select(i => EventFactory.Queued(i, day, "s:coalesced-")).ToArray())))
+            .ToArray();
+        var function = _host.Services.GetServices<IQueueFunction>().OfType<AgentSpend.Functions.AggregateUsage.AggregateUsageFunction>().Single();
+        var passesBefore = function.Passes;
+        using var client = _host.CreateClient(null);
+
+        var responses = await Task.WhenAll(messages.Select((text, m) => client.PostAsJsonAsync("/AggregateUsage", new
+        {
+            Data = new { message = text },
+            Metadata = new { DequeueCount = 1, Id = $"msg-{m}", InsertionTime = DateTimeOffset.UtcNow },
+        })));
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        var logs = await Task.WhenAll(responses.Select(async r => JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.GetProperty("Logs")[0].GetString()));
+        Assert.Equal(Enumerable.Range(0, 40).Select(m => $"AggregateUsage handled message msg-{m}"), logs);
+        var overview = await _host.GetJsonAsync($"/api/v1/metrics/overview?from={Json.Day(day)}&to={Json.Day(day)}");
+        Assert.Equal(EventFactory.Expected(Enumerable.Range(0, 39 * 25)), EventFactory.Actual(overview));
+        Assert.InRange(function.Passes - passesBefore, 1, 10); // one pass per invocation would be 40
+        foreach (var response in responses)
+        {
+            response.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task A_failing_invocation_answers_500_so_the_host_retries_it()
     {
         using var response = await _host.CreateClient(null).PostAsJsonAsync("/AggregateUsage", new { Data = new { message = "b1:not-base64!" }, Metadata = new { DequeueCount = 1 } });
