@@ -55,18 +55,56 @@ public sealed record SpikeAlertDetails(string HourStart, decimal HourCostUsd, de
 /// </summary>
 public sealed record PoisonedAlertDetails(string Queue, string PoisonQueue, int? Events, string HourStart);
 
-/// <summary>Where an alert's delivery stands.</summary>
-public static class AlertDelivery
+/// <summary>Where an alert's delivery stands (or one webhook's post of it). Written as its wire name wherever it leaves the code.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<AlertDelivery>))]
+public enum AlertDelivery
 {
-    public const string Pending = "pending";
-    public const string Delivered = "delivered";
-    public const string Failed = "failed";
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("pending")]
+    Pending,
+
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("delivered")]
+    Delivered,
+
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("failed")]
+    Failed,
 
     /// <summary>The workspace had no webhook when the alert was delivered: kept in the history only.</summary>
-    public const string NoWebhooks = "no_webhooks";
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("no_webhooks")]
+    NoWebhooks,
 
     /// <summary>Raised past the hour's allowance of its kind (<see cref="AlertStore.MaxPostedPerKindHour"/>): kept in the history, not posted.</summary>
-    public const string Throttled = "throttled";
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("throttled")]
+    Throttled,
+}
 
-    public static IReadOnlyList<string> All { get; } = [Pending, Delivered, Failed, NoWebhooks, Throttled];
+/// <summary>The wire names of <see cref="AlertDelivery"/>: in the API, in query filters, in the alerts table.</summary>
+public static class AlertDeliveryNames
+{
+    private static readonly Dictionary<AlertDelivery, string> Names = new()
+    {
+        [AlertDelivery.Pending] = "pending",
+        [AlertDelivery.Delivered] = "delivered",
+        [AlertDelivery.Failed] = "failed",
+        [AlertDelivery.NoWebhooks] = "no_webhooks",
+        [AlertDelivery.Throttled] = "throttled",
+    };
+
+    public static IReadOnlyList<string> All { get; } = [.. Names.Values];
+
+    public static string ToWire(this AlertDelivery delivery) => Names[delivery];
+
+    public static bool TryParse(string? name, out AlertDelivery delivery)
+    {
+        foreach (var (value, wire) in Names)
+        {
+            if (string.Equals(wire, name, StringComparison.Ordinal))
+            {
+                delivery = value;
+                return true;
+            }
+        }
+
+        delivery = default;
+        return false;
+    }
 }

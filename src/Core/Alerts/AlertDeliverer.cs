@@ -80,7 +80,7 @@ public sealed partial class AlertDeliverer(
 
         var failures = results.Where(r => !r.Delivered).ToArray();
         TimeSpan? retryIn = null;
-        string delivery;
+        AlertDelivery delivery;
         if (failures.Length == 0)
         {
             delivery = record.Values.Any(r => r.Status == AlertDelivery.Delivered) ? AlertDelivery.Delivered : AlertDelivery.NoWebhooks;
@@ -196,5 +196,5 @@ public sealed partial class AlertDeliverer(
     private static partial void LogGaveUp(ILogger logger, string alertId, string workspaceId, int attempts, string? lastError);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Alert {AlertId} of workspace {WorkspaceId}: {Delivery} ({Posted} post(s) on attempt {Attempt})")]
-    private static partial void LogSettled(ILogger logger, string alertId, string workspaceId, string delivery, int posted, int attempt);
+    private static partial void LogSettled(ILogger logger, string alertId, string workspaceId, AlertDelivery delivery, int posted, int attempt);
 }

@@ -75,7 +75,7 @@ public sealed partial class AlertStore(IStorageProvider storage, TimeProvider cl
             {
                 [AlertProperty] = JsonSerializer.Serialize(alert, CoreJsonContext.Default.Alert),
                 [KindProperty] = alert.Kind,
-                [DeliveryProperty] = throttled ? AlertDelivery.Throttled : AlertDelivery.Pending,
+                [DeliveryProperty] = (throttled ? AlertDelivery.Throttled : AlertDelivery.Pending).ToWire(),
                 [AttemptsProperty] = 0,
                 [QueuedAtProperty] = clock.GetUtcNow(),
             };
@@ -142,7 +142,7 @@ public sealed partial class AlertStore(IStorageProvider storage, TimeProvider cl
     /// The workspace's alerts, newest first (ids count down with time), optionally of one kind and one delivery status;
     /// <see cref="BadCursorException"/> for a cursor this store did not give out.
     /// </summary>
-    public async Task<AlertPage> ListAsync(string workspaceId, string? kind, string? delivery, int limit, string? cursor, CancellationToken cancellationToken)
+    public async Task<AlertPage> ListAsync(string workspaceId, string? kind, AlertDelivery? delivery, int limit, string? cursor, CancellationToken cancellationToken)
     {
         var after = cursor is null ? null : PageCursor.Decode(cursor, 1)[0];
         if (after is not null && !IsWellFormedId(after))
@@ -156,9 +156,9 @@ public sealed partial class AlertStore(IStorageProvider storage, TimeProvider cl
             filter += $" and {KindProperty} eq " + TableClient.CreateQueryFilter($"{kind}");
         }
 
-        if (delivery is not null)
+        if (delivery is { } status)
         {
-            filter += $" and {DeliveryProperty} eq " + TableClient.CreateQueryFilter($"{delivery}");
+            filter += $" and {DeliveryProperty} eq " + TableClient.CreateQueryFilter($"{status.ToWire()}");
         }
 
         var items = new List<StoredAlert>(limit);
@@ -183,7 +183,7 @@ public sealed partial class AlertStore(IStorageProvider storage, TimeProvider cl
     {
         var row = new TableEntity(workspaceId, AlertRowPrefix + alert.Alert.Id)
         {
-            [DeliveryProperty] = alert.Delivery,
+            [DeliveryProperty] = alert.Delivery.ToWire(),
             [AttemptsProperty] = alert.Attempts,
             [LastErrorProperty] = alert.LastError,
             [DeliveredAtProperty] = alert.DeliveredAt,
@@ -211,7 +211,7 @@ public sealed partial class AlertStore(IStorageProvider storage, TimeProvider cl
     {
         var now = clock.GetUtcNow();
         var filter = TableClient.CreateQueryFilter($"RowKey gt {AlertRowPrefix} and RowKey lt {AlertRowsEnd}")
-            + $" and {DeliveryProperty} eq " + TableClient.CreateQueryFilter($"{AlertDelivery.Pending}")
+            + $" and {DeliveryProperty} eq " + TableClient.CreateQueryFilter($"{AlertDelivery.Pending.ToWire()}")
             + $" and {QueuedAtProperty} lt " + TableClient.CreateQueryFilter($"{(now - olderThan).UtcDateTime}");
         var requeued = 0;
         await foreach (var row in Table.QueryAsync(filter, [RowKeyProperty, PartitionKeyProperty, AttemptsProperty], cancellationToken: cancellationToken).ConfigureAwait(false))
@@ -240,7 +240,7 @@ public sealed partial class AlertStore(IStorageProvider storage, TimeProvider cl
 
     private static StoredAlert FromEntity(TableEntity e) => new(
         JsonSerializer.Deserialize(e.GetString(AlertProperty) ?? "null", CoreJsonContext.Default.Alert) ?? throw new InvalidDataException($"Alert row {e.RowKey} holds no alert."),
-        e.GetString(DeliveryProperty) ?? AlertDelivery.Pending,
+        AlertDeliveryNames.TryParse(e.GetString(DeliveryProperty), out var delivery) ? delivery : AlertDelivery.Pending,
         e.GetInt32(AttemptsProperty) ?? 0,
         e.GetString(LastErrorProperty),
         e.GetDateTimeOffset(DeliveredAtProperty),
@@ -289,10 +289,10 @@ public sealed record AlertMessage(string WorkspaceId, string AlertId, int Attemp
 
 /// <summary>An alert with where its delivery stands, as stored; <see cref="ETag"/> guards the next write.</summary>
 public sealed record StoredAlert(
-    Alert Alert, string Delivery, int Attempts, string? LastError, DateTimeOffset? DeliveredAt, DateTimeOffset? QueuedAt,
+    Alert Alert, AlertDelivery Delivery, int Attempts, string? LastError, DateTimeOffset? DeliveredAt, DateTimeOffset? QueuedAt,
     IReadOnlyDictionary<string, WebhookDeliveryResult> Webhooks, ETag ETag);
 
 /// <summary>How posting one alert to one webhook went: <see cref="AlertDelivery.Delivered"/> or <see cref="AlertDelivery.Failed"/>, over how many posts.</summary>
-public sealed record WebhookDeliveryResult(string Status, int Attempts, int? StatusCode, string? Error, DateTimeOffset At);
+public sealed record WebhookDeliveryResult(AlertDelivery Status, int Attempts, int? StatusCode, string? Error, DateTimeOffset At);
 
 public sealed record AlertPage(IReadOnlyList<StoredAlert> Items, string? NextCursor);

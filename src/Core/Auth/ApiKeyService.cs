@@ -34,8 +34,29 @@ public sealed record ApiKeyInfo(
     [System.Text.Json.Serialization.JsonIgnore]
     public string Hash { get; init; } = "";
 
-    public string Status(DateTimeOffset now) =>
-        RevokedAt is not null ? "revoked" : ExpiresAt is { } expires ? (expires <= now ? "expired" : "expiring") : "active";
+    public ApiKeyStatus Status(DateTimeOffset now) =>
+        RevokedAt is not null ? ApiKeyStatus.Revoked : ExpiresAt is { } expires ? (expires <= now ? ApiKeyStatus.Expired : ApiKeyStatus.Expiring) : ApiKeyStatus.Active;
+
+    /// <summary>Revoked, or past its expiry: it no longer authenticates.</summary>
+    public bool IsRetired(DateTimeOffset now) => Status(now) is ApiKeyStatus.Revoked or ApiKeyStatus.Expired;
+}
+
+/// <summary>Where a key stands; the API writes it as its lower-case name.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<ApiKeyStatus>))]
+public enum ApiKeyStatus
+{
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("active")]
+    Active,
+
+    /// <summary>Works until its expiry (a rotated key's grace period, or a key made to expire).</summary>
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("expiring")]
+    Expiring,
+
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("expired")]
+    Expired,
+
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("revoked")]
+    Revoked,
 }
 
 public static class ApiKeyScopes
@@ -143,7 +164,7 @@ public sealed partial class ApiKeyService(
 
         var now = clock.GetUtcNow();
         var usage = _usage.GetOrAdd(hash, static _ => new KeyUsage());
-        if (stored.Info.Status(now) is "revoked" or "expired")
+        if (stored.Info.IsRetired(now))
         {
             usage.Failed(now);
             LogRefusedKey(logger, stored.Info.Id, stored.Info.WorkspaceId);
@@ -368,7 +389,7 @@ public sealed partial class ApiKeyService(
     {
         var row = await FindRowAsync(workspaceId, keyId, forUpdate: true, cancellationToken).ConfigureAwait(false);
         var now = clock.GetUtcNow();
-        if (row is null || ToInfo(row).Status(now) is "revoked" or "expired")
+        if (row is null || ToInfo(row).IsRetired(now))
         {
             return null;
         }
@@ -498,7 +519,7 @@ public sealed partial class ApiKeyService(
                 await Table.UpsertAsync(IndexEntity(Workspace.DefaultId, entity.RowKey), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
                 await Table.UpsertAsync(entity, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
             }
-            else if (ToInfo(existing).Status(now) is "revoked" or "expired")
+            else if (ToInfo(existing).IsRetired(now))
             {
                 // Revoking it through the API must stick, even though the setting still names it.
                 LogConfiguredKeyRevoked(logger, AgentSpendOptions.AdminKeySetting);

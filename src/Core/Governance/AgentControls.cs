@@ -7,11 +7,8 @@ namespace AgentSpend.Core.Governance;
 /// A stop in force: a kill switch (one agent's, or every agent's of the workspace), or a pause that a block budget
 /// put on its scope when aggregated usage crossed its limit (until <see cref="Until"/>, its period's end).
 /// </summary>
-public sealed record AgentControl(string? Agent, string State, string? Reason, DateTimeOffset At, string? By)
+public sealed record AgentControl(string? Agent, ControlState State, string? Reason, DateTimeOffset At, string? By)
 {
-    public const string Killed = "killed";
-    public const string Paused = "paused";
-
     /// <summary>For a pause: the scope paused (<c>agent</c>, <c>user</c>, <c>team</c>, <c>key</c>, <c>model</c> or <c>workspace</c>) and its value.</summary>
     public string? Scope { get; init; }
 
@@ -34,6 +31,25 @@ public sealed record AgentControl(string? Agent, string State, string? Reason, D
         "model" => ScopeValue == model,
         _ => false,
     };
+}
+
+/// <summary>What stops an agent: a kill switch, or a budget's pause. Written as its lower-case name (API, table, events).</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<ControlState>))]
+public enum ControlState
+{
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("killed")]
+    Killed,
+
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("paused")]
+    Paused,
+}
+
+public static class ControlStateNames
+{
+    public static string ToWire(this ControlState state) => state == ControlState.Paused ? "paused" : "killed";
+
+    /// <summary>A stored state; anything but <c>paused</c> is a kill (the state a row without one has always meant).</summary>
+    public static ControlState Parse(string? stored) => stored == "paused" ? ControlState.Paused : ControlState.Killed;
 }
 
 /// <summary>
@@ -68,7 +84,7 @@ public sealed class AgentControls(IStorageProvider storage, TimeProvider clock)
         var now = clock.GetUtcNow();
         foreach (var control in controls.Values)
         {
-            if (control.State == AgentControl.Paused && (control.Until is null || control.Until > now) && control.Covers(agent, user, team, keyId, model))
+            if (control.State == ControlState.Paused && (control.Until is null || control.Until > now) && control.Covers(agent, user, team, keyId, model))
             {
                 return control;
             }
@@ -85,7 +101,7 @@ public sealed class AgentControls(IStorageProvider storage, TimeProvider clock)
     {
         var pause = new TableEntity(workspaceId, PauseRowOf(scope, scopeValue))
         {
-            ["State"] = AgentControl.Paused, ["Reason"] = "budget_exceeded", ["At"] = clock.GetUtcNow(), ["By"] = "budget:" + budgetId,
+            ["State"] = ControlState.Paused.ToWire(), ["Reason"] = "budget_exceeded", ["At"] = clock.GetUtcNow(), ["By"] = "budget:" + budgetId,
             ["Scope"] = scope, ["ScopeValue"] = scopeValue, ["BudgetId"] = budgetId, ["Until"] = until,
         };
         for (var attempt = 0; ; attempt++)
@@ -129,7 +145,7 @@ public sealed class AgentControls(IStorageProvider storage, TimeProvider clock)
         var lifted = 0;
         foreach (var (row, control) in await ReadAsync(workspaceId, cancellationToken).ConfigureAwait(false))
         {
-            if (control.State == AgentControl.Paused && control.BudgetId == budgetId)
+            if (control.State == ControlState.Paused && control.BudgetId == budgetId)
             {
                 await Table.DeleteAsync(workspaceId, row, Azure.ETag.All, cancellationToken).ConfigureAwait(false);
                 lifted++;
@@ -147,7 +163,7 @@ public sealed class AgentControls(IStorageProvider storage, TimeProvider clock)
     public async Task<int> LiftRolledOverAsync(CancellationToken cancellationToken)
     {
         var lifted = 0;
-        var filter = TableClient.CreateQueryFilter($"State eq {AgentControl.Paused} and Until le {clock.GetUtcNow()}");
+        var filter = TableClient.CreateQueryFilter($"State eq {ControlState.Paused.ToWire()} and Until le {clock.GetUtcNow()}");
         await foreach (var row in Table.QueryAsync(filter, ["PartitionKey", "RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             // Conditional on the row read: lifted by another timer, or paused again since, it is not ours to lift.
@@ -173,7 +189,7 @@ public sealed class AgentControls(IStorageProvider storage, TimeProvider clock)
         await foreach (var row in Table.QueryAsync(TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId}"), cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             var agent = row.RowKey.StartsWith("agent|", StringComparison.Ordinal) ? TableKey.Decode(row.RowKey[6..]) : null;
-            controls.Add((row.RowKey, new AgentControl(agent, row.GetString("State") ?? AgentControl.Killed, row.GetString("Reason"), row.GetDateTimeOffset("At") ?? DateTimeOffset.MinValue, row.GetString("By"))
+            controls.Add((row.RowKey, new AgentControl(agent, ControlStateNames.Parse(row.GetString("State")), row.GetString("Reason"), row.GetDateTimeOffset("At") ?? DateTimeOffset.MinValue, row.GetString("By"))
             {
                 Scope = row.GetString("Scope"), ScopeValue = row.GetString("ScopeValue"), BudgetId = row.GetString("BudgetId"), Until = row.GetDateTimeOffset("Until"),
             }));
@@ -185,10 +201,10 @@ public sealed class AgentControls(IStorageProvider storage, TimeProvider clock)
     /// <summary>Kills one agent (<paramref name="agent"/>) or all of them (null).</summary>
     public async Task<AgentControl> KillAsync(string workspaceId, string? agent, string? reason, string? by, CancellationToken cancellationToken)
     {
-        var control = new AgentControl(agent, AgentControl.Killed, reason, clock.GetUtcNow(), by);
+        var control = new AgentControl(agent, ControlState.Killed, reason, clock.GetUtcNow(), by);
         await Table.UpsertAsync(new TableEntity(workspaceId, agent is null ? AllRow : RowOf(agent))
         {
-            ["State"] = control.State, ["Reason"] = reason, ["At"] = control.At, ["By"] = by,
+            ["State"] = control.State.ToWire(), ["Reason"] = reason, ["At"] = control.At, ["By"] = by,
         }, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
         _cache.Forget(workspaceId);
         return control;
@@ -202,7 +218,7 @@ public sealed class AgentControls(IStorageProvider storage, TimeProvider clock)
     {
         var lifted = (await ReadAsync(workspaceId, cancellationToken).ConfigureAwait(false))
             .Where(c => agent is null
-                ? c.Row == AllRow || c.Control.State == AgentControl.Paused
+                ? c.Row == AllRow || c.Control.State == ControlState.Paused
                 : c.Row == RowOf(agent) || c.Row == PauseRowOf("agent", agent))
             .ToArray();
         foreach (var (row, _) in lifted)

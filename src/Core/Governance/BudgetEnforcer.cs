@@ -46,7 +46,7 @@ public sealed partial class BudgetEnforcer(
         {
             var e = events[i];
             var stop = await controls.FindStopAsync(workspaceId, e.Agent, e.UserId, e.Team, e.KeyId, e.Model, cancellationToken).ConfigureAwait(false);
-            flagged[i] = stop is null ? e : e with { Held = stop.State };
+            flagged[i] = stop is null ? e : e with { Held = stop.State.ToWire() };
         }
 
         return flagged;

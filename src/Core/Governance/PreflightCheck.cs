@@ -70,7 +70,7 @@ public sealed class PreflightCheck(BudgetStore budgets, BudgetUsage usage, Agent
     {
         if (await controls.FindStopAsync(workspace.Id, request.Agent, request.User, request.Team, request.KeyId, request.Model, cancellationToken).ConfigureAwait(false) is { } stop)
         {
-            if (stop.State == AgentControl.Killed)
+            if (stop.State == ControlState.Killed)
             {
                 return new CheckOutcome(false, CheckOutcome.Killed, null, null, null);
             }

@@ -12,10 +12,27 @@ public sealed record PeriodSpend(decimal CostUsd, long Tokens, long Events)
     public static PeriodSpend Of(UsageCounters? c) => c is null ? new(0m, 0, 0) : new(Money.ToUsd(c.CostNanos), Concentration.TokensOf(c), c.Events);
 }
 
+/// <summary>Where an agent stands: killed or paused (a stop in force), else active or idle by its last event. Written as its lower-case name.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<AgentStatus>))]
+public enum AgentStatus
+{
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("active")]
+    Active,
+
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("idle")]
+    Idle,
+
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("killed")]
+    Killed,
+
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("paused")]
+    Paused,
+}
+
 /// <summary>One agent as the agents list shows it.</summary>
 public sealed record AgentSummary(
     string Name,
-    string Status,
+    AgentStatus Status,
     string? LastActive,
     string? PrimaryModel,
     PeriodSpend Today,
@@ -120,10 +137,10 @@ public sealed class AgentMetrics(
 
         var used = await budgetUse.ConfigureAwait(false);
         var switches = await controls.AllAsync(workspace.Id, cancellationToken).ConfigureAwait(false);
-        var kills = switches.Values.Where(c => c.State == Governance.AgentControl.Killed).ToArray();
+        var kills = switches.Values.Where(c => c.State == Governance.ControlState.Killed).ToArray();
         var allKilled = kills.Any(c => c.Agent is null);
         var killed = kills.Where(c => c.Agent is not null).Select(c => c.Agent!).ToHashSet(StringComparer.Ordinal);
-        var paused = switches.Values.Where(c => c.State == Governance.AgentControl.Paused && c.Scope == "agent" && (c.Until is null || c.Until > now))
+        var paused = switches.Values.Where(c => c.State == Governance.ControlState.Paused && c.Scope == "agent" && (c.Until is null || c.Until > now))
             .Select(c => c.ScopeValue!).ToHashSet(StringComparer.Ordinal);
         var idleAfter = TimeSpan.FromMinutes(options.Value.RunIdleMinutes);
         var agents = allTime
@@ -136,7 +153,7 @@ public sealed class AgentMetrics(
                     .Select(m => m.Key).FirstOrDefault();
                 return new AgentSummary(
                     kv.Key,
-                    allKilled || killed.Contains(kv.Key) ? Governance.AgentControl.Killed : paused.Contains(kv.Key) ? Governance.AgentControl.Paused : last is { } at && now - at < idleAfter ? "active" : "idle",
+                    allKilled || killed.Contains(kv.Key) ? AgentStatus.Killed : paused.Contains(kv.Key) ? AgentStatus.Paused : last is { } at && now - at < idleAfter ? AgentStatus.Active : AgentStatus.Idle,
                     last?.ToString("O", CultureInfo.InvariantCulture),
                     primary,
                     PeriodSpend.Of(todays.GetValueOrDefault(kv.Key)),

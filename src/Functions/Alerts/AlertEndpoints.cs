@@ -35,12 +35,12 @@ public sealed record WebhookView(string Id, string Url, string Format, IReadOnly
 public sealed record WebhookList(IReadOnlyList<WebhookView> Items);
 
 /// <summary>How posting the alert to one webhook went.</summary>
-public sealed record WebhookDeliveryView(string WebhookId, string Status, int Attempts, int? StatusCode, string? Error, DateTimeOffset At);
+public sealed record WebhookDeliveryView(string WebhookId, AlertDelivery Status, int Attempts, int? StatusCode, string? Error, DateTimeOffset At);
 
 /// <summary>An alert with its delivery: <c>status</c> is pending, delivered, failed, no_webhooks or throttled.</summary>
 public sealed record AlertView(
     string Id, string Kind, string Message, DateTimeOffset RaisedAt, BudgetAlertDetails? Budget, string? Model, SpikeAlertDetails? Spike,
-    PoisonedAlertDetails? Poisoned, string Status, int Attempts, string? LastError, DateTimeOffset? DeliveredAt, IReadOnlyList<WebhookDeliveryView> Webhooks)
+    PoisonedAlertDetails? Poisoned, AlertDelivery Status, int Attempts, string? LastError, DateTimeOffset? DeliveredAt, IReadOnlyList<WebhookDeliveryView> Webhooks)
 {
     public static AlertView Of(StoredAlert s) => new(
         s.Alert.Id, s.Alert.Kind, s.Alert.Message, s.Alert.RaisedAt, s.Alert.Budget, s.Alert.Model, s.Alert.Spike,
@@ -85,9 +85,15 @@ public static class AlertEndpoints
             return Problems.BadRequest("kind", $"'{kind}' is not an alert kind; use {Problems.Choices(Alert.Kinds)}.");
         }
 
-        if (status is not null && !AlertDelivery.All.Contains(status))
+        AlertDelivery? delivery = null;
+        if (status is not null)
         {
-            return Problems.BadRequest("status", $"'{status}' is not a delivery status; use {Problems.Choices(AlertDelivery.All)}.");
+            if (!AlertDeliveryNames.TryParse(status, out var parsed))
+            {
+                return Problems.BadRequest("status", $"'{status}' is not a delivery status; use {Problems.Choices(AlertDeliveryNames.All)}.");
+            }
+
+            delivery = parsed;
         }
 
         if (QueryParameters.Limit(request) is not { } limit)
@@ -97,7 +103,7 @@ public static class AlertEndpoints
 
         try
         {
-            var page = await alerts.ListAsync(caller.Workspace.Id, kind, status, limit, cursor, cancellationToken).ConfigureAwait(false);
+            var page = await alerts.ListAsync(caller.Workspace.Id, kind, delivery, limit, cursor, cancellationToken).ConfigureAwait(false);
             return TypedResults.Ok(new AlertList([.. page.Items.Select(AlertView.Of)], page.NextCursor));
         }
         catch (BadCursorException ex)

@@ -13,7 +13,7 @@ public sealed record RotateKeyBody(int? GraceSeconds = null);
 
 /// <summary>A key as the API shows it. <c>key</c>, the raw key, appears once: in the answer that created it.</summary>
 public sealed record KeyView(
-    string Id, string WorkspaceId, string Name, string Prefix, IReadOnlyList<string> Scopes, string Status, DateTimeOffset CreatedAt, string? CreatedBy,
+    string Id, string WorkspaceId, string Name, string Prefix, IReadOnlyList<string> Scopes, ApiKeyStatus Status, DateTimeOffset CreatedAt, string? CreatedBy,
     DateTimeOffset? LastUsedAt, long AuthFailuresCount, DateTimeOffset? LastFailedAt, DateTimeOffset? RevokedAt, DateTimeOffset? ExpiresAt)
 {
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]

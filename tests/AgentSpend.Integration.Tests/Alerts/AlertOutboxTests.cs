@@ -36,7 +36,7 @@ public sealed class AlertOutboxTests(AzuriteFixture azurite) : IClassFixture<Azu
         var anHourAgo = now.AddHours(-1);
         await SetAsync(lostAfterRaise, new TableEntity { [AlertStore.QueuedAtProperty] = anHourAgo });
         await SetAsync(lostRetry, new TableEntity { [AlertStore.QueuedAtProperty] = anHourAgo, [AlertStore.AttemptsProperty] = 2 });
-        await SetAsync(settled, new TableEntity { [AlertStore.QueuedAtProperty] = anHourAgo, [AlertStore.DeliveryProperty] = AlertDelivery.Delivered });
+        await SetAsync(settled, new TableEntity { [AlertStore.QueuedAtProperty] = anHourAgo, [AlertStore.DeliveryProperty] = AlertDelivery.Delivered.ToWire() });
         var queue = app.Storage.GetQueue(StorageNames.AlertsQueue);
         while (await queue.ReceiveAsync(32, TimeSpan.FromMinutes(1)) is { Count: > 0 } raisedMessages)
         {

@@ -45,7 +45,7 @@ internal static class AlertTesting
         {
             var reply = await app.SendAsync("GET", $"/api/v1/alerts/{alertId}", key: key);
             Assert.True(reply.Status == 200, reply.Text);
-            if (reply.Body!.Value.Str("status") != AlertDelivery.Pending || DateTime.UtcNow > deadline)
+            if (reply.Body!.Value.Str("status") != AlertDelivery.Pending.ToWire() || DateTime.UtcNow > deadline)
             {
                 return reply.Body.Value;
             }

@@ -67,7 +67,7 @@ public sealed class KeyPartitionTests(AzuriteFixture azurite) : IClassFixture<Az
         Assert.Equal((4L, Created.AddDays(3)), (listed[0].AuthFailuresCount, listed[0].LastUsedAt));
         Assert.Equal(("active", workspace, true), (identity?.Name, identity?.WorkspaceId, identity?.Scopes.SetEquals(["admin"])));
         Assert.Null(refused);
-        Assert.Equal(("active", "revoked"), (revokedNow?.Before.Status(DateTimeOffset.UtcNow), revokedNow?.After.Status(DateTimeOffset.UtcNow)));
+        Assert.Equal(((ApiKeyStatus?)ApiKeyStatus.Active, (ApiKeyStatus?)ApiKeyStatus.Revoked), (revokedNow?.Before.Status(DateTimeOffset.UtcNow), revokedNow?.After.Status(DateTimeOffset.UtcNow)));
         Assert.Null(readerAfter);
         Assert.Null(unknown);
         Assert.Equal(2, unknownReads); // its partition, then the legacy one

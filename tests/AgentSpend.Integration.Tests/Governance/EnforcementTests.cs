@@ -88,7 +88,7 @@ public sealed class EnforcementTests(AzuriteFixture azurite) : IClassFixture<Azu
         Assert.Null(await controls.FindStopAsync("ws-pauses", "coder", null, null, null, null, CancellationToken.None));
         Assert.True(await controls.PauseAsync("ws-pauses", "agent", "coder", "bud_b", start.AddHours(1), CancellationToken.None));
         var stop = await controls.FindStopAsync("ws-pauses", "coder", null, null, null, null, CancellationToken.None);
-        Assert.Equal(("paused", "bud_b", start.AddHours(1)), (stop!.State, stop.BudgetId, stop.Until!.Value));
+        Assert.Equal((ControlState.Paused, "bud_b", start.AddHours(1)), (stop!.State, stop.BudgetId, stop.Until!.Value));
         Assert.Equal(0, await controls.LiftRolledOverAsync(CancellationToken.None));
     }
 
