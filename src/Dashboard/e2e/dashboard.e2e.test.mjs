@@ -357,8 +357,10 @@ describe('the dashboard', () => {
     await page.click('button[type=submit]');
     await page.waitForSelector('main[data-state="ready"]');
     // The installed clock keeps pace with real time until paused: stop it here, a few seconds at most after the
-    // page set its timer, so that waiting for the new event below does not move the page's minute on.
-    await page.clock.pauseAt(await page.evaluate(() => Date.now() + 1));
+    // page set its timer, so that waiting for the new event below does not move the page's minute on. Paused 2 s
+    // ahead of the page's now: on a busy machine the clock runs on between reading it and pausing it, and a pause
+    // in its past is refused; 2 s + the 55 s below stay short of the minute.
+    await page.clock.pauseAt(await page.evaluate(() => Date.now() + 2_000));
     const shown = Number(await page.getAttribute('[data-metric="events"]', 'data-value'));
     const renders = await rendersOf(page);
 
