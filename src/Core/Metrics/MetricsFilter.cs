@@ -62,6 +62,14 @@ public sealed class MetricsFilter
             .Concat(Tags.Select(t => KeyValuePair.Create(TagPrefix + t.Key, t.Value)))
             .ToDictionary(StringComparer.Ordinal);
 
+    /// <summary>The filters' names, for messages: "agent, user, …".</summary>
+    public static string FilterNameList => string.Join(", ", FilterDimensions.Select(d => d.Name()));
+
+    /// <summary>True for a filter's name: a filterable dimension, or <c>tag.&lt;key&gt;</c>.</summary>
+    public static bool IsFilterName(string name) =>
+        (name.StartsWith(TagPrefix, StringComparison.Ordinal) && name.Length > TagPrefix.Length)
+        || (DimensionExtensions.TryParse(name, out var dimension) && FilterDimensions.Contains(dimension));
+
     /// <summary>
     /// Reads the filters among a query's parameters. Parameters that are neither filters nor in
     /// <paramref name="otherParameters"/> are refused, so that a misspelt filter never widens an answer.
@@ -82,7 +90,7 @@ public sealed class MetricsFilter
             var isDimension = DimensionExtensions.TryParse(name, out var dimension) && FilterDimensions.Contains(dimension);
             if (!isTag && !isDimension)
             {
-                error = new MetricsParameterError(name, $"'{name}' is not a parameter here; filters are {string.Join(", ", FilterDimensions.Select(d => d.Name()))} and tag.<key>.");
+                error = new MetricsParameterError(name, $"'{name}' is not a parameter here; filters are {FilterNameList} and tag.<key>.");
                 return None;
             }
 

@@ -20,8 +20,8 @@ public static class AgentEndpoints
     public static void MapAgents(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/agents").RequireAuthorization(AuthPolicies.Read);
-        group.MapGet("/", ListAsync);
-        group.MapGet("/{name}", GetAsync);
+        group.MapGet("/", ListAsync).AcceptsMetricsFilters();
+        group.MapGet("/{name}", GetAsync).AcceptsMetricsFilters();
 
         var control = app.MapGroup("/api/v1/agents").RequireAuthorization(AuthPolicies.Admin);
         control.MapPost("/kill-all", (HttpRequest request, Caller caller, AgentControls controls, AuditLog audit, CancellationToken ct) => KillAsync(null, request, caller, controls, null, audit, ct));

@@ -112,6 +112,7 @@ public static class AgentSpendApp
 
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseQueryContracts();
         app.UseRateLimiter();
 
         app.MapHealth();

@@ -2,17 +2,11 @@ using System.Globalization;
 
 namespace AgentSpend.Functions.Hosting;
 
-/// <summary>Query-parameter rules shared by the list endpoints: unknown parameters are refused, page sizes bounded.</summary>
+/// <summary>Page sizes of the list endpoints (unknown parameters are refused for every endpoint by <see cref="QueryContracts"/>).</summary>
 public static class QueryParameters
 {
     public const int DefaultLimit = 50;
     public const int MaxLimit = 500;
-
-    /// <summary>A 400 naming the first parameter (in ordinal order) that is not in <paramref name="known"/>; null when there is none.</summary>
-    public static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult? RefuseUnknown(HttpRequest request, params string[] known) =>
-        request.Query.Keys.Where(k => !known.Contains(k)).Order(StringComparer.Ordinal).FirstOrDefault() is { } name
-            ? Problems.BadRequest(name, $"'{name}' is not a parameter here; use {(known.Length == 0 ? "none" : string.Join(", ", known))}.")
-            : null;
 
     /// <summary>The page size asked for: <c>limit</c>, 1 to <see cref="MaxLimit"/> (default <see cref="DefaultLimit"/>); null when out of bounds.</summary>
     public static int? Limit(HttpRequest request) =>

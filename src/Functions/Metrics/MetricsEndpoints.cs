@@ -21,7 +21,7 @@ public static class MetricsEndpoints
 
     public static void MapMetrics(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/metrics").RequireAuthorization(AuthPolicies.Read);
+        var group = app.MapGroup("/api/v1/metrics").RequireAuthorization(AuthPolicies.Read).AcceptsMetricsFilters();
         group.MapGet("/overview", GetOverviewAsync);
         group.MapGet("/timeseries", GetTimeseriesAsync);
         group.MapGet("/breakdown", GetBreakdownAsync);

@@ -21,7 +21,7 @@ public static class PricingEndpoints
     {
         var group = app.MapGroup("/api/v1/pricing").RequireAuthorization(AuthPolicies.Read);
         group.MapGet("/", GetCatalogAsync);
-        group.MapGet("/unpriced", GetUnpricedAsync);
+        group.MapGet("/unpriced", GetUnpricedAsync).AcceptsMetricsFilters();
     }
 
     public static async Task<Ok<CatalogView>> GetCatalogAsync(Caller caller, PriceCatalog catalog, PriceOverrideStore overrides, CancellationToken cancellationToken) =>

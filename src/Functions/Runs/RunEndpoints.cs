@@ -20,20 +20,17 @@ public static class RunEndpoints
         foreach (var kind in new[] { RunKind.Run, RunKind.Session })
         {
             var group = app.MapGroup($"/api/v1/{kind.Name()}s").RequireAuthorization(AuthPolicies.Read);
-            group.MapGet("/", (HttpRequest request, Caller caller, RunQueries runs, TimeProvider clock, CancellationToken ct) => ListAsync(kind, request, caller, runs, clock, ct));
+            group.MapGet("/", (HttpRequest request, Caller caller, RunQueries runs, TimeProvider clock, CancellationToken ct) => ListAsync(kind, request, caller, runs, clock, ct))
+                .AcceptsQuery(ListParameters);
             group.MapGet("/{id}", (string id, HttpRequest request, Caller caller, RunQueries runs, CancellationToken ct) => GetAsync(kind, id, request, caller, runs, ct));
-            group.MapGet("/{id}/events", (string id, HttpRequest request, Caller caller, RunQueries runs, CancellationToken ct) => EventsAsync(kind, id, request, caller, runs, ct));
+            group.MapGet("/{id}/events", (string id, HttpRequest request, Caller caller, RunQueries runs, CancellationToken ct) => EventsAsync(kind, id, request, caller, runs, ct))
+                .AcceptsQuery(PageParameters);
         }
     }
 
     public static async Task<Results<Ok<RunList>, ProblemHttpResult>> ListAsync(
         RunKind kind, HttpRequest request, Caller caller, RunQueries runs, TimeProvider clock, CancellationToken cancellationToken)
     {
-        if (QueryParameters.RefuseUnknown(request, ListParameters) is { } unknown)
-        {
-            return unknown;
-        }
-
         var query = request.Query;
         var range = MetricsRange.Resolve(query["range"], query["from"], query["to"], caller.Workspace, clock, MetricsRange.MaxDays, out var error);
         if (error is not null)
@@ -84,11 +81,6 @@ public static class RunEndpoints
     public static async Task<Results<Ok<RunDetail>, ProblemHttpResult>> GetAsync(
         RunKind kind, string id, HttpRequest request, Caller caller, RunQueries runs, CancellationToken cancellationToken)
     {
-        if (QueryParameters.RefuseUnknown(request) is { } unknown)
-        {
-            return unknown;
-        }
-
         return await runs.DetailAsync(caller.Workspace, kind, id, cancellationToken).ConfigureAwait(false) is { } detail
             ? TypedResults.Ok(detail)
             : Problems.NotFound("id", $"No {kind.Name()} '{id}' has usage in this workspace.");
@@ -97,11 +89,6 @@ public static class RunEndpoints
     public static async Task<Results<Ok<EventPage>, ProblemHttpResult>> EventsAsync(
         RunKind kind, string id, HttpRequest request, Caller caller, RunQueries runs, CancellationToken cancellationToken)
     {
-        if (QueryParameters.RefuseUnknown(request, PageParameters) is { } unknown)
-        {
-            return unknown;
-        }
-
         if (QueryParameters.Limit(request) is not { } limit)
         {
             return QueryParameters.BadLimit();
