@@ -115,7 +115,7 @@ public static class QueryContracts
         {
             var own = Names.Count == 0 ? null : string.Join(", ", Names);
             return MetricsFilters
-                ? $"'{name}' is not a parameter here; use {(own is null ? "" : own + ", ")}or the filters {MetricsFilter.FilterNameList} and tag.<key>."
+                ? $"'{name}' is not a parameter here; use {(own is null ? "" : own + ", or ")}the filters {MetricsFilter.FilterNameList} and tag.<key>."
                 : $"'{name}' is not a parameter here; use {own ?? "none"}.";
         }
     }

@@ -148,7 +148,7 @@ public sealed class AlertApiTests(AzuriteFixture azurite) : IClassFixture<Azurit
                      ("?status=lost", "status", "'lost' is not a delivery status; use pending, delivered, failed, no_webhooks or throttled."),
                      ("?limit=0", "limit", "must be a whole number from 1 to 500."),
                      ("?cursor=bm90LW91cnM", "cursor", "is not a cursor this API gave out."),
-                     ("?sort=oldest", "sort", "'sort' is not a parameter here; use kind, status, limit, cursor."),
+                     ("?sort=oldest", "sort", "'sort' is not a parameter here; use cursor, kind, limit, status."),
                  })
         {
             var reply = await app.SendAsync("GET", "/api/v1/alerts" + query, key: admin);

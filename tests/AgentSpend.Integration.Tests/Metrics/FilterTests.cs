@@ -124,14 +124,14 @@ public sealed class FilterTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
     }
 
     [Theory]
-    [InlineData("/api/v1/metrics/overview?agnet=a", "agnet", "'agnet' is not a parameter here; filters are agent, model, provider, user, team, harness, repo, key and tag.<key>.")]
+    [InlineData("/api/v1/metrics/overview?agnet=a", "agnet", "'agnet' is not a parameter here; use from, range, to, or the filters agent, model, provider, user, team, harness, repo, key and tag.<key>.")]
     [InlineData("/api/v1/metrics/overview?agent=", "agent", "must not be empty.")]
     [InlineData("/api/v1/metrics/breakdown?by=model&agent=a&agent=b", "agent", "give one value.")]
-    [InlineData("/api/v1/metrics/timeseries?tag.=x", "tag.", "'tag.' is not a parameter here; filters are agent, model, provider, user, team, harness, repo, key and tag.<key>.")]
-    [InlineData("/api/v1/metrics/breakdown?by=framework&framework=x", "framework", "'framework' is not a parameter here; filters are agent, model, provider, user, team, harness, repo, key and tag.<key>.")]
+    [InlineData("/api/v1/metrics/timeseries?tag.=x", "tag.", "'tag.' is not a parameter here; use format, from, granularity, range, split, to, top, or the filters agent, model, provider, user, team, harness, repo, key and tag.<key>.")]
+    [InlineData("/api/v1/metrics/breakdown?by=framework&framework=x", "framework", "'framework' is not a parameter here; use by, format, from, range, sort, to, top, or the filters agent, model, provider, user, team, harness, repo, key and tag.<key>.")]
     [InlineData("/api/v1/metrics/timeseries?split=colour", "split", "'colour' is not a dimension; use agent, model, provider, user, team, framework, task_type, harness, repo, branch or key, or tag.<key>.")]
     [InlineData("/api/v1/metrics/timeseries?top=3", "top", "'top' goes with 'split'.")]
-    [InlineData("/api/v1/metrics/burn-rate?range=7d", "range", "'range' is not a parameter here; filters are agent, model, provider, user, team, harness, repo, key and tag.<key>.")]
+    [InlineData("/api/v1/metrics/burn-rate?range=7d", "range", "'range' is not a parameter here; use the filters agent, model, provider, user, team, harness, repo, key and tag.<key>.")]
     public async Task Bad_filters_answer_400_naming_the_parameter(string path, string parameter, string reason)
     {
         await using var app = await TestApp.StartAsync(azurite);
