@@ -61,6 +61,30 @@ public sealed class InvocationCoalescer<TItem> : IDisposable
 
     private async Task DrainAsync()
     {
+        try
+        {
+            await DrainPassesAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // Nothing here is expected to throw; if something does, no invocation may wait for a drainer that is gone.
+            (TItem Item, TaskCompletionSource<Exception?> Done)[] stranded;
+            lock (_gate)
+            {
+                stranded = [.. _waiting];
+                _waiting.Clear();
+                _draining = false;
+            }
+
+            foreach (var (_, done) in stranded)
+            {
+                done.TrySetResult(ex);
+            }
+        }
+    }
+
+    private async Task DrainPassesAsync()
+    {
         var first = true;
         while (true)
         {
