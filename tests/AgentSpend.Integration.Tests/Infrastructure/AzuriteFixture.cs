@@ -98,6 +98,16 @@ public sealed partial class AzuriteFixture : IAsyncLifetime
         _process.BeginErrorReadLine();
         await WaitForPortAsync(table);
         await WaitForPortAsync(queue);
+        await WaitForPortAsync(blob);
+
+        // A port can answer for another process that took it between the probe and Azurite's bind (another test class's
+        // Azurite, a relay): Azurite then exits on its failed bind a moment later. Seen on a busy run; caught here and
+        // retried on new ports, instead of a whole test class failing on a server that went away.
+        await Task.Delay(500);
+        if (_process.HasExited)
+        {
+            throw new InvalidOperationException($"Azurite exited during start-up with code {_process.ExitCode} (a port was taken).");
+        }
 
         ConnectionString = ConnectionStringFor(blob, queue, table);
         Storage ??= new AzureStorageProvider(new StorageConnectionSettings { ConnectionString = ConnectionString }, Counter);
@@ -135,12 +145,25 @@ public sealed partial class AzuriteFixture : IAsyncLifetime
         $"DefaultEndpointsProtocol=http;AccountName={Account};AccountKey={DevKey};" +
         $"BlobEndpoint=http://127.0.0.1:{blob}/{Account};QueueEndpoint=http://127.0.0.1:{queue}/{Account};TableEndpoint=http://127.0.0.1:{table}/{Account};";
 
+    /// <summary>A port nothing listens on now, and never handed out before in this test run (the tests start many servers at once).</summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        while (true)
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            lock (HandedOut)
+            {
+                if (HandedOut.Add(port))
+                {
+                    return port;
+                }
+            }
+        }
     }
+
+    private static readonly HashSet<int> HandedOut = [];
 
     /// <summary>AZURITE_JS, or the copy scripts/test.sh installs under .tools/azurite.</summary>
     public static string LocateAzurite()
