@@ -80,31 +80,9 @@ public enum AlertDelivery
 /// <summary>The wire names of <see cref="AlertDelivery"/>: in the API, in query filters, in the alerts table.</summary>
 public static class AlertDeliveryNames
 {
-    private static readonly Dictionary<AlertDelivery, string> Names = new()
-    {
-        [AlertDelivery.Pending] = "pending",
-        [AlertDelivery.Delivered] = "delivered",
-        [AlertDelivery.Failed] = "failed",
-        [AlertDelivery.NoWebhooks] = "no_webhooks",
-        [AlertDelivery.Throttled] = "throttled",
-    };
+    public static IReadOnlyList<string> All => Serialization.WireNames.All<AlertDelivery>();
 
-    public static IReadOnlyList<string> All { get; } = [.. Names.Values];
+    public static string ToWire(this AlertDelivery delivery) => Serialization.WireNames.Of(delivery);
 
-    public static string ToWire(this AlertDelivery delivery) => Names[delivery];
-
-    public static bool TryParse(string? name, out AlertDelivery delivery)
-    {
-        foreach (var (value, wire) in Names)
-        {
-            if (string.Equals(wire, name, StringComparison.Ordinal))
-            {
-                delivery = value;
-                return true;
-            }
-        }
-
-        delivery = default;
-        return false;
-    }
+    public static bool TryParse(string? name, out AlertDelivery delivery) => Serialization.WireNames.TryParse(name, out delivery);
 }

@@ -46,10 +46,11 @@ public enum ControlState
 
 public static class ControlStateNames
 {
-    public static string ToWire(this ControlState state) => state == ControlState.Paused ? "paused" : "killed";
+    public static string ToWire(this ControlState state) => Serialization.WireNames.Of(state);
 
     /// <summary>A stored state; anything but <c>paused</c> is a kill (the state a row without one has always meant).</summary>
-    public static ControlState Parse(string? stored) => stored == "paused" ? ControlState.Paused : ControlState.Killed;
+    public static ControlState Parse(string? stored) =>
+        Serialization.WireNames.TryParse<ControlState>(stored, out var state) ? state : ControlState.Killed;
 }
 
 /// <summary>

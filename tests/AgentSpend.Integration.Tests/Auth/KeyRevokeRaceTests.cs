@@ -44,45 +44,19 @@ public sealed class KeyRevokeRaceTests(AzuriteFixture azurite) : IClassFixture<A
 
         public IQueueStore GetQueue(string name) => inner.GetQueue(name);
 
-        private sealed class Table(ITableStore inner, InterferingKeysStorage owner) : ITableStore
+        private sealed class Table(ITableStore inner, InterferingKeysStorage owner) : DelegatingTableStore(inner)
         {
-            public string Name => inner.Name;
-
-            public async Task<ETag> UpdateAsync(ITableEntity entity, ETag ifMatch, TableUpdateMode mode, CancellationToken cancellationToken = default)
+            public override async Task<ETag> UpdateAsync(ITableEntity entity, ETag ifMatch, TableUpdateMode mode, CancellationToken cancellationToken = default)
             {
                 if (owner.InterfereWithNextRevocation && entity is TableEntity row && row.ContainsKey("RevokedAt"))
                 {
                     owner.InterfereWithNextRevocation = false;
                     owner.Interfered += 1;
-                    await inner.UpdateAsync(new TableEntity(row.PartitionKey, row.RowKey) { ["LastUsedAt"] = owner.UsedAt }, ETag.All, TableUpdateMode.Merge, cancellationToken);
+                    await Inner.UpdateAsync(new TableEntity(row.PartitionKey, row.RowKey) { ["LastUsedAt"] = owner.UsedAt }, ETag.All, TableUpdateMode.Merge, cancellationToken);
                 }
 
-                return await inner.UpdateAsync(entity, ifMatch, mode, cancellationToken);
+                return await base.UpdateAsync(entity, ifMatch, mode, cancellationToken);
             }
-
-            public Task<IReadOnlyList<ETag>> SubmitTransactionAsync(IReadOnlyList<TableTransactionAction> actions, CancellationToken cancellationToken = default) =>
-                inner.SubmitTransactionAsync(actions, cancellationToken);
-
-            public Task CreateIfNotExistsAsync(CancellationToken cancellationToken = default) => inner.CreateIfNotExistsAsync(cancellationToken);
-
-            public Task<ETag> InsertAsync(ITableEntity entity, CancellationToken cancellationToken = default) => inner.InsertAsync(entity, cancellationToken);
-
-            public Task<ETag> UpsertAsync(ITableEntity entity, TableUpdateMode mode, CancellationToken cancellationToken = default) => inner.UpsertAsync(entity, mode, cancellationToken);
-
-            public Task DeleteAsync(string partitionKey, string rowKey, ETag ifMatch, CancellationToken cancellationToken = default) =>
-                inner.DeleteAsync(partitionKey, rowKey, ifMatch, cancellationToken);
-
-            public Task<bool> TryDeleteAsync(string partitionKey, string rowKey, ETag ifMatch, CancellationToken cancellationToken = default) =>
-                inner.TryDeleteAsync(partitionKey, rowKey, ifMatch, cancellationToken);
-
-            public Task<TableEntity?> GetIfExistsAsync(string partitionKey, string rowKey, IEnumerable<string>? properties = null, CancellationToken cancellationToken = default) =>
-                inner.GetIfExistsAsync(partitionKey, rowKey, properties, cancellationToken);
-
-            public IAsyncEnumerable<TableEntity> QueryAsync(string? filter, IEnumerable<string>? properties = null, int? pageSize = null, CancellationToken cancellationToken = default) =>
-                inner.QueryAsync(filter, properties, pageSize, cancellationToken);
-
-            public Task<TablePage> QueryPageAsync(string filter, int pageSize, string? continuation, CancellationToken cancellationToken = default) =>
-                inner.QueryPageAsync(filter, pageSize, continuation, cancellationToken);
         }
     }
 }
