@@ -162,15 +162,21 @@ internal sealed class Verifier(SoakRun run, Cluster cluster)
             var detail = "";
             if (queue == StorageNames.PoisonQueueOf(StorageNames.IngestQueue))
             {
-                // Whether each poisoned event has its raw row: counted before its message was poisoned, or lost.
+                // Whether each poisoned event has its raw row: counted before its message was poisoned (a page holds it), or lost.
                 var peeked = await store.PeekAsync(32);
                 var usage = storage.GetTable(StorageNames.UsageTable);
                 // An event resent in two poisoned messages is one event.
-                var events = await Task.WhenAll(peeked.SelectMany(m => Unpack(m.Text)).DistinctBy(e => (e.WorkspaceId, e.Id)).Select(async e =>
-                    (Event: e, Counted: await usage.GetIfExistsAsync(UsageTableKeys.PartitionOf(e), UsageTableKeys.EventRow(e), ["RowKey"]) is not null)));
+                var distinct = peeked.SelectMany(m => Unpack(m.Text)).DistinctBy(e => (e.WorkspaceId, e.Id)).ToArray();
+                var counted = new Dictionary<string, CountedEventSet>(StringComparer.Ordinal);
+                foreach (var partition in distinct.Select(UsageTableKeys.PartitionOf).Distinct(StringComparer.Ordinal))
+                {
+                    counted[partition] = await CountedEventSet.LoadAsync(usage, partition, CancellationToken.None);
+                }
+
+                var events = distinct.Select(e => (Event: e, Counted: counted[UsageTableKeys.PartitionOf(e)].Contains(EventPages.HashOf(e)))).ToArray();
                 var held = events.GroupBy(e => labels.GetValueOrDefault(e.Event.WorkspaceId, e.Event.WorkspaceId)).Select(g =>
                     $"{g.Key} {g.Count()} distinct events on {string.Join(", ", g.Select(e => e.Event.Day).Distinct().Order(StringComparer.Ordinal))}, " +
-                    $"{g.Count(e => e.Counted)} of them counted (their raw row exists), {g.Count(e => !e.Counted)} not");
+                    $"{g.Count(e => e.Counted)} of them counted (a page holds them), {g.Count(e => !e.Counted)} not");
                 detail = $"; the first {peeked.Count} hold: {string.Join("; ", held)}";
             }
 

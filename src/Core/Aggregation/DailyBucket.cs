@@ -55,6 +55,15 @@ public sealed class DailyBucket
 
     public int RowCount => _rows.Count;
 
+    /// <summary>The events counted in the day, when read for writing with them (see <see cref="LoadForWritingAsync"/>).</summary>
+    public CountedEventSet? Counted { get; private set; }
+
+    /// <summary>
+    /// The number the next event page takes: after the last that row 0 names and the last this writer read (a retention
+    /// run that deleted the bucket rows but not yet the pages leaves row 0 without the number).
+    /// </summary>
+    public long NextPage => Math.Max(_rows[0].LastPage ?? 0, Counted?.Through ?? 0) + 1;
+
     /// <summary>A day with nothing stored: no buckets, slices, run days or ledgers.</summary>
     public static DailyBucket Empty(string partitionKey) => new(partitionKey, [new BucketRow(0, null)], []) { _ledgersComplete = true };
 
@@ -65,6 +74,7 @@ public sealed class DailyBucket
     public async Task<DailyBucket> RereadBucketRowsAsync(Storage.ITableStore table, CancellationToken cancellationToken)
     {
         var fresh = await LoadAsync(table, PartitionKey, cancellationToken).ConfigureAwait(false);
+        await fresh.ReadCountedAsync(table, Counted, cancellationToken).ConfigureAwait(false);
         foreach (var (key, run) in _runs)
         {
             fresh._runs[key] = run;
@@ -80,12 +90,34 @@ public sealed class DailyBucket
     }
 
     /// <summary>Reads everything a writer of the day changes: bucket rows, slice rows, run days and session ledgers.</summary>
-    public static async Task<DailyBucket> LoadForWritingAsync(Storage.ITableStore table, string partitionKey, CancellationToken cancellationToken)
+    /// <param name="counted">
+    /// What a writer already knows of the day's counted events, brought up to date instead of read afresh; null to read
+    /// them all; <see cref="CountedEventSet.Empty"/> with <paramref name="readCounted"/> false for a writer that adds no events.
+    /// </param>
+    public static async Task<DailyBucket> LoadForWritingAsync(
+        Storage.ITableStore table, string partitionKey, CancellationToken cancellationToken, CountedEventSet? counted = null, bool readCounted = true)
     {
         // Read even for a day without bucket rows: a retention run may have left its run days and ledgers behind.
+        // Row 0 first: the pages read after it are at least those it names.
         var bucket = await LoadAsync(table, partitionKey, cancellationToken).ConfigureAwait(false);
-        await bucket.LoadLedgersAsync(table, cancellationToken).ConfigureAwait(false);
+        await Task.WhenAll(
+            bucket.LoadLedgersAsync(table, cancellationToken),
+            readCounted ? bucket.ReadCountedAsync(table, counted, cancellationToken) : Task.CompletedTask).ConfigureAwait(false);
         return bucket;
+    }
+
+    private async Task ReadCountedAsync(Storage.ITableStore table, CountedEventSet? known, CancellationToken cancellationToken)
+    {
+        // A row 0 without a page number, but with an ETag, was written by a version before pages: its events are in
+        // rows of their own, which only a full read finds.
+        if (known is null || (_rows[0].ETag is not null && _rows[0].LastPage is null))
+        {
+            Counted = await CountedEventSet.LoadAsync(table, PartitionKey, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        await known.CatchUpAsync(table, PartitionKey, cancellationToken).ConfigureAwait(false);
+        Counted = known;
     }
 
     /// <summary>Counters of every slice of the day (see <see cref="UsageSlice"/>); needs a bucket read with its slices.</summary>
@@ -479,6 +511,9 @@ public sealed class DailyBucket
         /// <summary>Row 0 only: how many rows the bucket has.</summary>
         public int RowCount { get; internal set; } = 1;
 
+        /// <summary>Row 0 only: the last event page written (see <see cref="EventPages"/>); null before any, or when a version before pages wrote the row.</summary>
+        public long? LastPage { get; set; }
+
         /// <summary>Row 0 only: how many slice rows the day has.</summary>
         public int SliceRowCount { get; internal set; }
 
@@ -521,6 +556,7 @@ public sealed class DailyBucket
             _dataSize = _dataSize,
             RowCount = RowCount,
             SliceRowCount = SliceRowCount,
+            LastPage = LastPage,
             Total = Total.Clone(),
             Hours = Hours.ToDictionary(kv => kv.Key, kv => kv.Value.Clone(), StringComparer.Ordinal),
             Dimensions = Dimensions.ToDictionary(
@@ -535,6 +571,10 @@ public sealed class DailyBucket
             {
                 entity["Rows"] = RowCount;
                 entity["SliceRows"] = SliceRowCount;
+                if (LastPage is { } lastPage)
+                {
+                    entity["Pages"] = lastPage;
+                }
                 entity["Total"] = JsonSerializer.Serialize(Total.ToArray(), CoreJsonContext.Default.Int64Array);
                 entity["Hours"] = JsonSerializer.Serialize(
                     Hours.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal),
@@ -552,7 +592,7 @@ public sealed class DailyBucket
         {
             var rowKey = entity.RowKey;
             var index = int.Parse(rowKey.AsSpan(rowKey.LastIndexOf('|') + 1), System.Globalization.CultureInfo.InvariantCulture);
-            var row = new BucketRow(index, entity.ETag) { RowCount = entity.GetInt32("Rows") ?? 1, SliceRowCount = entity.GetInt32("SliceRows") ?? 0 };
+            var row = new BucketRow(index, entity.ETag) { RowCount = entity.GetInt32("Rows") ?? 1, SliceRowCount = entity.GetInt32("SliceRows") ?? 0, LastPage = entity.GetInt64("Pages") };
             if (entity.GetString("Total") is { } total)
             {
                 row.Total.Add(UsageCounters.FromArray(JsonSerializer.Deserialize(total, CoreJsonContext.Default.Int64Array)!));

@@ -27,57 +27,47 @@ public static class TransactionPacker
 
     /// <summary>
     /// The largest prefix of <paramref name="pending"/> (at most <paramref name="limit"/> items) that fits one
-    /// transaction together with the rows it changes. Starts from <paramref name="guess"/> and adjusts: each
-    /// item adds at least one operation, so growing by the operations left, or shrinking by the operations over,
-    /// converges in a few steps.
+    /// transaction together with the rows it changes. Starts from <paramref name="guess"/> and scales the count by how
+    /// far the operations and bytes are from the limits, never past a count that did not fit, so it converges in a few
+    /// steps whether an item takes a row of its own or shares a page with hundreds of others.
     /// </summary>
+    /// <param name="itemActions">The writes of the items themselves, which come first in the transaction.</param>
     /// <returns>null when not even the first item fits (its changes alone exceed a limit).</returns>
     public static Plan<TItem>? Next<TItem>(
         IReadOnlyList<TItem> pending, int limit, int guess,
-        Func<IReadOnlyList<TItem>, BucketChanges> apply, Func<TItem, TableTransactionAction> itemAction, string partitionKey)
+        Func<IReadOnlyList<TItem>, BucketChanges> apply, Func<IReadOnlyList<TItem>, IReadOnlyList<TableTransactionAction>> itemActions, string partitionKey)
     {
-        limit = Math.Min(Math.Min(limit, pending.Count), MaxOperations - 1);
+        limit = Math.Min(limit, pending.Count);
         var count = Math.Clamp(guess, 1, limit);
+        var tooMany = limit + 1;
         Plan<TItem>? best = null;
-        for (var step = 0; step < 12; step++)
+        for (var step = 0; step < 16; step++)
         {
             var items = new ArraySegment<TItem>([.. pending.Take(count)]);
             var changes = apply(items);
-            var actions = new List<TableTransactionAction>(count + changes.Count);
-            actions.AddRange(items.Select(itemAction));
+            var own = itemActions(items);
+            var actions = new List<TableTransactionAction>(own.Count + changes.Count);
+            actions.AddRange(own);
             actions.AddRange(changes.Actions(partitionKey));
             var bytes = actions.Sum(a => PayloadBytes(a.Entity));
             var operations = actions.Count;
+            var room = Math.Min(MaxOperations / (double)operations, MaxPayloadBytes / (double)Math.Max(1, bytes));
             if (operations <= MaxOperations && bytes <= MaxPayloadBytes)
             {
-                best = new Plan<TItem>(items, changes, actions, bytes);
-                if (operations == MaxOperations || count == limit)
+                best = new Plan<TItem>(items, changes, actions, bytes, own.Count);
+                if (operations == MaxOperations || count == limit || count + 1 >= tooMany)
                 {
                     return best;
                 }
 
-                var grown = Math.Min(limit, count + (MaxOperations - operations));
-                if (bytes > 0 && grown > count)
-                {
-                    // Items of the same kind weigh alike: do not grow past what the bytes allow either.
-                    grown = (int)Math.Min(grown, Math.Max(count + 1, count * (MaxPayloadBytes / (double)bytes)));
-                }
-
-                count = grown;
+                // Some of what a transaction carries does not grow with its items (row 0, a slice row): aim a little short.
+                count = (int)Math.Min(tooMany - 1, Math.Max(count + 1, Math.Min(limit, count * room * 0.95)));
                 continue;
             }
 
-            // Taking off as many items as operations are over always fits; when that leaves nothing (items that
-            // change several rows each), shrink in proportion instead and look again.
-            var byOperations = Math.Max(count - (operations - MaxOperations), (int)(count * (MaxOperations / (double)operations)));
-            var byBytes = (int)(count * (MaxPayloadBytes / (double)bytes));
-            var shrunk = Math.Max(1, Math.Min(count - 1, Math.Min(byOperations, byBytes)));
-            if (best is not null && shrunk <= best.Items.Count)
-            {
-                return best;
-            }
-
-            if (count == 1)
+            tooMany = count;
+            var shrunk = Math.Max(1, Math.Min(count - 1, (int)(count * room * 0.95)));
+            if (count == 1 || (best is not null && shrunk <= best.Items.Count))
             {
                 return best;
             }
@@ -140,5 +130,5 @@ public static class TransactionPacker
     }
 }
 
-/// <summary>One transaction's worth: the items, the rows they change, and every write in order (items first).</summary>
-public sealed record Plan<TItem>(IReadOnlyList<TItem> Items, BucketChanges Changes, IReadOnlyList<TableTransactionAction> Actions, long PayloadBytes);
+/// <summary>One transaction's worth: the items, the rows they change, and every write in order: the items' own <paramref name="ItemActions"/> first.</summary>
+public sealed record Plan<TItem>(IReadOnlyList<TItem> Items, BucketChanges Changes, IReadOnlyList<TableTransactionAction> Actions, long PayloadBytes, int ItemActions);

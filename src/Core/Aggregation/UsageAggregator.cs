@@ -24,10 +24,11 @@ public sealed record AggregationOutcome(int Counted, int Duplicates, int Transac
 /// Counts queued events into daily buckets exactly once.
 /// <para>
 /// Events of all given messages are grouped by partition (workspace-day). Within a partition, each
-/// entity-group transaction inserts up to ~99 raw event rows together with the bucket rows they change,
-/// the bucket rows guarded by their ETags. So an event is counted if and only if its raw row exists:
-/// a redelivered or re-sent event fails on its insert (409) and is dropped before the retry, and a
-/// concurrent writer of the same day fails the ETag check (412) and re-reads.
+/// entity-group transaction inserts new event pages (<see cref="EventPages"/>, hundreds of events each) together
+/// with the bucket rows they change, the bucket rows guarded by their ETags and row 0 naming the last page. So an
+/// event is counted if and only if a stored page holds it. The writer knows the day's counted events
+/// (<see cref="CountedEventSet"/>) as of row 0's ETag and drops resends before writing; a concurrent writer of
+/// the same day makes the transaction fail (412 on a row, 409 on a page number) and this one catches up and retries.
 /// </para>
 /// </summary>
 public sealed partial class UsageAggregator(
@@ -35,6 +36,12 @@ public sealed partial class UsageAggregator(
     Governance.BudgetEnforcer enforcer, Governance.BudgetReservations reservations, IOptions<AgentSpendOptions> options, Observability.AgentSpendMetrics metrics, ILogger<UsageAggregator> logger)
 {
     private const int MaxStalledAttempts = 100;
+
+    /// <summary>
+    /// Events one transaction may carry. Operations (100) and bytes (4 MiB) are what limit it in practice; this only
+    /// bounds the work of packing one and of redoing it after a conflict.
+    /// </summary>
+    private const int MaxEventsPerTransaction = 4_000;
 
     private readonly BucketCache _buckets = new(capacity: 1024);
 
@@ -163,89 +170,81 @@ public sealed partial class UsageAggregator(
         ITableStore table, string partitionKey, List<UsageEvent> events, CancellationToken cancellationToken)
     {
         // The same event can arrive twice in one pass (a client resend queued next to the original). Events of one
-        // session, and within it of one run, go together: they change the same run-day rows, so a transaction holds more events.
+        // session, and within it of one run, go together: they change the same run-day rows, so a transaction holds
+        // more events, and a run's events share pages.
         var pending = events
-            .Select(e => new PendingEvent(UsageTableKeys.EventRow(e), e))
-            .DistinctBy(x => x.RowKey, StringComparer.Ordinal)
+            .Select(PageEntry.Of)
+            .DistinctBy(x => x.Hash)
             .OrderBy(x => x.Event.SessionId, StringComparer.Ordinal)
             .ThenBy(x => x.Event.RunId, StringComparer.Ordinal)
-            .ThenBy(x => x.RowKey, StringComparer.Ordinal)
+            .ThenBy(x => x.Hash)
             .ToList();
         var outcome = new PartitionOutcome { Duplicates = events.Count - pending.Count };
         metrics.DuplicatesDropped(outcome.Duplicates);
 
         var bucket = _buckets.Take(partitionKey) ?? await DailyBucket.LoadForWritingAsync(table, partitionKey, cancellationToken).ConfigureAwait(false);
-        var limit = TransactionPacker.MaxOperations - 1; // halved while isolating an event whose rows cannot be written
-        var guess = limit;
+        DropCounted();
+        var limit = MaxEventsPerTransaction; // halved while isolating an event whose rows cannot be written
+        var guess = TransactionPacker.MaxOperations - 1;
         var stalled = 0; // failures in a row that made no progress; dropping counted events and refusing one are progress
         while (pending.Count > 0)
         {
+            var firstPage = bucket.NextPage;
             var plan = TransactionPacker.Next(
                 pending, limit, guess,
-                items => bucket.Apply(items.Select(i => i.Event).ToArray()),
-                i => new TableTransactionAction(TableTransactionActionType.Add, ToEventEntity(partitionKey, i.RowKey, i.Event)),
+                items =>
+                {
+                    var changes = bucket.Apply(items.Select(i => i.Event).ToArray());
+                    changes.Rows[0].LastPage = firstPage + EventPages.Paginate(items).Count() - 1;
+                    return changes;
+                },
+                items => [.. EventPages.Paginate(items).Select((page, i) =>
+                    new TableTransactionAction(TableTransactionActionType.Add, EventPages.ToEntity(partitionKey, firstPage + i, page)))],
                 partitionKey);
             if (plan is null)
             {
-                Refuse(pending[0], "its row and the bucket rows it changes do not fit one transaction");
+                Refuse(pending[0], "its page and the bucket rows it changes do not fit one transaction");
                 continue;
             }
 
             try
             {
                 var etags = await table.SubmitTransactionAsync(plan.Actions, cancellationToken).ConfigureAwait(false);
-                bucket.Commit(plan.Changes, etags.Skip(plan.Items.Count).ToArray());
+                bucket.Commit(plan.Changes, etags.Skip(plan.ItemActions).ToArray());
+                bucket.Counted!.Add(plan.Items.Select(i => i.Hash), firstPage + plan.ItemActions - 1);
                 pending.RemoveRange(0, plan.Items.Count);
                 outcome.Counted += plan.Items.Count;
                 metrics.Counted(plan.Items.Count);
                 outcome.Transactions++;
                 guess = plan.Items.Count;
-                limit = TransactionPacker.MaxOperations - 1;
+                limit = MaxEventsPerTransaction;
                 stalled = 0;
             }
             catch (TableTransactionFailedException ex) when (ex.FailedTransactionActionIndex is { } index && !StorageFaults.IsUnavailable(ex))
             {
-                if (index < plan.Items.Count && ex.Status == 409)
+                if (ex.Status is 409 or 412 or 404 && (index >= plan.ItemActions || ex.Status == 409))
                 {
-                    // Some of these events are counted already (a resend, a redelivery, a crash after the commit):
-                    // find every such event of the whole pending set at once, and carry on with the rest.
-                    var counted = await CountedEvents.FindAsync(table, partitionKey, pending.Select(p => p.RowKey).ToArray(), bucket.Total.Events, cancellationToken).ConfigureAwait(false);
-                    if (counted.Count > 0)
-                    {
-                        pending.RemoveAll(p => counted.Contains(p.RowKey));
-                        outcome.Duplicates += counted.Count;
-                        metrics.DuplicatesDropped(counted.Count);
-                        stalled = 0;
-                        LogDuplicatesDropped(logger, counted.Count, partitionKey, pending.Count);
-                        continue;
-                    }
-
-                    await StallAsync(ex, partitionKey, ++stalled, cancellationToken).ConfigureAwait(false);
-                }
-                else if (index < plan.Items.Count)
-                {
-                    // The service refused this event's row itself (too large, a bad property): it alone is refused.
-                    Refuse(plan.Items[index], $"{ex.Status} {ex.ErrorCode}");
-                }
-                else if (ex.Status is 409 or 412 or 404)
-                {
-                    // Another writer changed the day's rows since we read them: read them again and retry. A bucket or
-                    // slice row is read again with its kind; a run day or ledger means the whole day is.
+                    // Another writer counted events of this day since we read it (a page number taken, a row's ETag moved):
+                    // read what changed, drop the events it counted, and carry on with the rest. A bucket, slice or
+                    // page conflict re-reads the bucket rows; a run day or ledger means the whole day is.
                     LogBucketConflict(logger, partitionKey, stalled + 1);
-                    await StallAsync(ex, partitionKey, ++stalled, cancellationToken).ConfigureAwait(false);
-                    bucket = index - plan.Items.Count < plan.Changes.Rows.Count + plan.Changes.SliceRows.Count
+                    bucket = index - plan.ItemActions < plan.Changes.Rows.Count + plan.Changes.SliceRows.Count
                         ? await bucket.RereadBucketRowsAsync(table, cancellationToken).ConfigureAwait(false)
-                        : await DailyBucket.LoadForWritingAsync(table, partitionKey, cancellationToken).ConfigureAwait(false);
+                        : await DailyBucket.LoadForWritingAsync(table, partitionKey, cancellationToken, bucket.Counted).ConfigureAwait(false);
+                    if (DropCounted() == 0)
+                    {
+                        await StallAsync(ex, partitionKey, ++stalled, cancellationToken).ConfigureAwait(false);
+                    }
                 }
                 else if (plan.Items.Count > 1)
                 {
-                    // A row these events change was refused: halve the transaction until the event that does it stands alone.
+                    // The service refused a page or a row these events change: halve the transaction until the event that does it stands alone.
                     limit = Math.Max(1, plan.Items.Count / 2);
                     guess = limit;
                 }
                 else
                 {
-                    Refuse(plan.Items[0], $"a row it changes was refused: {ex.Status} {ex.ErrorCode}");
+                    Refuse(plan.Items[0], $"{ex.Status} {ex.ErrorCode}");
                 }
             }
         }
@@ -253,11 +252,26 @@ public sealed partial class UsageAggregator(
         _buckets.Return(bucket);
         return outcome;
 
-        void Refuse(PendingEvent refused, string reason)
+        // Events counted already (a resend, a redelivery, a crash after the commit, another writer): dropped, as progress.
+        int DropCounted()
+        {
+            var dropped = pending.RemoveAll(p => bucket.Counted!.Contains(p.Hash));
+            if (dropped > 0)
+            {
+                outcome.Duplicates += dropped;
+                metrics.DuplicatesDropped(dropped);
+                stalled = 0;
+                LogDuplicatesDropped(logger, dropped, partitionKey, pending.Count);
+            }
+
+            return dropped;
+        }
+
+        void Refuse(PageEntry refused, string reason)
         {
             pending.Remove(refused);
             outcome.Refused.Add(refused.Event);
-            limit = TransactionPacker.MaxOperations - 1;
+            limit = MaxEventsPerTransaction;
             stalled = 0;
             LogEventRefused(logger, refused.Event.Id, partitionKey, reason);
         }
@@ -274,8 +288,6 @@ public sealed partial class UsageAggregator(
         await Task.Delay(Random.Shared.Next(5, 20 * Math.Min(stalled, 50)), cancellationToken).ConfigureAwait(false);
     }
 
-    private sealed record PendingEvent(string RowKey, UsageEvent Event);
-
     private sealed class PartitionOutcome
     {
         public int Counted;
@@ -283,38 +295,6 @@ public sealed partial class UsageAggregator(
         public int Transactions;
         public readonly List<UsageEvent> Refused = [];
     }
-
-    /// <summary>
-    /// The raw event row: the event as one compact JSON document. One property instead of twenty keeps
-    /// rows small, which is what Table Storage bills and what Azurite's single data file grows by.
-    /// </summary>
-    internal static TableEntity ToEventEntity(string partitionKey, string rowKey, UsageEvent e)
-    {
-        var entity = new TableEntity(partitionKey, rowKey)
-        {
-            [EventProperty] = System.Text.Json.JsonSerializer.Serialize(e, CoreJsonContext.Default.UsageEvent),
-            [TimestampProperty] = e.Timestamp.UtcDateTime,
-        };
-
-        // Also as properties of their own, so that a run's (or an hour's) events can be found by a filter the service evaluates.
-        if (e.RunId is { Length: > 0 } run)
-        {
-            entity[RunProperty] = run;
-        }
-
-        if (e.SessionId is { Length: > 0 } session)
-        {
-            entity[SessionProperty] = session;
-        }
-
-        return entity;
-    }
-
-    public const string RunProperty = "Run";
-    public const string TimestampProperty = "At";
-    public const string SessionProperty = "Ses";
-
-    public const string EventProperty = "Event";
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Aggregation of partition {PartitionKey} ({Events} events) failed; its messages will be retried")]
     private static partial void LogPartitionFailed(ILogger logger, Exception exception, string partitionKey, int events);

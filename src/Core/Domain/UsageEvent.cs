@@ -10,11 +10,12 @@ namespace AgentSpend.Core.Domain;
 public sealed record UsageEvent
 {
     /// <summary>
-    /// The most an event may take serialized with <c>CoreJsonContext</c> (UTF-8 bytes), as its raw row stores it in
-    /// one string property. Ingest refuses a larger event (<c>too_large</c>), so the aggregator can rely on every
-    /// queued event fitting its row and one queue message.
+    /// The most an event may take serialized with <c>CoreJsonContext</c> (UTF-8 bytes). Ingest refuses a larger event
+    /// (<c>too_large</c>), so the aggregator can rely on every queued event fitting a page (<c>EventPages</c>), the
+    /// rows it names a value in, and one queue message.
     /// <para>
-    /// Azure Table Storage holds at most 32,768 UTF-16 characters (64 KiB) in a string property and 1 MiB in an entity.
+    /// Azure Table Storage holds at most 32,768 UTF-16 characters (64 KiB) in a string property and 1 MiB in an entity:
+    /// a run day keeps the event's agent, user and team in properties of their own, so one field must fit one.
     /// The serializer escapes every non-ASCII character, so its UTF-8 bytes are its characters (never fewer, under any
     /// encoder). 2,048 are left for what is added after ingest: the aggregator's <see cref="Held"/> mark, re-priced
     /// cost fields. A queue message holds 48 KiB of compressed events, more than one such event takes.

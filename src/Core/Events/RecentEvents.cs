@@ -12,8 +12,9 @@ namespace AgentSpend.Core.Events;
 
 /// <summary>
 /// The stored events of a range, newest first, filtered, page by page. The day buckets (or slices, filtered) say
-/// which UTC hours hold matching events, so a page reads only those hours' raw rows (by their <c>At</c>
-/// property) and skips the empty ones unread. Within an hour, events are ordered by time, then by row key.
+/// which UTC hours hold matching events, so a page reads only the event rows that span those hours (by their <c>At</c>
+/// and <c>Last</c> properties) and skips the empty ones unread. Within an hour, events are ordered by time, then by
+/// their identity hash (<see cref="EventPages.OrderKey"/>).
 /// </summary>
 public sealed class RecentEvents(IStorageProvider storage, MetricsService metrics)
 {
@@ -39,14 +40,14 @@ public sealed class RecentEvents(IStorageProvider storage, MetricsService metric
             foreach (var day in new[] { workspace.LocalDayOf(from), workspace.LocalDayOf(to.AddTicks(-1)) }.Distinct())
             {
                 var partition = UsageTableKeys.Partition(workspace.Id, Workspace.FormatDay(day));
-                var query = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {UsageTableKeys.EventRowPrefix} and RowKey lt {"e}"}")
-                    + $" and {UsageAggregator.TimestampProperty} ge {TableClient.CreateQueryFilter($"{from.UtcDateTime}")} and {UsageAggregator.TimestampProperty} lt {TableClient.CreateQueryFilter($"{to.UtcDateTime}")}";
-                await foreach (var row in table.QueryAsync(query, [UsageAggregator.EventProperty], cancellationToken: cancellationToken).ConfigureAwait(false))
+                await foreach (var row in table.QueryAsync(EventPages.OverlappingFilter(partition, from, to), cancellationToken: cancellationToken).ConfigureAwait(false))
                 {
-                    var e = JsonSerializer.Deserialize(row.GetString(UsageAggregator.EventProperty)!, CoreJsonContext.Default.UsageEvent)!;
-                    if (filter.Matches(UsageSlice.Of(e)))
+                    foreach (var e in EventPages.Read(row))
                     {
-                        rows.Add((e, row.RowKey, hour.ToUnixTimeMilliseconds()));
+                        if (e.Timestamp >= from && e.Timestamp < to && filter.Matches(UsageSlice.Of(e)))
+                        {
+                            rows.Add((e, EventPages.OrderKey(e), hour.ToUnixTimeMilliseconds()));
+                        }
                     }
                 }
             }

@@ -33,7 +33,7 @@ public sealed record RepriceOutcome(
 
 /// <summary>
 /// Recomputes the server's prices of stored events after a catalog or override change, and moves the daily
-/// buckets by exactly the difference. Per day, each changed raw event row is rewritten in the same
+/// buckets by exactly the difference. Per day, each raw event row (a page) holding a changed event is rewritten in the same
 /// entity-group transaction as the bucket rows (and session ledgers) it feeds, guarded by their ETags, so an
 /// event's new price is counted if and only if its row holds it: a run that stops half-way, or runs twice,
 /// or runs while the aggregator counts new events of the same day, leaves every total exact.
@@ -87,12 +87,11 @@ public sealed partial class RepriceService(IStorageProvider storage, WorkspacePr
 
     private async Task RepriceDayAsync(ITableStore table, Func<UsageEvent, UsageEvent> price, string partition, Tally totals, CancellationToken cancellationToken)
     {
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {UsageTableKeys.EventRowPrefix} and RowKey lt {"e}"}");
-        var pending = new List<(TableEntity Row, UsageEvent Old, UsageEvent New)>();
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {UsageTableKeys.EventRowPrefix} and RowKey lt {EventPages.RangeEnd}");
+        var pending = new List<RepricedRow>();
         await foreach (var row in table.QueryAsync(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
-            totals.Examined++;
-            if (Repriced(price, row) is { } change)
+            if (Repriced(price, row, totals) is { } change)
             {
                 pending.Add(change);
             }
@@ -103,25 +102,25 @@ public sealed partial class RepriceService(IStorageProvider storage, WorkspacePr
             return;
         }
 
-        var bucket = await DailyBucket.LoadForWritingAsync(table, partition, cancellationToken).ConfigureAwait(false);
+        var bucket = await DailyBucket.LoadForWritingAsync(table, partition, cancellationToken, readCounted: false).ConfigureAwait(false);
         var guess = TransactionPacker.MaxOperations - 1;
         var attempts = 0;
         while (pending.Count > 0)
         {
             var plan = TransactionPacker.Next(
                 pending, TransactionPacker.MaxOperations - 1, guess,
-                items => bucket.Reprice(items.Select(c => (c.Old, c.New)).ToArray()),
-                c => new TableTransactionAction(TableTransactionActionType.UpdateReplace, UsageAggregator.ToEventEntity(partition, c.Row.RowKey, c.New), c.Row.ETag),
+                items => bucket.Reprice(items.SelectMany(r => r.Changed).ToArray()),
+                items => [.. items.Select(r => new TableTransactionAction(TableTransactionActionType.UpdateReplace, r.Rewritten(partition), r.Row.ETag))],
                 partition)
-                ?? throw new InvalidOperationException($"Partition {partition}: a re-priced event and the rows it changes do not fit one transaction.");
+                ?? throw new InvalidOperationException($"Partition {partition}: a re-priced event row and the rows it changes do not fit one transaction.");
             var chunk = plan.Items;
             try
             {
                 var etags = await table.SubmitTransactionAsync(plan.Actions, cancellationToken).ConfigureAwait(false);
-                bucket.Commit(plan.Changes, etags.Skip(chunk.Count).ToArray());
-                foreach (var c in chunk)
+                bucket.Commit(plan.Changes, etags.Skip(plan.ItemActions).ToArray());
+                foreach (var (old, @new) in chunk.SelectMany(r => r.Changed))
                 {
-                    totals.Count(c.Old, c.New);
+                    totals.Count(old, @new);
                 }
 
                 pending.RemoveRange(0, chunk.Count);
@@ -132,13 +131,13 @@ public sealed partial class RepriceService(IStorageProvider storage, WorkspacePr
             {
                 // The aggregator counted new events of this day, or another run re-priced some of these: read both again.
                 LogConflict(logger, partition, attempts);
-                bucket = await DailyBucket.LoadForWritingAsync(table, partition, cancellationToken).ConfigureAwait(false);
-                var fresh = new List<(TableEntity, UsageEvent, UsageEvent)>();
+                bucket = await DailyBucket.LoadForWritingAsync(table, partition, cancellationToken, readCounted: false).ConfigureAwait(false);
+                var fresh = new List<RepricedRow>();
                 foreach (var c in chunk)
                 {
-                    // A row gone meanwhile was deleted by retention: nothing left to re-price.
+                    // A row gone meanwhile was deleted by retention: nothing left to re-price. Its events were examined once already.
                     if (await table.GetIfExistsAsync(partition, c.Row.RowKey, cancellationToken: cancellationToken).ConfigureAwait(false) is { } row
-                        && Repriced(price, row) is { } change)
+                        && Repriced(price, row, totals: null) is { } change)
                     {
                         fresh.Add(change);
                     }
@@ -150,18 +149,42 @@ public sealed partial class RepriceService(IStorageProvider storage, WorkspacePr
         }
     }
 
-    /// <summary>The stored event and the same event priced now; null when the price did not change.</summary>
-    private static (TableEntity Row, UsageEvent Old, UsageEvent New)? Repriced(Func<UsageEvent, UsageEvent> price, TableEntity row)
+    /// <summary>The stored row with its events priced now; null when no event's price changed.</summary>
+    private static RepricedRow? Repriced(Func<UsageEvent, UsageEvent> price, TableEntity row, Tally? totals)
     {
-        var old = Read(row);
-        var @new = price(Unpriced(old));
-        return old.CostNanos != @new.CostNanos || old.EstimatedCostNanos != @new.EstimatedCostNanos || old.ServerPriced != @new.ServerPriced
-            ? (row, old, @new)
-            : null;
+        var stored = EventPages.Read(row);
+        var now = new UsageEvent[stored.Count];
+        var changed = new List<(UsageEvent Old, UsageEvent New)>();
+        for (var i = 0; i < stored.Count; i++)
+        {
+            var old = stored[i];
+            var @new = price(Unpriced(old));
+            if (old.CostNanos != @new.CostNanos || old.EstimatedCostNanos != @new.EstimatedCostNanos || old.ServerPriced != @new.ServerPriced)
+            {
+                changed.Add((old, @new));
+                now[i] = @new;
+            }
+            else
+            {
+                now[i] = old;
+            }
+        }
+
+        if (totals is not null)
+        {
+            totals.Examined += stored.Count;
+        }
+
+        return changed.Count == 0 ? null : new RepricedRow(row, now, changed);
     }
 
-    private static UsageEvent Read(TableEntity row) =>
-        JsonSerializer.Deserialize(row.GetString(UsageAggregator.EventProperty)!, CoreJsonContext.Default.UsageEvent)!;
+    /// <summary>An event row (a page, or a legacy one-event row) whose events' prices changed: rewritten in its own layout.</summary>
+    private sealed record RepricedRow(TableEntity Row, IReadOnlyList<UsageEvent> Events, IReadOnlyList<(UsageEvent Old, UsageEvent New)> Changed)
+    {
+        public TableEntity Rewritten(string partition) => EventPages.IsPage(Row.RowKey)
+            ? EventPages.ToEntity(partition, EventPages.PageOf(Row.RowKey), [.. Events.Select(PageEntry.Of)])
+            : EventPages.ToLegacyEntity(partition, Events[0]);
+    }
 
     /// <summary>The event as the client sent it: its own cost if it sent one, no server figures.</summary>
     private static UsageEvent Unpriced(UsageEvent e) =>

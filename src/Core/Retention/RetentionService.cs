@@ -39,8 +39,14 @@ public sealed partial class RetentionService(IStorageProvider storage, IWorkspac
         var aggregateCutoff = Workspace.FormatDay(today.AddDays(-options.Value.AggregateRetentionDays));
         LogStarted(logger, workspace.Id, cutoff, aggregateCutoff);
 
+        // Counted as events, not rows: a page holds many (see EventPages), a row of a version before pages one.
         var partitions = new HashSet<string>(StringComparer.Ordinal);
-        var deleted = await DeleteBeforeAsync(workspace.Id, cutoff, UsageTableKeys.EventRowPrefix, partitions, cancellationToken).ConfigureAwait(false);
+        var deleted = 0;
+        await DeleteBeforeAsync(workspace.Id, cutoff, UsageTableKeys.EventRowPrefix, row =>
+        {
+            partitions.Add(row.PartitionKey);
+            deleted += EventPages.IsPage(row.RowKey) ? row.GetInt32(EventPages.CountProperty) ?? 0 : 1;
+        }, cancellationToken).ConfigureAwait(false);
         var aggregates = await DeleteBeforeAsync(workspace.Id, aggregateCutoff, UsageTableKeys.BucketRowPrefix, null, cancellationToken).ConfigureAwait(false);
         aggregates += await DeleteBeforeAsync(workspace.Id, aggregateCutoff, UsageTableKeys.SliceRowPrefix, null, cancellationToken).ConfigureAwait(false);
         aggregates += await DeleteBeforeAsync(workspace.Id, aggregateCutoff, Runs.RunDay.RowPrefix, null, cancellationToken).ConfigureAwait(false);
@@ -55,7 +61,8 @@ public sealed partial class RetentionService(IStorageProvider storage, IWorkspac
         return new RetentionOutcome(workspace.Id, cutoff, partitions.Count, deleted, aggregateCutoff, aggregates);
     }
 
-    private async Task<int> DeleteBeforeAsync(string workspaceId, string cutoffDay, string rowPrefix, HashSet<string>? partitions, CancellationToken cancellationToken)
+    /// <param name="found">Told of each row before any is deleted (its keys and, for event pages, their event count).</param>
+    private async Task<int> DeleteBeforeAsync(string workspaceId, string cutoffDay, string rowPrefix, Action<TableEntity>? found, CancellationToken cancellationToken)
     {
         var table = storage.GetTable(StorageNames.UsageTable);
         var firstKey = workspaceId + "|";
@@ -63,11 +70,11 @@ public sealed partial class RetentionService(IStorageProvider storage, IWorkspac
         var rowEnd = rowPrefix[..^1] + "}"; // '}' sorts right after '|'
         var filter = TableClient.CreateQueryFilter(
             $"PartitionKey ge {firstKey} and PartitionKey lt {cutoffKey} and RowKey ge {rowPrefix} and RowKey lt {rowEnd}");
-        if (partitions is not null)
+        if (found is not null)
         {
-            await foreach (var row in table.QueryAsync(filter, ["PartitionKey"], 1000, cancellationToken).ConfigureAwait(false))
+            await foreach (var row in table.QueryAsync(filter, ["PartitionKey", "RowKey", EventPages.CountProperty], 1000, cancellationToken).ConfigureAwait(false))
             {
-                partitions.Add(row.PartitionKey);
+                found(row);
             }
         }
 

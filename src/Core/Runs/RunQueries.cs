@@ -184,24 +184,50 @@ public sealed class RunQueries(IStorageProvider storage, RunIndex index, Metrics
         }
 
         var days = Days(entry, workspace).ToArray();
-        var (dayIndex, continuation) = cursor is null ? (0, (string?)null) : DecodeEventCursor(cursor, days.Length);
+        var (dayIndex, fromRow, skip) = cursor is null ? (0, "", 0) : DecodeEventCursor(cursor, days.Length);
         var table = storage.GetTable(StorageNames.UsageTable);
-        var belongs = (kind == RunKind.Run ? UsageAggregator.RunProperty : UsageAggregator.SessionProperty) + " eq " + TableClient.CreateQueryFilter($"{id}");
+
+        // Pages that span the run's time (a run's events share pages: the aggregator writes a session's and a run's
+        // events together), and the legacy one-event rows of the run itself.
+        var (first, last) = (DateTimeOffset.FromUnixTimeMilliseconds(entry.FirstAtMs), DateTimeOffset.FromUnixTimeMilliseconds(entry.LastAtMs + 1));
+        var legacy = (kind == RunKind.Run ? EventPages.LegacyRunProperty : EventPages.LegacySessionProperty) + " eq " + TableClient.CreateQueryFilter($"{id}");
         var items = new List<EventView>(limit);
-        while (dayIndex < days.Length && items.Count < limit)
+        string? next = null;
+        while (dayIndex < days.Length && next is null)
         {
             var partition = UsageTableKeys.Partition(workspace.Id, days[dayIndex]);
-            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {UsageTableKeys.EventRowPrefix} and RowKey lt {"e}"}") + " and " + belongs;
-            var page = await table.QueryPageAsync(filter, limit - items.Count, continuation, cancellationToken).ConfigureAwait(false);
-            items.AddRange(page.Items.Select(row => EventView.Of(JsonSerializer.Deserialize(row.GetString(UsageAggregator.EventProperty)!, CoreJsonContext.Default.UsageEvent)!)));
-            continuation = page.Continuation;
-            if (continuation is null)
+            var rows = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {(fromRow.Length > 0 ? fromRow : UsageTableKeys.EventRowPrefix)} and RowKey lt {EventPages.RangeEnd}");
+            var filter = $"{rows} and (({legacy}) or ({EventPages.SpanFilter(first, last)}))";
+            await foreach (var row in table.QueryAsync(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                var matching = EventPages.Read(row).Where(e => (kind == RunKind.Run ? e.RunId : e.SessionId) == id).ToArray();
+                var taken = row.RowKey == fromRow ? skip : 0;
+                foreach (var e in matching.Skip(taken))
+                {
+                    if (items.Count == limit)
+                    {
+                        next = PageCursor.Encode(dayIndex.ToString(CultureInfo.InvariantCulture), taken.ToString(CultureInfo.InvariantCulture), row.RowKey);
+                        break;
+                    }
+
+                    items.Add(EventView.Of(e));
+                    taken++;
+                }
+
+                if (next is not null)
+                {
+                    break;
+                }
+            }
+
+            if (next is null)
             {
                 dayIndex++;
+                (fromRow, skip) = ("", 0);
             }
         }
 
-        var next = dayIndex < days.Length ? PageCursor.Encode(dayIndex.ToString(CultureInfo.InvariantCulture), continuation ?? "") : null;
+        // A next page is offered only when another event of the run was found beyond this one.
         return new EventPage([.. items.OrderBy(e => e.Timestamp, StringComparer.Ordinal)], next);
     }
 
@@ -254,11 +280,13 @@ public sealed class RunQueries(IStorageProvider storage, RunIndex index, Metrics
         return long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var lastAt) ? (lastAt, parts[1]) : throw PageCursor.Bad();
     }
 
-    private static (int Day, string? Continuation) DecodeEventCursor(string cursor, int days)
+    private static (int Day, string Row, int Skip) DecodeEventCursor(string cursor, int days)
     {
-        var parts = PageCursor.Decode(cursor, 2);
+        var parts = PageCursor.Decode(cursor, 3);
         return int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var day) && day < days
-            ? (day, parts[1].Length == 0 ? null : parts[1])
+            && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var skip)
+            && parts[2].StartsWith(UsageTableKeys.EventRowPrefix, StringComparison.Ordinal)
+            ? (day, parts[2], skip)
             : throw PageCursor.Bad();
     }
 }

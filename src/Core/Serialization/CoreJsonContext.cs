@@ -13,6 +13,7 @@ namespace AgentSpend.Core;
 [JsonSerializable(typeof(int[]))]
 [JsonSerializable(typeof(IngestMessage))]
 [JsonSerializable(typeof(UsageEvent))]
+[JsonSerializable(typeof(UsageEvent[]))]
 [JsonSerializable(typeof(Alerts.Alert))]
 [JsonSerializable(typeof(Alerts.AlertMessage))]
 [JsonSerializable(typeof(Dictionary<string, Alerts.WebhookDeliveryResult>))]

@@ -74,7 +74,7 @@ public sealed class PoisonAlertTests(AzuriteFixture azurite) : IClassFixture<Azu
             services: s => s.AddSingleton<IStorageProvider>(sp => new RefusingUsageTableStorage(
                 new AzureStorageProvider(new StorageConnectionSettings { ConnectionString = azurite.ConnectionString }, sp.GetRequiredService<StorageRequestCounter>()))));
         var (workspace, admin) = await host.CreateWorkspaceAsync(new { name = "hosted" });
-        var text = PoisonTesting.UnwritableMessage(workspace, 4, DateOnly.FromDateTime(DateTime.UtcNow), "s:hosted-");
+        var text = PoisonTesting.Message(workspace, 4, DateOnly.FromDateTime(DateTime.UtcNow), "s:hosted-");
         using var client = host.CreateClient(null);
 
         // host.json's maxDequeueCount is 5: the host moves the message to the poison queue after its fifth failed try.
