@@ -17,8 +17,6 @@ public sealed class DailyBucket
     /// <summary>Characters of dimension data one row holds before values spill into the next row.</summary>
     internal const int RowDataBudget = 240_000;
 
-    private const int ChunkChars = 30_000; // Azure's string property limit is 32 K characters.
-
     // Worst case per entry: quotes, colon, brackets, commas, and 20 characters per counter. With the
     // key's escaped length this bounds a row at RowDataBudget characters, well under Azure's 1 MiB entity.
     private const int EntryOverhead = 8 + (UsageCounters.FieldCount * 21);
@@ -26,7 +24,7 @@ public sealed class DailyBucket
     internal static int EntrySize(string key) => JsonEncodedText.Encode(key).EncodedUtf8Bytes.Length + EntryOverhead;
 
     /// <summary>Characters of slice data one slice row holds: small, because a write replaces whole rows.</summary>
-    internal const int SliceRowDataBudget = 2 * ChunkChars;
+    internal const int SliceRowDataBudget = 2 * Storage.ChunkedText.ChunkChars;
 
     private readonly List<BucketRow> _rows;
 
@@ -390,30 +388,6 @@ public sealed class DailyBucket
         }
     }
 
-    // A row's data is one JSON text split over properties D0, D1, … of at most ChunkChars each.
-    private static void WriteChunks(TableEntity entity, string data)
-    {
-        var chunk = 0;
-        for (var start = 0; start < data.Length; start += ChunkChars, chunk++)
-        {
-            entity[$"D{chunk}"] = data.Substring(start, Math.Min(ChunkChars, data.Length - start));
-        }
-
-        entity["Chunks"] = chunk;
-    }
-
-    private static string ReadChunks(TableEntity entity)
-    {
-        var chunks = entity.GetInt32("Chunks") ?? 0;
-        var data = new StringBuilder();
-        for (var i = 0; i < chunks; i++)
-        {
-            data.Append(entity.GetString($"D{i}"));
-        }
-
-        return data.ToString();
-    }
-
     public static string HourKey(DateTimeOffset timestamp) =>
         timestamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH", System.Globalization.CultureInfo.InvariantCulture);
 
@@ -584,7 +558,7 @@ public sealed class DailyBucket
             var data = JsonSerializer.Serialize(
                 Dimensions.ToDictionary(d => d.Key.Name(), d => d.Value.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal)),
                 CoreJsonContext.Default.DictionaryStringDictionaryStringInt64Array);
-            WriteChunks(entity, data);
+            Storage.ChunkedText.Write(entity, data);
             return entity;
         }
 
@@ -606,7 +580,7 @@ public sealed class DailyBucket
                 }
             }
 
-            if (ReadChunks(entity) is { Length: > 0 } data)
+            if (Storage.ChunkedText.Read(entity) is { Length: > 0 } data)
             {
                 var dimensions = JsonSerializer.Deserialize(data, CoreJsonContext.Default.DictionaryStringDictionaryStringInt64Array)!;
                 foreach (var (name, values) in dimensions)
@@ -690,7 +664,7 @@ public sealed class DailyBucket
 
             var data = Encoding.UTF8.GetString(buffer.WrittenSpan);
             var entity = new TableEntity(partitionKey, UsageTableKeys.SliceRow(partitionKey, Index));
-            WriteChunks(entity, data);
+            Storage.ChunkedText.Write(entity, data);
             return entity;
         }
 
@@ -699,7 +673,7 @@ public sealed class DailyBucket
             var rowKey = entity.RowKey;
             var index = int.Parse(rowKey.AsSpan(rowKey.LastIndexOf('|') + 1), System.Globalization.CultureInfo.InvariantCulture);
             var row = new SliceRow(index, entity.ETag);
-            if (ReadChunks(entity) is not { Length: > 0 } data)
+            if (Storage.ChunkedText.Read(entity) is not { Length: > 0 } data)
             {
                 return row;
             }

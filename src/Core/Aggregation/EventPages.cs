@@ -49,8 +49,6 @@ public static class EventPages
     /// <summary>Every event row of a partition, pages and legacy rows alike.</summary>
     public const string RangeEnd = "e}";
 
-    private const int ChunkChars = 30_000; // Azure's string property limit is 32 K characters.
-
     /// <summary>
     /// A page's key: unique across the table (Azurite finds rows by RowKey alone), and in page order within its partition.
     /// </summary>
@@ -112,14 +110,7 @@ public static class EventPages
             [FirstAtProperty] = first.UtcDateTime,
             [LastAtProperty] = last.UtcDateTime,
         };
-        var data = json.Append(']').ToString();
-        var chunk = 0;
-        for (var start = 0; start < data.Length; start += ChunkChars, chunk++)
-        {
-            entity[$"D{chunk}"] = data.Substring(start, Math.Min(ChunkChars, data.Length - start));
-        }
-
-        entity["Chunks"] = chunk;
+        Storage.ChunkedText.Write(entity, json.Append(']').ToString());
         return entity;
     }
 
@@ -152,14 +143,7 @@ public static class EventPages
             return [JsonSerializer.Deserialize(row.GetString(LegacyEventProperty)!, CoreJsonContext.Default.UsageEvent)!];
         }
 
-        var chunks = row.GetInt32("Chunks") ?? 0;
-        var data = new StringBuilder();
-        for (var i = 0; i < chunks; i++)
-        {
-            data.Append(row.GetString($"D{i}"));
-        }
-
-        return JsonSerializer.Deserialize(data.ToString(), CoreJsonContext.Default.UsageEventArray)!;
+        return JsonSerializer.Deserialize(Storage.ChunkedText.Read(row), CoreJsonContext.Default.UsageEventArray)!;
     }
 
     /// <summary>The identity hashes a row holds: a page's <c>H</c>, or a legacy row's key.</summary>

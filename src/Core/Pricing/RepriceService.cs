@@ -91,7 +91,9 @@ public sealed partial class RepriceService(IStorageProvider storage, WorkspacePr
         var pending = new List<RepricedRow>();
         await foreach (var row in table.QueryAsync(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
-            if (Repriced(price, row, totals) is { } change)
+            var stored = EventPages.Read(row);
+            totals.Examined += stored.Count;
+            if (Repriced(price, row, stored) is { } change)
             {
                 pending.Add(change);
             }
@@ -135,9 +137,9 @@ public sealed partial class RepriceService(IStorageProvider storage, WorkspacePr
                 var fresh = new List<RepricedRow>();
                 foreach (var c in chunk)
                 {
-                    // A row gone meanwhile was deleted by retention: nothing left to re-price. Its events were examined once already.
+                    // A row gone meanwhile was deleted by retention: nothing left to re-price.
                     if (await table.GetIfExistsAsync(partition, c.Row.RowKey, cancellationToken: cancellationToken).ConfigureAwait(false) is { } row
-                        && Repriced(price, row, totals: null) is { } change)
+                        && Repriced(price, row, EventPages.Read(row)) is { } change)
                     {
                         fresh.Add(change);
                     }
@@ -150,9 +152,8 @@ public sealed partial class RepriceService(IStorageProvider storage, WorkspacePr
     }
 
     /// <summary>The stored row with its events priced now; null when no event's price changed.</summary>
-    private static RepricedRow? Repriced(Func<UsageEvent, UsageEvent> price, TableEntity row, Tally? totals)
+    private static RepricedRow? Repriced(Func<UsageEvent, UsageEvent> price, TableEntity row, IReadOnlyList<UsageEvent> stored)
     {
-        var stored = EventPages.Read(row);
         var now = new UsageEvent[stored.Count];
         var changed = new List<(UsageEvent Old, UsageEvent New)>();
         for (var i = 0; i < stored.Count; i++)
@@ -168,11 +169,6 @@ public sealed partial class RepriceService(IStorageProvider storage, WorkspacePr
             {
                 now[i] = old;
             }
-        }
-
-        if (totals is not null)
-        {
-            totals.Examined += stored.Count;
         }
 
         return changed.Count == 0 ? null : new RepricedRow(row, now, changed);

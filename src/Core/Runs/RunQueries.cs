@@ -202,20 +202,11 @@ public sealed class RunQueries(IStorageProvider storage, RunIndex index, Metrics
             {
                 var matching = EventPages.Read(row).Where(e => (kind == RunKind.Run ? e.RunId : e.SessionId) == id).ToArray();
                 var taken = row.RowKey == fromRow ? skip : 0;
-                foreach (var e in matching.Skip(taken))
+                var room = limit - items.Count;
+                items.AddRange(matching.Skip(taken).Take(room).Select(EventView.Of));
+                if (matching.Length - taken > room)
                 {
-                    if (items.Count == limit)
-                    {
-                        next = PageCursor.Encode(dayIndex.ToString(CultureInfo.InvariantCulture), taken.ToString(CultureInfo.InvariantCulture), row.RowKey);
-                        break;
-                    }
-
-                    items.Add(EventView.Of(e));
-                    taken++;
-                }
-
-                if (next is not null)
-                {
+                    next = PageCursor.Encode(dayIndex.ToString(CultureInfo.InvariantCulture), (taken + room).ToString(CultureInfo.InvariantCulture), row.RowKey);
                     break;
                 }
             }
