@@ -26,6 +26,7 @@ using AgentSpend.Functions.Ingest;
 using AgentSpend.Functions.Metrics;
 using AgentSpend.Functions.OpenApi;
 using AgentSpend.Functions.Retention;
+using AgentSpend.Functions.Hosting.Local;
 using AgentSpend.Functions.Triggers;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
@@ -59,6 +60,7 @@ public static class AgentSpendApp
         authorization.SetFallbackPolicy(new AuthorizationPolicyBuilder(AuthPolicies.Scheme).RequireAuthenticatedUser().Build());
 
         services.AddSingleton(_ => FunctionManifest.Load(AppContext.BaseDirectory));
+        services.AddSingleton(_ => Local.FunctionCatalog.LoadAsync().GetAwaiter().GetResult());
         services.AddSingleton(_ => DashboardFiles.BesideTheApp());
         services.AddSingleton<IQueueFunction, AggregateUsageFunction>();
         services.AddSingleton<IQueueFunction, DeliverAlerts.DeliverAlertsFunction>();
@@ -115,7 +117,7 @@ public static class AgentSpendApp
         app.UseQueryContracts();
         app.UseRateLimiter();
 
-        app.MapHealth();
+        app.MapFunctions(app.Services.GetRequiredService<Local.FunctionCatalog>(), app.Services.GetRequiredService<FunctionManifest>().RoutePrefix);
         app.MapOpenApiDocument();
         app.MapIngest();
         app.MapMetrics();
@@ -134,7 +136,6 @@ public static class AgentSpendApp
         app.MapPricing();
         app.MapPriceOverrides();
         app.MapReprice();
-        app.MapRunEvents();
         app.MapOtlp();
         app.MapImport();
         app.MapDashboard();
