@@ -10,7 +10,8 @@ namespace AgentSpend.Functions.Hosting;
 /// </summary>
 public static class EndpointHandler
 {
-    private static readonly ConcurrentDictionary<MethodInfo, RequestDelegate> Delegates = new();
+    // Keyed by the delegate (its method and target): a lambda that captured nothing is the same every time.
+    private static readonly ConcurrentDictionary<Delegate, RequestDelegate> Delegates = new();
 
     /// <summary>The result an HTTP function returns: executing it runs <paramref name="handler"/> on the request.</summary>
     public static IResult Run(Delegate handler) => new HandlerResult(handler);
@@ -32,7 +33,7 @@ public static class EndpointHandler
 
         public Task ExecuteAsync(HttpContext httpContext)
         {
-            var run = Delegates.GetOrAdd(handler.Method, static (_, state) => RequestDelegateFactory.Create(
+            var run = Delegates.GetOrAdd(handler, static (_, state) => RequestDelegateFactory.Create(
                 state.Handler, new RequestDelegateFactoryOptions { ServiceProvider = state.Services }).RequestDelegate,
                 (Handler: handler, Services: httpContext.RequestServices));
             return run(httpContext);

@@ -5,14 +5,16 @@ using Microsoft.AspNetCore.Mvc;
 
 namespace AgentSpend.Functions.Hosting;
 
-/// <summary>The query parameters an endpoint reads itself rather than through its handler's parameters.</summary>
-public sealed record AcceptsQueryMetadata(IReadOnlyList<string> Names);
-
-/// <summary>Marks an endpoint that takes the metrics filters (agent, user, team, model, provider, tag.&lt;key&gt;…) beside its own parameters.</summary>
-public sealed class MetricsFiltersMetadata
+/// <summary>The query parameters a function's endpoint reads itself rather than through its handler's parameters.</summary>
+[AttributeUsage(AttributeTargets.Method, AllowMultiple = true)]
+public sealed class AcceptsQueryAttribute(params string[] names) : Attribute
 {
-    public static MetricsFiltersMetadata Instance { get; } = new();
+    public IReadOnlyList<string> Names { get; } = names;
 }
+
+/// <summary>Marks a function whose endpoint takes the metrics filters (agent, user, team, model, provider, tag.&lt;key&gt;…) beside its own parameters.</summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class AcceptsMetricsFiltersAttribute : Attribute;
 
 /// <summary>
 /// Unknown query parameters are refused in one place: before any handler runs, every API endpoint's request is
@@ -25,10 +27,10 @@ public sealed class MetricsFiltersMetadata
 public static class QueryContracts
 {
     public static TBuilder AcceptsQuery<TBuilder>(this TBuilder builder, params string[] names) where TBuilder : IEndpointConventionBuilder =>
-        builder.WithMetadata(new AcceptsQueryMetadata(names));
+        builder.WithMetadata(new AcceptsQueryAttribute(names));
 
     public static TBuilder AcceptsMetricsFilters<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
-        builder.WithMetadata(MetricsFiltersMetadata.Instance);
+        builder.WithMetadata(new AcceptsMetricsFiltersAttribute());
 
     /// <summary>After authorization, so that a caller without a key learns nothing of an endpoint's parameters.</summary>
     public static IApplicationBuilder UseQueryContracts(this IApplicationBuilder app)
@@ -69,12 +71,12 @@ public static class QueryContracts
             }
         }
 
-        foreach (var accepted in endpoint.Metadata.GetOrderedMetadata<AcceptsQueryMetadata>())
+        foreach (var accepted in endpoint.Metadata.GetOrderedMetadata<AcceptsQueryAttribute>())
         {
             names.UnionWith(accepted.Names);
         }
 
-        return new Contract(names, endpoint.Metadata.GetMetadata<MetricsFiltersMetadata>() is not null);
+        return new Contract(names, endpoint.Metadata.GetMetadata<AcceptsMetricsFiltersAttribute>() is not null);
     }
 
     // As minimal APIs bind: a string or a TryParse-able value that is not a route value binds from the query.
