@@ -17,20 +17,6 @@ public sealed record KillBody(string? Reason);
 /// </summary>
 public static class AgentEndpoints
 {
-    public static void MapAgents(this IEndpointRouteBuilder app)
-    {
-        var group = app.MapGroup("/api/v1/agents").RequireAuthorization(AuthPolicies.Read);
-        group.MapGet("/", ListAsync).AcceptsMetricsFilters();
-        group.MapGet("/{name}", GetAsync).AcceptsMetricsFilters();
-
-        var control = app.MapGroup("/api/v1/agents").RequireAuthorization(AuthPolicies.Admin);
-        control.MapPost("/kill-all", (HttpRequest request, Caller caller, AgentControls controls, AuditLog audit, CancellationToken ct) => KillAsync(null, request, caller, controls, null, audit, ct));
-        control.MapPost("/resume-all", (Caller caller, AgentControls controls, AuditLog audit, CancellationToken ct) => ResumeAsync(null, caller, controls, audit, ct));
-        control.MapPost("/{name}/kill", (string name, HttpRequest request, Caller caller, AgentControls controls, PlanLimitEnforcer limits, AuditLog audit, CancellationToken ct) =>
-            KillAsync(name, request, caller, controls, limits, audit, ct));
-        control.MapPost("/{name}/resume", (string name, Caller caller, AgentControls controls, AuditLog audit, CancellationToken ct) => ResumeAsync(name, caller, controls, audit, ct));
-    }
-
     /// <summary>Kills one agent (or, for a null name, every agent of the workspace): checks answer <c>killed</c> at once.</summary>
     public static async Task<Results<Ok<AgentControl>, ProblemHttpResult>> KillAsync(
         string? name, HttpRequest request, Caller caller, AgentControls controls, PlanLimitEnforcer? limits, AuditLog audit, CancellationToken cancellationToken)

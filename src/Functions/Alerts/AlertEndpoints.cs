@@ -58,20 +58,6 @@ public static class AlertEndpoints
 {
     public const int MaxUrlLength = 2048;
 
-    public static void MapAlerts(this IEndpointRouteBuilder app)
-    {
-        var group = app.MapGroup("/api/v1/alerts");
-        group.MapGet("/", ListAsync).RequireAuthorization(AuthPolicies.Read).AcceptsQuery("limit");
-        group.MapGet("/{id}", GetAsync).RequireAuthorization(AuthPolicies.Read);
-
-        var webhooks = group.MapGroup("/webhooks").RequireAuthorization(AuthPolicies.Admin);
-        webhooks.MapGet("/", ListWebhooksAsync);
-        webhooks.MapGet("/{webhookId}", GetWebhookAsync);
-        webhooks.MapPost("/", CreateWebhookAsync);
-        webhooks.MapPut("/{webhookId}", ReplaceWebhookAsync);
-        webhooks.MapDelete("/{webhookId}", DeleteWebhookAsync);
-    }
-
     public static async Task<Results<Ok<AlertList>, ProblemHttpResult>> ListAsync(
         string? kind, string? status, string? cursor, HttpRequest request, Caller caller, AlertStore alerts, CancellationToken cancellationToken)
     {

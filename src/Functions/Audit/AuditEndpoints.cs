@@ -19,9 +19,6 @@ public sealed record AuditPageView(IReadOnlyList<AuditEntryView> Items, string? 
 /// </summary>
 public static class AuditEndpoints
 {
-    public static void MapAudit(this IEndpointRouteBuilder app) =>
-        app.MapGet("/api/v1/audit", GetAsync).RequireAuthorization(AuthPolicies.Admin);
-
     public static async Task<Results<Ok<AuditPageView>, ContentHttpResult, ProblemHttpResult>> GetAsync(
         string? action, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "key_id")] string? keyId, string? from, string? to, string? limit, string? cursor, string? format, string? workspace,
         HttpRequest request, Caller caller, AuditLog audit, IWorkspaceDirectory workspaces, CancellationToken cancellationToken)

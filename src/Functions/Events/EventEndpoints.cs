@@ -11,9 +11,6 @@ namespace AgentSpend.Functions.Events;
 /// <summary>GET /api/v1/events: the stored events of a range, newest first, filtered like the metrics, page by page.</summary>
 public static class EventEndpoints
 {
-    public static void MapEvents(this IEndpointRouteBuilder app) =>
-        app.MapGet("/api/v1/events", GetAsync).RequireAuthorization(AuthPolicies.Read).AcceptsMetricsFilters().AcceptsQuery("limit");
-
     public static async Task<Results<Ok<EventPage>, ProblemHttpResult>> GetAsync(
         string? range, string? from, string? to, string? cursor, HttpRequest request, Caller caller, RecentEvents events, TimeProvider clock, CancellationToken cancellationToken)
     {

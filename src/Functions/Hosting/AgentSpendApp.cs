@@ -119,26 +119,6 @@ public static class AgentSpendApp
 
         app.MapFunctions(app.Services.GetRequiredService<Local.FunctionCatalog>(), app.Services.GetRequiredService<FunctionManifest>().RoutePrefix);
         app.MapOpenApiDocument();
-        app.MapIngest();
-        app.MapMetrics();
-        app.MapAgents();
-        app.MapRuns();
-        app.MapSettings();
-        app.MapEvents();
-        app.MapBudgets();
-        app.MapCheck();
-        app.MapTools();
-        app.MapAlerts();
-        app.MapWorkspaces();
-        app.MapAdminQueues();
-        app.MapKeys();
-        app.MapAudit();
-        app.MapPricing();
-        app.MapPriceOverrides();
-        app.MapReprice();
-        app.MapOtlp();
-        app.MapImport();
-        app.MapDashboard();
 
         if (app.Configuration[AgentSpendOptions.CustomHandlerPortSetting] is { Length: > 0 })
         {

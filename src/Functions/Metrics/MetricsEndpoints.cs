@@ -19,17 +19,6 @@ public static class MetricsEndpoints
 
     private static readonly string GroupingNames = $"{string.Join(", ", Core.Domain.DimensionExtensions.All.Select(d => d.Name()))}, session or tag.<key>";
 
-    public static void MapMetrics(this IEndpointRouteBuilder app)
-    {
-        var group = app.MapGroup("/api/v1/metrics").RequireAuthorization(AuthPolicies.Read).AcceptsMetricsFilters();
-        group.MapGet("/overview", GetOverviewAsync);
-        group.MapGet("/timeseries", GetTimeseriesAsync);
-        group.MapGet("/breakdown", GetBreakdownAsync);
-        group.MapGet("/concentration", GetConcentrationAsync);
-        group.MapGet("/burn-rate", GetBurnRateAsync);
-        group.MapGet("/efficiency", GetEfficiencyAsync);
-    }
-
     /// <summary>Reads the filters among the query parameters; anything else than <paramref name="own"/> and the filters is an error.</summary>
     internal static MetricsFilter Filters(HttpRequest request, IEnumerable<string> own, out ProblemHttpResult? problem)
     {

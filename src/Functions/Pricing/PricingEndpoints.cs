@@ -17,13 +17,6 @@ public sealed record UnpricedModels(string From, string To, string CatalogVersio
 /// <summary>/api/v1/pricing: the price catalog the server prices with (and the workspace's overrides), and the models it could not price.</summary>
 public static class PricingEndpoints
 {
-    public static void MapPricing(this IEndpointRouteBuilder app)
-    {
-        var group = app.MapGroup("/api/v1/pricing").RequireAuthorization(AuthPolicies.Read);
-        group.MapGet("/", GetCatalogAsync);
-        group.MapGet("/unpriced", GetUnpricedAsync).AcceptsMetricsFilters();
-    }
-
     public static async Task<Ok<CatalogView>> GetCatalogAsync(Caller caller, PriceCatalog catalog, PriceOverrideStore overrides, CancellationToken cancellationToken) =>
         TypedResults.Ok(new CatalogView(catalog.Version, "USD", "per million tokens", catalog.Models,
             await overrides.ListAsync(caller.Workspace.Id, cancellationToken).ConfigureAwait(false)));

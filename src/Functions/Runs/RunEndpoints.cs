@@ -8,26 +8,10 @@ namespace AgentSpend.Functions.Runs;
 
 /// <summary>
 /// GET /api/v1/runs and /api/v1/sessions (events grouped by <c>run_id</c> or <c>session_id</c>): a list, one in
-/// detail, and its stored events page by page. The Sessions function folder forwards the second prefix here.
+/// detail, and its stored events page by page (RunFunctions: one function per kind and endpoint).
 /// </summary>
 public static class RunEndpoints
 {
-    private static readonly string[] ListParameters = ["range", "from", "to", "agent", "user", "team", "provider", "model", "status", "limit", "cursor"];
-    private static readonly string[] PageParameters = ["limit", "cursor"];
-
-    public static void MapRuns(this IEndpointRouteBuilder app)
-    {
-        foreach (var kind in new[] { RunKind.Run, RunKind.Session })
-        {
-            var group = app.MapGroup($"/api/v1/{kind.Name()}s").RequireAuthorization(AuthPolicies.Read);
-            group.MapGet("/", (HttpRequest request, Caller caller, RunQueries runs, TimeProvider clock, CancellationToken ct) => ListAsync(kind, request, caller, runs, clock, ct))
-                .AcceptsQuery(ListParameters);
-            group.MapGet("/{id}", (string id, HttpRequest request, Caller caller, RunQueries runs, CancellationToken ct) => GetAsync(kind, id, request, caller, runs, ct));
-            group.MapGet("/{id}/events", (string id, HttpRequest request, Caller caller, RunQueries runs, CancellationToken ct) => EventsAsync(kind, id, request, caller, runs, ct))
-                .AcceptsQuery(PageParameters);
-        }
-    }
-
     public static async Task<Results<Ok<RunList>, ProblemHttpResult>> ListAsync(
         RunKind kind, HttpRequest request, Caller caller, RunQueries runs, TimeProvider clock, CancellationToken cancellationToken)
     {
