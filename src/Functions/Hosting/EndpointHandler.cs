@@ -33,9 +33,10 @@ public static class EndpointHandler
 
         public Task ExecuteAsync(HttpContext httpContext)
         {
+            // The route's parameters bind from the route only, as in minimal APIs (never from a query parameter of the same name).
             var run = Delegates.GetOrAdd(handler, static (_, state) => RequestDelegateFactory.Create(
-                state.Handler, new RequestDelegateFactoryOptions { ServiceProvider = state.Services }).RequestDelegate,
-                (Handler: handler, Services: httpContext.RequestServices));
+                state.Handler, new RequestDelegateFactoryOptions { ServiceProvider = state.Services, RouteParameterNames = state.Route }).RequestDelegate,
+                (Handler: handler, Services: httpContext.RequestServices, Route: (IEnumerable<string>)[.. httpContext.Request.RouteValues.Keys]));
             return run(httpContext);
         }
     }
