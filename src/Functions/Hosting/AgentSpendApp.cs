@@ -38,9 +38,26 @@ namespace AgentSpend.Functions.Hosting;
 /// <summary>Composition of the app, shared by Program.cs, the tests and the benchmark.</summary>
 public static class AgentSpendApp
 {
+    /// <summary>Local mode: the app as an ASP.NET Core application that serves the functions and runs the triggers itself.</summary>
     public static WebApplicationBuilder AddAgentSpend(this WebApplicationBuilder builder)
     {
-        var services = builder.Services;
+        var options = builder.Services.AddAgentSpendServices(builder.Configuration);
+        if (options.CustomHandlerPort is { } port)
+        {
+            builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        }
+
+        if (options.LocalTriggers)
+        {
+            builder.Services.AddHostedService<LocalTriggerRunner>();
+        }
+
+        return builder;
+    }
+
+    /// <summary>Everything both hosts need: Core, the API's services and the shared request pipeline's.</summary>
+    public static AgentSpendOptions AddAgentSpendServices(this IServiceCollection services, IConfiguration configuration)
+    {
         services.AddAgentSpendCore();
         services.AddProblemDetails();
         services.AddExceptionHandler<StorageOutageHandler>();
@@ -61,6 +78,7 @@ public static class AgentSpendApp
 
         services.AddSingleton(_ => FunctionManifest.Load(AppContext.BaseDirectory));
         services.AddSingleton(_ => Local.FunctionCatalog.LoadAsync().GetAwaiter().GetResult());
+        services.AddSingleton(sp => new FunctionEndpoints(sp.GetRequiredService<Local.FunctionCatalog>(), sp.GetRequiredService<FunctionManifest>().RoutePrefix, sp));
         services.AddSingleton(_ => DashboardFiles.BesideTheApp());
         services.AddSingleton<IQueueFunction, AggregateUsageFunction>();
         services.AddSingleton<IQueueFunction, DeliverAlerts.DeliverAlertsFunction>();
@@ -74,7 +92,7 @@ public static class AgentSpendApp
         // Registered before the trigger runner so that storage exists when it starts polling.
         services.AddHostedService<StartupBootstrapper>();
         var options = new AgentSpendOptions();
-        AgentSpendOptions.Bind(options, builder.Configuration);
+        AgentSpendOptions.Bind(options, configuration);
         services.AddCors(cors => cors.AddDefaultPolicy(policy => policy
             .WithOrigins([.. options.CorsOrigins])
             .WithMethods("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -89,33 +107,12 @@ public static class AgentSpendApp
                 .WithMetrics(m => m.AddMeter(Core.Observability.AgentSpendMetrics.MeterName).AddOtlpExporter());
         }
 
-        if (options.CustomHandlerPort is { } port)
-        {
-            builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-        }
-
-        if (options.LocalTriggers)
-        {
-            services.AddHostedService<LocalTriggerRunner>();
-        }
-
-        return builder;
+        return options;
     }
 
     public static WebApplication MapAgentSpend(this WebApplication app)
     {
-        app.UseSecurityHeaders();
-        app.UseExceptionHandler();
-        app.UseStatusCodePages();
-        if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<AgentSpendOptions>>().Value.CorsOrigins.Count > 0)
-        {
-            app.UseCors();
-        }
-
-        app.UseAuthentication();
-        app.UseAuthorization();
-        app.UseQueryContracts();
-        app.UseRateLimiter();
+        app.UseAgentSpendPipeline();
 
         app.MapFunctions(app.Services.GetRequiredService<Local.FunctionCatalog>(), app.Services.GetRequiredService<FunctionManifest>().RoutePrefix);
         app.MapOpenApiDocument();

@@ -14,16 +14,9 @@ public static class LocalFunctionEndpoints
     {
         foreach (var function in catalog.Functions.Where(f => f.IsHttp))
         {
-            var pattern = "/" + string.Join('/', new[] { routePrefix, function.Route ?? function.Name }.Where(p => p.Length > 0));
-            var endpoint = app.MapMethods(pattern, function.Methods, http => InvokeAsync(function.Method, http))
+            app.MapMethods(FunctionEndpoints.PatternOf(function, routePrefix), function.Methods, http => InvokeAsync(function.Method, http))
                 .WithName(function.Name)
-                .WithMetadata([.. function.Method.GetCustomAttributes(inherit: true)]);
-            if (function.Method.IsStatic && EndpointHandler.Of(function.Method) is { } handler)
-            {
-                // Described by its handler's signature (query parameters, typed results), as a minimal API endpoint is.
-                var inferred = RequestDelegateFactory.InferMetadata(handler.Method, new RequestDelegateFactoryOptions { ServiceProvider = app.ServiceProvider });
-                endpoint.WithMetadata([handler.Method, .. inferred.EndpointMetadata]);
-            }
+                .WithMetadata([.. FunctionEndpoints.MetadataOf(function, app.ServiceProvider)]);
         }
 
         return app;

@@ -1,0 +1,25 @@
+using Microsoft.Azure.Functions.Worker.Builder;
+
+namespace AgentSpend.Functions.Hosting.Worker;
+
+/// <summary>The app under the Functions host: the isolated worker, with ASP.NET Core integration and the shared request pipeline.</summary>
+public static class FunctionsWorkerApp
+{
+    /// <summary>
+    /// Whether the Functions host started this process: it passes <c>--functions-uri</c> (older hosts <c>--workerId</c>),
+    /// which the worker reads as <c>Functions:Worker:HostEndpoint</c>. Not <c>FUNCTIONS_WORKER_RUNTIME</c>: a developer's
+    /// shell or local.settings.json may carry that too.
+    /// </summary>
+    public static bool StartedByFunctionsHost(IReadOnlyCollection<string> args) =>
+        args.Contains("--functions-uri") || args.Contains("--workerId")
+        || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("Functions__Worker__HostEndpoint"));
+
+    public static FunctionsApplicationBuilder CreateBuilder(string[] args)
+    {
+        var builder = FunctionsApplication.CreateBuilder(args);
+        builder.ConfigureFunctionsWebApplication();
+        builder.Services.AddAgentSpendServices(builder.Configuration);
+        builder.UseMiddleware<FunctionsRequestPipeline>();
+        return builder;
+    }
+}
