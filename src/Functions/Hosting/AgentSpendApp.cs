@@ -117,11 +117,6 @@ public static class AgentSpendApp
         app.MapFunctions(app.Services.GetRequiredService<Local.FunctionCatalog>(), app.Services.GetRequiredService<FunctionManifest>().RoutePrefix);
         app.MapOpenApiDocument();
 
-        if (app.Configuration[AgentSpendOptions.CustomHandlerPortSetting] is { Length: > 0 })
-        {
-            app.MapHostInvocations(app.Services.GetRequiredService<FunctionManifest>());
-        }
-
         return app;
     }
 }

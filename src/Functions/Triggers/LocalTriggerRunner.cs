@@ -7,11 +7,13 @@ using Microsoft.Extensions.Options;
 namespace AgentSpend.Functions.Triggers;
 
 /// <summary>
-/// Standalone mode (no Functions host): runs the queue and timer triggers declared in the function.json
-/// files, calling the same function code the host's invocations call.
+/// Local mode (no Functions host): runs the queue and timer triggers of the generated metadata (their queues and
+/// schedules, as the host reads them), calling the same function code the host's invocations call
+/// (<see cref="TriggerFunctions"/>), with host.json's queue settings.
 /// </summary>
 internal sealed partial class LocalTriggerRunner(
     FunctionManifest manifest,
+    Hosting.Local.FunctionCatalog catalog,
     IEnumerable<IQueueFunction> queueFunctions,
     IEnumerable<ITimerFunction> timerFunctions,
     IStorageProvider storage,
@@ -25,14 +27,13 @@ internal sealed partial class LocalTriggerRunner(
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var loops = new List<Task>();
-        foreach (var function in manifest.Functions)
+        foreach (var function in catalog.Functions)
         {
-            var trigger = function.Trigger;
-            switch (trigger.Type)
+            switch (function.Trigger)
             {
                 case "queueTrigger":
                     var queueFunction = queueFunctions.Single(f => f.Name == function.Name);
-                    var queueName = trigger.QueueName ?? throw new InvalidDataException($"{function.Name}: queueTrigger without queueName.");
+                    var queueName = function.Queue ?? throw new InvalidDataException($"{function.Name}: queueTrigger without queueName.");
                     var listener = new QueueTriggerListener(
                         queueFunction,
                         storage.GetQueue(queueName),
@@ -45,7 +46,8 @@ internal sealed partial class LocalTriggerRunner(
                     break;
                 case "timerTrigger":
                     var timerFunction = timerFunctions.Single(f => f.Name == function.Name);
-                    loops.Add(Task.Run(() => RunTimerAsync(timerFunction, trigger, stoppingToken), stoppingToken));
+                    var schedule = function.Schedule ?? throw new InvalidDataException($"{function.Name}: timerTrigger without schedule.");
+                    loops.Add(Task.Run(() => RunTimerAsync(timerFunction, schedule, stoppingToken), stoppingToken));
                     break;
             }
         }
@@ -53,14 +55,10 @@ internal sealed partial class LocalTriggerRunner(
         return Task.WhenAll(loops);
     }
 
-    private async Task RunTimerAsync(ITimerFunction function, FunctionBinding trigger, CancellationToken stoppingToken)
+    private async Task RunTimerAsync(ITimerFunction function, string cron, CancellationToken stoppingToken)
     {
-        var schedule = CronExpression.Parse(trigger.Schedule ?? throw new InvalidDataException($"{function.Name}: timerTrigger without schedule."), CronFormat.IncludeSeconds);
-        LogTimerScheduled(_logger, function.Name, trigger.Schedule);
-        if (trigger.RunOnStartup)
-        {
-            await InvokeTimerAsync(function, stoppingToken).ConfigureAwait(false);
-        }
+        var schedule = CronExpression.Parse(cron, CronFormat.IncludeSeconds);
+        LogTimerScheduled(_logger, function.Name, cron);
 
         while (!stoppingToken.IsCancellationRequested)
         {

@@ -11,7 +11,7 @@ namespace AgentSpend.Integration.Tests.Deploy;
 /// <summary>
 /// The settings and storage names of infra/bicep against the code, both ways: what the code reads is set by
 /// the Bicep or documented with a reason to leave it out; what the Bicep sets is read by the code or is a
-/// listed platform setting; queues and tables are the ones StorageNames and function.json name.
+/// listed platform setting; queues and tables are the ones StorageNames and the functions name.
 /// </summary>
 public sealed partial class ConfigContractTests
 {
@@ -48,13 +48,12 @@ public sealed partial class ConfigContractTests
             .Select(f => Path.GetRelativePath(Repository.PathOf("src"), f))
             .Order(StringComparer.Ordinal);
         Assert.Equal(
-            ["Core/Configuration/AgentSpendOptions.cs", "Core/Pricing/PriceCatalog.cs", "Core/Storage/Azure/StorageConnectionSettings.cs", "Functions/Hosting/AgentSpendApp.cs"],
+            ["Core/Configuration/AgentSpendOptions.cs", "Core/Pricing/PriceCatalog.cs", "Core/Storage/Azure/StorageConnectionSettings.cs"],
             readers);
 
-        // AgentSpendOptions reads only its *Setting constants; the app's host wiring only the custom-handler port.
+        // AgentSpendOptions reads only its *Setting constants.
         var options = Repository.Read("src", "Core", "Configuration", "AgentSpendOptions.cs");
         Assert.All(ConfigurationIndex().Matches(options).Select(m => m.Groups["key"].Value), key => Assert.True(key == "name" || key.EndsWith("Setting", StringComparison.Ordinal), key));
-        Assert.Equal(["AgentSpendOptions.CustomHandlerPortSetting"], ConfigurationIndex().Matches(Repository.Read("src", "Functions", "Hosting", "AgentSpendApp.cs")).Select(m => m.Groups["key"].Value));
         Assert.Equal(["CatalogPathSetting"], ConfigurationIndex().Matches(Repository.Read("src", "Core", "Pricing", "PriceCatalog.cs")).Select(m => m.Groups["key"].Value));
     }
 
@@ -172,16 +171,16 @@ public sealed partial class ConfigContractTests
     }
 
     [Fact]
-    public void The_queues_and_tables_are_the_ones_the_code_and_function_json_name()
+    public async Task The_queues_and_tables_are_the_ones_the_code_and_the_functions_name()
     {
         var queues = Main.StringArray("queueNames");
         var tables = Main.StringArray("tableNames");
         Assert.Equal(StorageNames.Queues, queues);
         Assert.Equal(StorageNames.Tables, tables);
 
-        var triggered = Repository.FunctionFolders()
-            .Select(f => JsonDocument.Parse(Repository.Read("src", "Functions", f, "function.json")).RootElement.GetProperty("bindings"))
-            .SelectMany(b => b.EnumerateArray())
+        var triggered = (await new Functions.GeneratedFunctionMetadataProvider().GetFunctionMetadataAsync(AppContext.BaseDirectory))
+            .OrderBy(f => f.Name, StringComparer.Ordinal) // AggregateUsage (usage-ingest), then DeliverAlerts (alerts), as StorageNames lists them
+            .SelectMany(f => f.RawBindings!.Select(b => JsonDocument.Parse(b).RootElement))
             .Where(b => b.TryGetProperty("queueName", out _))
             .Select(b => (Queue: b.GetProperty("queueName").GetString()!, Connection: b.GetProperty("connection").GetString()))
             .ToList();

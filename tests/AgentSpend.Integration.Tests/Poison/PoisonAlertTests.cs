@@ -1,3 +1,4 @@
+using AgentSpend.Functions.Triggers;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
@@ -70,19 +71,19 @@ public sealed class PoisonAlertTests(AzuriteFixture azurite) : IClassFixture<Azu
         // message fails on every try only when storage does.
         await using var host = await TestApp.StartAsync(
             azurite,
-            new Dictionary<string, string?> { ["FUNCTIONS_CUSTOMHANDLER_PORT"] = AzuriteFixture.FreePort().ToString() },
+            new Dictionary<string, string?> { ["AGENTSPEND_LOCAL_TRIGGERS"] = "false" },
             services: s => s.AddSingleton<IStorageProvider>(sp => new RefusingUsageTableStorage(
                 new AzureStorageProvider(new StorageConnectionSettings { ConnectionString = azurite.ConnectionString }, sp.GetRequiredService<StorageRequestCounter>()))));
         var (workspace, admin) = await host.CreateWorkspaceAsync(new { name = "hosted" });
         var text = PoisonTesting.Message(workspace, 4, DateOnly.FromDateTime(DateTime.UtcNow), "s:hosted-");
-        using var client = host.CreateClient(null);
+        var functions = ActivatorUtilities.CreateInstance<TriggerFunctions>(host.Services);
 
         // host.json's maxDequeueCount is 5: the host moves the message to the poison queue after its fifth failed try.
         for (var dequeueCount = 1; dequeueCount <= 5; dequeueCount++)
         {
             Assert.Empty(await PoisonTesting.AlertsAsync(host, admin, "ingest_poisoned"));
-            using var response = await client.PostAsJsonAsync("/AggregateUsage", new { Data = new { message = text }, Metadata = new { DequeueCount = dequeueCount, Id = "hosted-1" } });
-            Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+            var message = Azure.Storage.Queues.Models.QueuesModelFactory.QueueMessage("hosted-1", "receipt", text, dequeueCount);
+            await Assert.ThrowsAsync<InvalidOperationException>(() => functions.AggregateUsageAsync(message, CancellationToken.None));
         }
 
         var alert = Assert.Single(await PoisonTesting.AlertsAsync(host, admin, "ingest_poisoned"));

@@ -6,13 +6,12 @@ namespace AgentSpend.Functions.Hosting.Worker;
 public static class FunctionsWorkerApp
 {
     /// <summary>
-    /// Whether the Functions host started this process: it passes <c>--functions-uri</c> (older hosts <c>--workerId</c>),
-    /// which the worker reads as <c>Functions:Worker:HostEndpoint</c>. Not <c>FUNCTIONS_WORKER_RUNTIME</c>: a developer's
-    /// shell or local.settings.json may carry that too.
+    /// Whether the Functions host started this process: it always passes <c>--functions-uri</c> (which the worker reads as
+    /// <c>Functions:Worker:HostEndpoint</c>) and, in older versions, <c>--workerId</c>. Not <c>FUNCTIONS_WORKER_RUNTIME</c>:
+    /// a developer's shell or local.settings.json may carry that too.
     /// </summary>
     public static bool StartedByFunctionsHost(IReadOnlyCollection<string> args) =>
-        args.Contains("--functions-uri") || args.Contains("--workerId")
-        || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("Functions__Worker__HostEndpoint"));
+        args.Contains("--functions-uri") || args.Contains("--workerId");
 
     public static FunctionsApplicationBuilder CreateBuilder(string[] args)
     {
