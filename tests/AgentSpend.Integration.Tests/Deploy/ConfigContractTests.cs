@@ -32,6 +32,7 @@ public sealed partial class ConfigContractTests
         ["AzureWebJobsStorage__blobServiceUri"] = "the host keeps leases, timer schedules and keys in blobs; the app uses no blobs",
         ["APPLICATIONINSIGHTS_CONNECTION_STRING"] = "the host sends its logs and traces to Application Insights",
         ["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"] = "the host authenticates to Application Insights with the managed identity (local auth is off)",
+        ["FUNCTIONS_REQUEST_BODY_SIZE_LIMIT"] = "the host refuses a body over 100 MiB unless this says more: an import is up to 100 MiB of file, with its multipart envelope",
     };
 
     private static readonly BicepFile Main = BicepFile.Load("infra", "bicep", "main.bicep");
@@ -95,6 +96,7 @@ public sealed partial class ConfigContractTests
 
         // Flex Consumption takes the runtime from functionAppConfig; these settings are refused there.
         Assert.DoesNotContain("FUNCTIONS_WORKER_RUNTIME", Main.Text, StringComparison.Ordinal);
+        Assert.Equal($"string({Core.Import.ImportService.MaxUploadBytes} + 1048576)", BicepAppSettings.Single(s => s.Key == "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT").Value);
         Assert.DoesNotContain("FUNCTIONS_EXTENSION_VERSION", Main.Text, StringComparison.Ordinal);
     }
 
