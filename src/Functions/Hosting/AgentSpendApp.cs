@@ -115,7 +115,6 @@ public static class AgentSpendApp
         app.UseAgentSpendPipeline();
 
         app.MapFunctions(app.Services.GetRequiredService<Local.FunctionCatalog>(), app.Services.GetRequiredService<FunctionManifest>().RoutePrefix);
-        app.MapOpenApiDocument();
 
         return app;
     }

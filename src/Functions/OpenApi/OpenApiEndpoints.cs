@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.OpenApi;
 using AgentSpend.Core.Domain;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.OpenApi;
 
 namespace AgentSpend.Functions.OpenApi;
@@ -13,7 +14,7 @@ public static class OpenApiEndpoints
     public const string DocumentPath = "/api/openapi.json";
 
     public static IServiceCollection AddAgentSpendOpenApi(this IServiceCollection services) =>
-        services.AddOpenApi("v1", options => options.AddDocumentTransformer((document, _, _) =>
+        services.AddOpenApi(DocumentName, options => options.AddDocumentTransformer((document, _, _) =>
         {
             document.Info = new OpenApiInfo
             {
@@ -71,6 +72,12 @@ public static class OpenApiEndpoints
         }
     }
 
-    public static void MapOpenApiDocument(this IEndpointRouteBuilder app) =>
-        app.MapOpenApi(DocumentPath).AllowAnonymous();
+    public const string DocumentName = "v1";
+
+    /// <summary>The document as JSON, built from the functions' endpoints (see <see cref="Hosting.FunctionEndpoints"/>) under either host.</summary>
+    public static async Task<ContentHttpResult> GetDocumentAsync([FromKeyedServices(DocumentName)] IOpenApiDocumentProvider documents, CancellationToken cancellationToken)
+    {
+        var document = await documents.GetOpenApiDocumentAsync(cancellationToken).ConfigureAwait(false);
+        return TypedResults.Text(await document.SerializeAsJsonAsync(OpenApiSpecVersion.OpenApi3_1, cancellationToken).ConfigureAwait(false), "application/json", System.Text.Encoding.UTF8);
+    }
 }

@@ -37,6 +37,7 @@ public sealed class FunctionMetadataContractTests
         ["GetMetricsBurnRate"] = "http GET /api/v1/metrics/burn-rate",
         ["GetMetricsConcentration"] = "http GET /api/v1/metrics/concentration",
         ["GetMetricsEfficiency"] = "http GET /api/v1/metrics/efficiency",
+        ["GetOpenApiDocument"] = "http GET /api/openapi.json",
         ["GetMetricsOverview"] = "http GET /api/v1/metrics/overview",
         ["GetMetricsTimeseries"] = "http GET /api/v1/metrics/timeseries",
         ["GetModelPrice"] = "http GET /api/v1/pricing/models/{*model}",

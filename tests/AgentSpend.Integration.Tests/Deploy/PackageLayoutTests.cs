@@ -86,7 +86,7 @@ public sealed class PackageLayoutTests(PublishedPackageFixture package) : IClass
     {
         using var zip = ZipFile.OpenRead(package.PackagePath);
         var functions = JsonDocument.Parse(ReadText(zip, "functions.metadata")).RootElement.EnumerateArray().Select(f => f.GetProperty("name").GetString()!).ToArray();
-        Assert.Equal(76, functions.Length);
+        Assert.Equal(77, functions.Length);
         Assert.Contains("AggregateUsage", functions);
         Assert.Contains("GetMetricsOverview", functions);
         var extensions = JsonDocument.Parse(ReadText(zip, "extensions.json")).RootElement.GetProperty("extensions").EnumerateArray().Select(e => e.GetProperty("name").GetString()).ToArray();

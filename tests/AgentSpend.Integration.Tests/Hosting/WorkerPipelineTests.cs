@@ -40,7 +40,7 @@ public sealed class WorkerPipelineTests(AzuriteFixture azurite) : IClassFixture<
             ("GetMetricsOverview", "GET", "/api/v1/metrics/overview?agnet=coder", TestApp.AdminKey, 400),
             ("CreateBudget", "POST", "/api/v1/budgets", readOnly, 403),
         };
-        Assert.Equal(70, endpoints.All.Count);
+        Assert.Equal(71, endpoints.All.Count);
         foreach (var (function, method, path, key, status) in cases)
         {
             Assert.NotNull(endpoints.Find(function));
@@ -63,6 +63,26 @@ public sealed class WorkerPipelineTests(AzuriteFixture azurite) : IClassFixture<
             Assert.Equal("nosniff", http.Response.Headers.XContentTypeOptions.ToString());
             Assert.Equal(expected.MediaType, http.Response.ContentType?.Split(';')[0]);
         }
+    }
+
+    [Fact]
+    public async Task Under_the_Functions_host_the_openapi_document_describes_the_functions_as_local_mode_does()
+    {
+        await using var local = await TestApp.StartAsync(azurite);
+        using var worker = FunctionsWorkerApp.CreateBuilder(
+        [
+            "--functions-uri", "http://127.0.0.1:1/",
+            "--AzureWebJobsStorage", azurite.ConnectionString,
+            "--AGENTSPEND_ADMIN_KEY", TestApp.AdminKey,
+            "--AGENTSPEND_SECRET_KEY", TestApp.SecretKey,
+        ]).Build();
+
+        var described = await worker.Services.GetRequiredKeyedService<Microsoft.AspNetCore.OpenApi.IOpenApiDocumentProvider>(Functions.OpenApi.OpenApiEndpoints.DocumentName)
+            .GetOpenApiDocumentAsync(CancellationToken.None);
+        var served = (await local.SendAsync("GET", "/api/openapi.json", key: null)).Body!.Value.GetProperty("paths");
+
+        Assert.Equal(served.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal), described.Paths.Keys.Order(StringComparer.Ordinal));
+        Assert.Contains(described.Paths["/api/v1/metrics/overview"].Operations![System.Net.Http.HttpMethod.Get].Parameters!, p => p.Name == "range");
     }
 
     private static DefaultHttpContext Request(IServiceProvider services, string method, string pathAndQuery, string? key)

@@ -18,6 +18,9 @@ public static class FunctionsWorkerApp
         var builder = FunctionsApplication.CreateBuilder(args);
         builder.ConfigureFunctionsWebApplication();
         builder.Services.AddAgentSpendServices(builder.Configuration);
+
+        // No routing under the host: the functions' endpoints are what the OpenAPI description is built from.
+        builder.Services.AddSingleton<EndpointDataSource>(sp => new DefaultEndpointDataSource(sp.GetRequiredService<FunctionEndpoints>().All));
         builder.UseMiddleware<FunctionsRequestPipeline>();
         return builder;
     }
