@@ -85,6 +85,22 @@ public sealed class WorkerPipelineTests(AzuriteFixture azurite) : IClassFixture<
         Assert.Contains(described.Paths["/api/v1/metrics/overview"].Operations![System.Net.Http.HttpMethod.Get].Parameters!, p => p.Name == "range");
     }
 
+    [Fact]
+    public async Task Under_the_Functions_host_the_worker_sends_its_telemetry_to_application_insights_and_local_mode_does_not()
+    {
+        await using var local = await TestApp.StartAsync(azurite, new Dictionary<string, string?> { ["AGENTSPEND_LOCAL_TRIGGERS"] = "false" });
+        using var worker = FunctionsWorkerApp.CreateBuilder(
+        [
+            "--functions-uri", "http://127.0.0.1:1/",
+            "--AzureWebJobsStorage", azurite.ConnectionString,
+            "--AGENTSPEND_ADMIN_KEY", TestApp.AdminKey,
+            "--AGENTSPEND_SECRET_KEY", TestApp.SecretKey,
+        ]).Build();
+
+        Assert.NotNull(worker.Services.GetService<Microsoft.ApplicationInsights.TelemetryClient>());
+        Assert.Null(local.Services.GetService<Microsoft.ApplicationInsights.TelemetryClient>());
+    }
+
     private static DefaultHttpContext Request(IServiceProvider services, string method, string pathAndQuery, string? key)
     {
         var http = new DefaultHttpContext { RequestServices = services };

@@ -1,3 +1,4 @@
+using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Builder;
 
 namespace AgentSpend.Functions.Hosting.Worker;
@@ -17,6 +18,10 @@ public static class FunctionsWorkerApp
     {
         var builder = FunctionsApplication.CreateBuilder(args);
         builder.ConfigureFunctionsWebApplication();
+
+        // The worker's own telemetry (requests, dependencies, logs) to Application Insights, with the identity's
+        // APPLICATIONINSIGHTS_* settings; without them, nothing is sent.
+        builder.Services.AddApplicationInsightsTelemetryWorkerService().ConfigureFunctionsApplicationInsights();
         builder.Services.AddAgentSpendServices(builder.Configuration);
 
         // No routing under the host: the functions' endpoints are what the OpenAPI description is built from.
