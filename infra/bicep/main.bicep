@@ -239,7 +239,6 @@ var appSettings = {
   AGENTSPEND_ADMIN_KEY: adminKey
   // The host refuses larger bodies itself; an import is up to 100 MiB of file (ImportService.MaxUploadBytes) and its envelope.
   FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: string(104857600 + 1048576)
-  AGENTSPEND_LOCAL_TRIGGERS: 'false'
   AGENTSPEND_TIMEZONE: timezone
   AGENTSPEND_RETENTION_DAYS: string(retentionDays)
   AGENTSPEND_AGGREGATE_RETENTION_DAYS: string(aggregateRetentionDays)

@@ -41,14 +41,10 @@ public static class AgentSpendApp
     /// <summary>Local mode: the app as an ASP.NET Core application that serves the functions and runs the triggers itself.</summary>
     public static WebApplicationBuilder AddAgentSpend(this WebApplicationBuilder builder)
     {
-        var options = builder.Services.AddAgentSpendServices(builder.Configuration);
-        if (options.CustomHandlerPort is { } port)
-        {
-            builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-        }
-
+        var options = builder.Services.AddAgentSpendServices(builder.Configuration, new AppHost(AppHostKind.Local));
         if (options.LocalTriggers)
         {
+            builder.Services.AddSingleton<LocalFunctionInvoker>();
             builder.Services.AddHostedService<LocalTriggerRunner>();
         }
 
@@ -56,8 +52,9 @@ public static class AgentSpendApp
     }
 
     /// <summary>Everything both hosts need: Core, the API's services and the shared request pipeline's.</summary>
-    public static AgentSpendOptions AddAgentSpendServices(this IServiceCollection services, IConfiguration configuration)
+    public static AgentSpendOptions AddAgentSpendServices(this IServiceCollection services, IConfiguration configuration, AppHost host)
     {
+        services.AddSingleton(host);
         services.AddAgentSpendCore();
         services.AddProblemDetails();
         services.AddExceptionHandler<StorageOutageHandler>();

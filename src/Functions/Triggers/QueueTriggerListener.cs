@@ -89,11 +89,11 @@ internal sealed partial class QueueTriggerListener(
             return null;
         }
 
-        // A message that keeps killing its worker never reaches the failure branch of SettleAsync.
+        // A message that keeps killing its worker never reaches the failure branch of SettleAsync, nor a last try of its function.
         var exhausted = received.Where(m => m.DequeueCount > settings.MaxDequeueCount).ToArray();
         foreach (var message in exhausted)
         {
-            await MoveToPoisonAsync(message, message.PopReceipt, cancellationToken).ConfigureAwait(false);
+            await MoveToPoisonAsync(message, message.PopReceipt, raiseAlert: true, cancellationToken).ConfigureAwait(false);
         }
 
         var work = received.Except(exhausted).ToArray();
@@ -206,7 +206,8 @@ internal sealed partial class QueueTriggerListener(
             LogMessageFailed(logger, error, function.Name, message.MessageId, message.DequeueCount, settings.MaxDequeueCount);
             if (message.DequeueCount >= settings.MaxDequeueCount)
             {
-                await MoveToPoisonAsync(message, popReceipt, cancellationToken).ConfigureAwait(false);
+                // The function raised the poisoned-message alert itself on this last try, as it does under the host.
+                await MoveToPoisonAsync(message, popReceipt, raiseAlert: false, cancellationToken).ConfigureAwait(false);
             }
             else
             {
@@ -236,12 +237,12 @@ internal sealed partial class QueueTriggerListener(
         }
     }
 
-    private async Task MoveToPoisonAsync(LeasedMessage message, string popReceipt, CancellationToken cancellationToken)
+    private async Task MoveToPoisonAsync(LeasedMessage message, string popReceipt, bool raiseAlert, CancellationToken cancellationToken)
     {
         await poisonQueue.SendAsync(message.Text, cancellationToken: cancellationToken).ConfigureAwait(false);
         await queue.DeleteAsync(message.MessageId, popReceipt, cancellationToken).ConfigureAwait(false);
         LogPoisoned(logger, message.MessageId, poisonQueue.Name, message.DequeueCount);
-        if (poisonAlerts is not null)
+        if (raiseAlert && poisonAlerts is not null)
         {
             await poisonAlerts.RaiseForAsync(queue.Name, message.Text, cancellationToken).ConfigureAwait(false); // never throws: it logs its own failure
         }

@@ -56,7 +56,7 @@ public sealed class TriggerFunctions(
             await poisonAlerts.RaiseForAsync(queue, text, cancellationToken).ConfigureAwait(false);
         }
 
-        throw new InvalidOperationException($"{name} failed on message {message.MessageId} (try {message.DequeueCount}): {error.Message}", error);
+        throw new QueueFunctionFailedException(name, message.MessageId, message.DequeueCount, error);
     }
 
     private Task RunTimerAsync(string name, CancellationToken cancellationToken) =>

@@ -20,7 +20,7 @@ public sealed partial class ConfigContractTests
     {
         ["AzureWebJobsStorage"] = "a connection string carries an account key; in Azure shared keys are off and the identity-based settings are used",
         ["AzureWebJobsStorage__accountName"] = "the service URIs are set instead",
-        [AgentSpendOptions.CustomHandlerPortSetting] = "the Functions host sets it when it starts the custom handler",
+        [AgentSpendOptions.LocalTriggersSetting] = "local mode only: in Azure the Functions host runs the queue and timer functions",
         [AgentSpendOptions.SecretKeySetting] = "in Azure the key that encrypts stored secrets is kept in Key Vault (AGENTSPEND_KEY_VAULT_URI), never in an app setting",
         [AgentSpendOptions.SecretKeyPreviousSetting] = "Key Vault keeps older keys as older versions of its secret",
         [AgentSpendOptions.MetricsOtlpEndpointSetting] = "optional: set it to send the app's own metrics to an OTLP collector of your choice",
@@ -69,7 +69,7 @@ public sealed partial class ConfigContractTests
                 "AGENTSPEND_PRICE_CATALOG", "AGENTSPEND_QUEUE_LEASE_SECONDS", "AGENTSPEND_RETENTION_DAYS", "AGENTSPEND_RUN_IDLE_MINUTES",
                 "AGENTSPEND_SECRET_KEY", "AGENTSPEND_SECRET_KEY_PREVIOUS", "AGENTSPEND_SPIKE_FACTOR", "AGENTSPEND_TIMEZONE", "AGENTSPEND_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "AGENTSPEND_WEBHOOK_TIMEOUT_SECONDS", "AzureWebJobsStorage",
                 "AzureWebJobsStorage__accountName", "AzureWebJobsStorage__clientId", "AzureWebJobsStorage__credential",
-                "AzureWebJobsStorage__queueServiceUri", "AzureWebJobsStorage__tableServiceUri", "FUNCTIONS_CUSTOMHANDLER_PORT",
+                "AzureWebJobsStorage__queueServiceUri", "AzureWebJobsStorage__tableServiceUri",
                 "OTEL_EXPORTER_OTLP_ENDPOINT",
             ],
             CodeSettings());
@@ -127,12 +127,6 @@ public sealed partial class ConfigContractTests
         var checkedSettings = new List<string>();
         foreach (var (setting, value) in BicepAppSettings.Where(s => s.Key.StartsWith("AGENTSPEND_", StringComparison.Ordinal)))
         {
-            if (setting == AgentSpendOptions.LocalTriggersSetting)
-            {
-                Assert.Equal("'false'", value); // the Functions host runs the queue and timer triggers in Azure
-                continue;
-            }
-
             if (setting == AgentSpendOptions.WebhookAllowPrivateNetworksSetting)
             {
                 Assert.Equal("'false'", value); // in Azure a webhook never reaches the app's own network
@@ -167,7 +161,7 @@ public sealed partial class ConfigContractTests
         }
 
         Assert.Equal(
-            CodeSettings().Where(s => s.StartsWith("AGENTSPEND_", StringComparison.Ordinal) && s is not (AgentSpendOptions.LocalTriggersSetting or AgentSpendOptions.WebhookAllowPrivateNetworksSetting or AgentSpendOptions.KeyVaultUriSetting)
+            CodeSettings().Where(s => s.StartsWith("AGENTSPEND_", StringComparison.Ordinal) && s is not (AgentSpendOptions.WebhookAllowPrivateNetworksSetting or AgentSpendOptions.KeyVaultUriSetting)
                 && !NotSetInAzure.ContainsKey(s)),
             checkedSettings.Order(StringComparer.Ordinal));
     }

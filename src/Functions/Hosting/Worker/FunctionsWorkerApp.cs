@@ -22,7 +22,7 @@ public static class FunctionsWorkerApp
         // The worker's own telemetry (requests, dependencies, logs) to Application Insights, with the identity's
         // APPLICATIONINSIGHTS_* settings; without them, nothing is sent.
         builder.Services.AddApplicationInsightsTelemetryWorkerService().ConfigureFunctionsApplicationInsights();
-        builder.Services.AddAgentSpendServices(builder.Configuration);
+        builder.Services.AddAgentSpendServices(builder.Configuration, new AppHost(AppHostKind.FunctionsHost));
 
         // No routing under the host: the functions' endpoints are what the OpenAPI description is built from.
         builder.Services.AddSingleton<EndpointDataSource>(sp => new DefaultEndpointDataSource(sp.GetRequiredService<FunctionEndpoints>().All));
