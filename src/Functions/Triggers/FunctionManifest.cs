@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace AgentSpend.Functions.Triggers;
 
 /// <summary>host.json's queue settings, with the Functions host's defaults.</summary>
-public sealed record QueueTriggerSettings(int BatchSize, int MaxDequeueCount, TimeSpan VisibilityTimeout, TimeSpan MaxPollingInterval);
+public sealed record QueueTriggerSettings(int BatchSize, int NewBatchThreshold, int MaxDequeueCount, TimeSpan VisibilityTimeout, TimeSpan MaxPollingInterval);
 
 /// <summary>
 /// host.json's settings the app needs (the route prefix, the queue triggers' batch size, visibility timeout and
@@ -35,8 +35,10 @@ public sealed class FunctionManifest
         var extensions = host.RootElement.TryGetProperty("extensions", out var ext) ? ext : default;
         var routePrefix = Get(extensions, "http")?.TryGetProperty("routePrefix", out var prefix) == true ? prefix.GetString() ?? "api" : "api";
         var queues = Get(extensions, "queues");
+        var batchSize = ReadInt(queues, "batchSize", 16);
         var settings = new QueueTriggerSettings(
-            BatchSize: ReadInt(queues, "batchSize", 16),
+            BatchSize: batchSize,
+            NewBatchThreshold: ReadInt(queues, "newBatchThreshold", batchSize / 2),
             MaxDequeueCount: ReadInt(queues, "maxDequeueCount", 5),
             VisibilityTimeout: ReadTime(queues, "visibilityTimeout", TimeSpan.Zero),
             MaxPollingInterval: ReadTime(queues, "maxPollingInterval", TimeSpan.FromMinutes(1)));
