@@ -55,25 +55,27 @@ public static class AgentEndpoints
     }
 
     /// <summary>The agents list; the metrics filters (provider, model, team, user, agent, …) narrow each agent's usage to what passes them.</summary>
-    public static async Task<Results<Ok<AgentList>, ProblemHttpResult>> ListAsync(HttpRequest request, Caller caller, AgentMetrics agents, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<AgentList>, ProblemHttpResult>> ListAsync(MetricsFilters filters, Caller caller, AgentMetrics agents, CancellationToken cancellationToken)
     {
-        var filter = MetricsEndpoints.Filters(request, [], out var problem);
-        if (problem is not null)
+        if (filters.Problem is { } problem)
         {
             return problem;
         }
+
+        var filter = filters.Filter;
 
         return TypedResults.Ok(await agents.ListAsync(caller.Workspace, filter, cancellationToken).ConfigureAwait(false));
     }
 
     public static async Task<Results<Ok<AgentDetail>, ProblemHttpResult>> GetAsync(
-        string name, string? range, string? from, string? to, HttpRequest request, Caller caller, AgentMetrics agents, TimeProvider clock, CancellationToken cancellationToken)
+        string name, string? range, string? from, string? to, MetricsFilters filters, Caller caller, AgentMetrics agents, TimeProvider clock, CancellationToken cancellationToken)
     {
-        var filter = MetricsEndpoints.Filters(request, ["range", "from", "to"], out var problem);
-        if (problem is not null)
+        if (filters.Problem is { } problem)
         {
             return problem;
         }
+
+        var filter = filters.Filter;
 
         var days = MetricsRange.Resolve(range, from, to, caller.Workspace, clock, MetricsRange.MaxDays, out var error);
         if (error is not null)

@@ -12,13 +12,11 @@ public static class AgentFunctions
 {
     [Function("ListAgents")]
     [Authorize(AuthPolicies.Read)]
-    [AcceptsMetricsFilters]
     public static IResult ListAgents([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/agents")] HttpRequest request) =>
         EndpointHandler.Run(AgentEndpoints.ListAsync);
 
     [Function("GetAgent")]
     [Authorize(AuthPolicies.Read)]
-    [AcceptsMetricsFilters]
     public static IResult GetAgent([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/agents/{name}")] HttpRequest request) =>
         EndpointHandler.Run(AgentEndpoints.GetAsync);
 

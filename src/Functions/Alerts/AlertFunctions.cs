@@ -9,7 +9,6 @@ public static class AlertFunctions
 {
     [Function("ListAlerts")]
     [Authorize(AuthPolicies.Read)]
-    [AcceptsQuery("limit")]
     public static IResult ListAlerts([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/alerts")] HttpRequest request) =>
         EndpointHandler.Run(AlertEndpoints.ListAsync);
 

@@ -8,8 +8,6 @@ public static class EventFunctions
 {
     [Function("ListEvents")]
     [Authorize(AuthPolicies.Read)]
-    [AcceptsMetricsFilters]
-    [AcceptsQuery("limit")]
     public static IResult ListEvents([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/events")] HttpRequest request) =>
         EndpointHandler.Run(EventEndpoints.GetAsync);
 }

@@ -12,25 +12,18 @@ public sealed class AcceptsQueryAttribute(params string[] names) : Attribute
     public IReadOnlyList<string> Names { get; } = names;
 }
 
-/// <summary>Marks a function whose endpoint takes the metrics filters (agent, user, team, model, provider, tag.&lt;key&gt;…) beside its own parameters.</summary>
-[AttributeUsage(AttributeTargets.Method)]
-public sealed class AcceptsMetricsFiltersAttribute : Attribute;
-
 /// <summary>
 /// Unknown query parameters are refused in one place: before any handler runs, every API endpoint's request is
 /// checked against what the endpoint takes (400, naming the first unknown parameter and what the endpoint takes
 /// instead). What an endpoint takes is read from its handler's parameters that bind from the query string (route
-/// values, services, bodies and the request itself excepted), plus what its metadata adds
-/// (<see cref="AcceptsQuery{TBuilder}"/>, <see cref="AcceptsMetricsFilters{TBuilder}"/>). A misspelt filter then fails
-/// loudly instead of silently widening an answer.
+/// values, services, bodies and the request itself excepted), the families its parameter objects read
+/// (<see cref="MetricsFilters"/>, <see cref="Paging"/>), plus what its metadata adds (<see cref="AcceptsQuery{TBuilder}"/>).
+/// A misspelt filter then fails loudly instead of silently widening an answer.
 /// </summary>
 public static class QueryContracts
 {
     public static TBuilder AcceptsQuery<TBuilder>(this TBuilder builder, params string[] names) where TBuilder : IEndpointConventionBuilder =>
         builder.WithMetadata(new AcceptsQueryAttribute(names));
-
-    public static TBuilder AcceptsMetricsFilters<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
-        builder.WithMetadata(new AcceptsMetricsFiltersAttribute());
 
     /// <summary>After authorization, so that a caller without a key learns nothing of an endpoint's parameters.</summary>
     public static IApplicationBuilder UseQueryContracts(this IApplicationBuilder app)
@@ -63,9 +56,18 @@ public static class QueryContracts
 
         var routeValues = endpoint.RoutePattern.Parameters.Select(p => p.Name).ToHashSet(StringComparer.OrdinalIgnoreCase);
         var names = new SortedSet<string>(StringComparer.Ordinal);
+        var takesFilters = false;
         foreach (var parameter in endpoint.Metadata.GetMetadata<MethodInfo>()?.GetParameters() ?? [])
         {
-            if (FromQuery(parameter, routeValues) is { } name)
+            if (parameter.ParameterType == typeof(MetricsFilters))
+            {
+                takesFilters = true;
+            }
+            else if (parameter.ParameterType == typeof(Paging))
+            {
+                names.UnionWith(Paging.Names);
+            }
+            else if (FromQuery(parameter, routeValues) is { } name)
             {
                 names.Add(name);
             }
@@ -76,7 +78,7 @@ public static class QueryContracts
             names.UnionWith(accepted.Names);
         }
 
-        return new Contract(names, endpoint.Metadata.GetMetadata<AcceptsMetricsFiltersAttribute>() is not null);
+        return new Contract(names, takesFilters);
     }
 
     // As minimal APIs bind: a string or a TryParse-able value that is not a route value binds from the query.

@@ -2,7 +2,6 @@ using AgentSpend.Core.Domain;
 using AgentSpend.Core.Metrics;
 using AgentSpend.Core.Pricing;
 using AgentSpend.Functions.Hosting;
-using AgentSpend.Functions.Metrics;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace AgentSpend.Functions.Pricing;
@@ -26,13 +25,14 @@ public static class PricingEndpoints
     /// add to the catalog. The range as the metrics take it (range, or from and to), and their filters.
     /// </summary>
     public static async Task<Results<Ok<UnpricedModels>, ProblemHttpResult>> GetUnpricedAsync(
-        string? range, string? from, string? to, HttpRequest request, Caller caller, MetricsService metrics, PriceCatalog catalog, PriceOverrideStore overrides, TimeProvider clock, CancellationToken cancellationToken)
+        string? range, string? from, string? to, MetricsFilters filters, Caller caller, MetricsService metrics, PriceCatalog catalog, PriceOverrideStore overrides, TimeProvider clock, CancellationToken cancellationToken)
     {
-        var filter = MetricsEndpoints.Filters(request, ["range", "from", "to"], out var problem);
-        if (problem is not null)
+        if (filters.Problem is { } problem)
         {
             return problem;
         }
+
+        var filter = filters.Filter;
 
         var days = MetricsRange.Resolve(range, from, to, caller.Workspace, clock, MetricsRange.MaxDays, out var error);
         if (error is not null)

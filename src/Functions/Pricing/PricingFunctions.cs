@@ -14,7 +14,6 @@ public static class PricingFunctions
 
     [Function("ListUnpricedModels")]
     [Authorize(AuthPolicies.Read)]
-    [AcceptsMetricsFilters]
     public static IResult ListUnpricedModels([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/pricing/unpriced")] HttpRequest request) =>
         EndpointHandler.Run(PricingEndpoints.GetUnpricedAsync);
 }

@@ -13,7 +13,7 @@ namespace AgentSpend.Functions.Runs;
 public static class RunEndpoints
 {
     public static async Task<Results<Ok<RunList>, ProblemHttpResult>> ListAsync(
-        RunKind kind, HttpRequest request, Caller caller, RunQueries runs, TimeProvider clock, CancellationToken cancellationToken)
+        RunKind kind, Paging paging, HttpRequest request, Caller caller, RunQueries runs, TimeProvider clock, CancellationToken cancellationToken)
     {
         var query = request.Query;
         var range = MetricsRange.Resolve(query["range"], query["from"], query["to"], caller.Workspace, clock, MetricsRange.MaxDays, out var error);
@@ -28,9 +28,9 @@ public static class RunEndpoints
             return Problems.BadRequest("status", $"'{status}' is not a status; use active or completed.");
         }
 
-        if (QueryParameters.Limit(request) is not { } limit)
+        if (paging.Problem is { } problem)
         {
-            return QueryParameters.BadLimit();
+            return problem;
         }
 
         string? agent = query["agent"], user = query["user"], team = query["team"], provider = query["provider"], model = query["model"];
@@ -54,7 +54,7 @@ public static class RunEndpoints
 
         try
         {
-            return TypedResults.Ok(await runs.ListAsync(caller.Workspace, kind, range, Keep, models, limit, query["cursor"], cancellationToken).ConfigureAwait(false));
+            return TypedResults.Ok(await runs.ListAsync(caller.Workspace, kind, range, Keep, models, paging.Limit, paging.Cursor, cancellationToken).ConfigureAwait(false));
         }
         catch (BadCursorException ex)
         {
@@ -71,16 +71,16 @@ public static class RunEndpoints
     }
 
     public static async Task<Results<Ok<EventPage>, ProblemHttpResult>> EventsAsync(
-        RunKind kind, string id, HttpRequest request, Caller caller, RunQueries runs, CancellationToken cancellationToken)
+        RunKind kind, string id, Paging paging, Caller caller, RunQueries runs, CancellationToken cancellationToken)
     {
-        if (QueryParameters.Limit(request) is not { } limit)
+        if (paging.Problem is { } problem)
         {
-            return QueryParameters.BadLimit();
+            return problem;
         }
 
         try
         {
-            return await runs.EventsAsync(caller.Workspace, kind, id, limit, request.Query["cursor"], cancellationToken).ConfigureAwait(false) is { } page
+            return await runs.EventsAsync(caller.Workspace, kind, id, paging.Limit, paging.Cursor, cancellationToken).ConfigureAwait(false) is { } page
                 ? TypedResults.Ok(page)
                 : Problems.NotFound("id", $"No {kind.Name()} '{id}' has usage in this workspace.");
         }

@@ -10,10 +10,10 @@ public static class RunFunctions
 {
     [Function("ListRuns")]
     [Authorize(AuthPolicies.Read)]
-    [AcceptsQuery("range", "from", "to", "agent", "user", "team", "provider", "model", "status", "limit", "cursor")]
+    [AcceptsQuery("range", "from", "to", "agent", "user", "team", "provider", "model", "status")]
     public static IResult ListRuns([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/runs")] HttpRequest request) =>
-        EndpointHandler.Run(static (HttpRequest request, Caller caller, RunQueries runs, TimeProvider clock, CancellationToken ct) =>
-            RunEndpoints.ListAsync(RunKind.Run, request, caller, runs, clock, ct));
+        EndpointHandler.Run(static (Paging paging, HttpRequest request, Caller caller, RunQueries runs, TimeProvider clock, CancellationToken ct) =>
+            RunEndpoints.ListAsync(RunKind.Run, paging, request, caller, runs, clock, ct));
 
     [Function("GetRun")]
     [Authorize(AuthPolicies.Read)]
@@ -23,17 +23,16 @@ public static class RunFunctions
 
     [Function("ListRunEvents")]
     [Authorize(AuthPolicies.Read)]
-    [AcceptsQuery("limit", "cursor")]
     public static IResult ListRunEvents([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/runs/{id}/events")] HttpRequest request) =>
-        EndpointHandler.Run(static (string id, HttpRequest request, Caller caller, RunQueries runs, CancellationToken ct) =>
-            RunEndpoints.EventsAsync(RunKind.Run, id, request, caller, runs, ct));
+        EndpointHandler.Run(static (string id, Paging paging, Caller caller, RunQueries runs, CancellationToken ct) =>
+            RunEndpoints.EventsAsync(RunKind.Run, id, paging, caller, runs, ct));
 
     [Function("ListSessions")]
     [Authorize(AuthPolicies.Read)]
-    [AcceptsQuery("range", "from", "to", "agent", "user", "team", "provider", "model", "status", "limit", "cursor")]
+    [AcceptsQuery("range", "from", "to", "agent", "user", "team", "provider", "model", "status")]
     public static IResult ListSessions([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/sessions")] HttpRequest request) =>
-        EndpointHandler.Run(static (HttpRequest request, Caller caller, RunQueries runs, TimeProvider clock, CancellationToken ct) =>
-            RunEndpoints.ListAsync(RunKind.Session, request, caller, runs, clock, ct));
+        EndpointHandler.Run(static (Paging paging, HttpRequest request, Caller caller, RunQueries runs, TimeProvider clock, CancellationToken ct) =>
+            RunEndpoints.ListAsync(RunKind.Session, paging, request, caller, runs, clock, ct));
 
     [Function("GetSession")]
     [Authorize(AuthPolicies.Read)]
@@ -43,8 +42,7 @@ public static class RunFunctions
 
     [Function("ListSessionEvents")]
     [Authorize(AuthPolicies.Read)]
-    [AcceptsQuery("limit", "cursor")]
     public static IResult ListSessionEvents([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/sessions/{id}/events")] HttpRequest request) =>
-        EndpointHandler.Run(static (string id, HttpRequest request, Caller caller, RunQueries runs, CancellationToken ct) =>
-            RunEndpoints.EventsAsync(RunKind.Session, id, request, caller, runs, ct));
+        EndpointHandler.Run(static (string id, Paging paging, Caller caller, RunQueries runs, CancellationToken ct) =>
+            RunEndpoints.EventsAsync(RunKind.Session, id, paging, caller, runs, ct));
 }
