@@ -1,7 +1,7 @@
 // AgentSpend in one resource group: storage (tables, queues, deployment container; no shared keys), a
 // user-assigned managed identity with the roles the app needs, a Key Vault (RBAC only) for the key that
 // encrypts stored secrets, Application Insights on Log Analytics, and the function app on a Flex
-// Consumption plan running the custom handler.
+// Consumption plan running the isolated worker.
 //
 // Deploy:   az deployment group create -g <group> -f infra/bicep/main.bicep -p infra/bicep/main.bicepparam
 // Then upload the package built by scripts/publish.sh (docs/deploy.md, "Deploy").
@@ -237,7 +237,8 @@ var appSettings = {
   APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.outputs.clientId};Authorization=AAD'
   AGENTSPEND_ADMIN_KEY: adminKey
-  AGENTSPEND_LOCAL_TRIGGERS: 'false'
+  // The host refuses larger bodies itself; an import is up to 100 MiB of file (ImportService.MaxUploadBytes) and its envelope.
+  FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: string(104857600 + 1048576)
   AGENTSPEND_TIMEZONE: timezone
   AGENTSPEND_RETENTION_DAYS: string(retentionDays)
   AGENTSPEND_AGGREGATE_RETENTION_DAYS: string(aggregateRetentionDays)

@@ -31,10 +31,10 @@ public class AgentSpendOptionsTests
     }
 
     [Fact]
-    public void Under_the_functions_host_local_triggers_are_off_unless_asked_for()
+    public void Local_triggers_can_be_turned_off_for_an_instance_that_only_serves_http()
     {
-        Assert.False(Bind(("FUNCTIONS_CUSTOMHANDLER_PORT", "40123")).LocalTriggers);
-        Assert.True(Bind(("FUNCTIONS_CUSTOMHANDLER_PORT", "40123"), ("AGENTSPEND_LOCAL_TRIGGERS", "true")).LocalTriggers);
+        Assert.False(Bind(("AGENTSPEND_LOCAL_TRIGGERS", "false")).LocalTriggers);
+        Assert.True(Bind(("AGENTSPEND_LOCAL_TRIGGERS", "true")).LocalTriggers);
     }
 
     [Fact]

@@ -1,8 +1,9 @@
-// The Flex Consumption plan and the function app. AgentSpend is a custom handler: the Functions host
-// starts the self-contained linux-x64 executable named in host.json (customHandler.description.
-// defaultExecutablePath) from the deployed package and forwards every invocation to it. On Flex
-// Consumption the runtime is chosen in functionAppConfig.runtime (name 'custom'), not with
-// FUNCTIONS_WORKER_RUNTIME / FUNCTIONS_EXTENSION_VERSION app settings, which the plan does not take.
+// The Flex Consumption plan and the function app. AgentSpend is an isolated-worker .NET app: the platform provides
+// and patches the dotnet-isolated 10.0 runtime, and the Functions host starts the worker that the package's
+// worker.config.json names and invokes the functions of its functions.metadata. On Flex Consumption the runtime is
+// chosen in functionAppConfig.runtime, not with FUNCTIONS_WORKER_RUNTIME / FUNCTIONS_EXTENSION_VERSION app settings,
+// which the plan does not take. An app deployed with an earlier runtime (custom) must be created anew: changing a
+// Flex Consumption app's runtime in place is known to fail.
 
 @description('Name of the Flex Consumption plan.')
 param planName string
@@ -93,8 +94,8 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         instanceMemoryMB: instanceMemoryMB
       }
       runtime: {
-        name: 'custom'
-        version: '1.0'
+        name: 'dotnet-isolated'
+        version: '10.0'
       }
     }
   }

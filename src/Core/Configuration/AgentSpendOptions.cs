@@ -15,7 +15,6 @@ public sealed class AgentSpendOptions
     public const string LocalTriggersSetting = "AGENTSPEND_LOCAL_TRIGGERS";
     public const string QueueLeaseSecondsSetting = "AGENTSPEND_QUEUE_LEASE_SECONDS";
     public const string AggregationConcurrencySetting = "AGENTSPEND_AGGREGATION_CONCURRENCY";
-    public const string CustomHandlerPortSetting = "FUNCTIONS_CUSTOMHANDLER_PORT";
     public const string AggregateRetentionDaysSetting = "AGENTSPEND_AGGREGATE_RETENTION_DAYS";
     public const string CorsOriginsSetting = "AGENTSPEND_CORS_ORIGINS";
     public const string KeyUsageFlushSecondsSetting = "AGENTSPEND_KEY_USAGE_FLUSH_SECONDS";
@@ -59,8 +58,8 @@ public sealed class AgentSpendOptions
     public int RetentionDays { get; set; } = 90;
 
     /// <summary>
-    /// Run queue and timer triggers inside the app (standalone mode). Defaults to true when no Functions
-    /// host started the app (no FUNCTIONS_CUSTOMHANDLER_PORT).
+    /// Local mode: run the queue and timer triggers inside the app. Off, an instance only serves HTTP (another
+    /// instance counts). Under the Functions host the host runs the triggers and this is not read.
     /// </summary>
     public bool LocalTriggers { get; set; } = true;
 
@@ -121,9 +120,6 @@ public sealed class AgentSpendOptions
     /// <summary>The longest wait between two delivery attempts of an alert, however many came before.</summary>
     public static TimeSpan AlertMaxRetryDelay { get; } = TimeSpan.FromMinutes(15);
 
-    /// <summary>Set by the Functions host when it starts the app as a custom handler.</summary>
-    public int? CustomHandlerPort { get; set; }
-
     public TimeZoneInfo ResolveTimeZone() => TimeZoneInfo.FindSystemTimeZoneById(Timezone);
 
     public static void Bind(AgentSpendOptions options, IConfiguration configuration)
@@ -163,12 +159,9 @@ public sealed class AgentSpendOptions
                 ? endpoint
                 : throw new OptionsValidationException(MetricsOtlpEndpointSetting, typeof(AgentSpendOptions), [$"{MetricsOtlpEndpointSetting} must be an http or https URL such as http://127.0.0.1:4318, got '{otlp}'."])
             : null;
-        options.CustomHandlerPort = configuration[CustomHandlerPortSetting] is { Length: > 0 } port
-            ? ReadInt(configuration, CustomHandlerPortSetting, 0)
-            : null;
         options.LocalTriggers = configuration[LocalTriggersSetting] is { Length: > 0 } local
             ? ParseBool(LocalTriggersSetting, local)
-            : options.CustomHandlerPort is null;
+            : options.LocalTriggers;
     }
 
     private static int ReadInt(IConfiguration configuration, string name, int fallback)

@@ -71,29 +71,16 @@ public sealed class MetricsFilter
         || (DimensionExtensions.TryParse(name, out var dimension) && FilterDimensions.Contains(dimension));
 
     /// <summary>
-    /// Reads the filters among a query's parameters. Parameters that are neither filters nor in
-    /// <paramref name="otherParameters"/> are refused, so that a misspelt filter never widens an answer.
+    /// Reads the filters among a query's parameters, passing over the others: which parameters an endpoint takes is
+    /// checked before, so that a misspelt filter never widens an answer.
     /// </summary>
-    public static MetricsFilter Parse(IEnumerable<KeyValuePair<string, string[]>> query, IReadOnlySet<string> otherParameters, out MetricsParameterError? error)
+    public static MetricsFilter Parse(IEnumerable<KeyValuePair<string, string[]>> query, out MetricsParameterError? error)
     {
         error = null;
         var dimensions = new List<(Dimension, string)>();
         var tags = new List<(string, string)>();
-        foreach (var (name, values) in query.OrderBy(q => q.Key, StringComparer.Ordinal))
+        foreach (var (name, values) in query.Where(q => IsFilterName(q.Key)).OrderBy(q => q.Key, StringComparer.Ordinal))
         {
-            if (otherParameters.Contains(name))
-            {
-                continue;
-            }
-
-            var isTag = name.StartsWith(TagPrefix, StringComparison.Ordinal) && name.Length > TagPrefix.Length;
-            var isDimension = DimensionExtensions.TryParse(name, out var dimension) && FilterDimensions.Contains(dimension);
-            if (!isTag && !isDimension)
-            {
-                error = new MetricsParameterError(name, $"'{name}' is not a parameter here; filters are {FilterNameList} and tag.<key>.");
-                return None;
-            }
-
             if (values.Length != 1)
             {
                 error = new MetricsParameterError(name, "give one value.");
@@ -106,13 +93,13 @@ public sealed class MetricsFilter
                 return None;
             }
 
-            if (isTag)
+            if (DimensionExtensions.TryParse(name, out var dimension))
             {
-                tags.Add((name[TagPrefix.Length..], values[0]));
+                dimensions.Add((dimension, values[0]));
             }
             else
             {
-                dimensions.Add((dimension, values[0]));
+                tags.Add((name[TagPrefix.Length..], values[0]));
             }
         }
 

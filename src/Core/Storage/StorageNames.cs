@@ -1,7 +1,7 @@
 namespace AgentSpend.Core.Storage;
 
 /// <summary>
-/// Every table and queue the app uses. function.json files and infra/bicep/main.bicep name the same ones;
+/// Every table and queue the app uses. The queue functions' triggers and infra/bicep/main.bicep name the same ones;
 /// the deploy contract tests (tests/AgentSpend.Integration.Tests/Deploy) keep them in step.
 /// </summary>
 public static class StorageNames
@@ -53,7 +53,7 @@ public static class StorageNames
 
     /// <summary>
     /// The queues functions are triggered by, each with its poison queue: the one list the admin API, health and
-    /// <see cref="Queues"/> are derived from (the deploy contract tests check the function.json files name the same).
+    /// <see cref="Queues"/> are derived from (the deploy contract tests check the generated function metadata names the same).
     /// </summary>
     public static IReadOnlyList<string> TriggerQueues { get; } = [IngestQueue, AlertsQueue];
 

@@ -21,13 +21,6 @@ public sealed record ReplayResult(string Queue, int Replayed, int Remaining);
 /// </summary>
 public static class AdminQueueEndpoints
 {
-    public static void MapAdminQueues(this IEndpointRouteBuilder app)
-    {
-        var group = app.MapGroup("/api/v1/admin/queues").RequireAuthorization(AuthPolicies.InstanceAdmin);
-        group.MapGet("/", ListAsync);
-        group.MapPost("/{name}/replay", ReplayAsync);
-    }
-
     public static async Task<Ok<QueueList>> ListAsync(PoisonQueues queues, CancellationToken cancellationToken) =>
         TypedResults.Ok(new QueueList([.. (await queues.ReadDepthsAsync(cancellationToken).ConfigureAwait(false))
             .Select(d => new QueueView(d.Queue, d.ApproximateMessages, new PoisonQueueView(d.PoisonQueue, d.PoisonApproximateMessages)))]));

@@ -17,20 +17,6 @@ public sealed record KillBody(string? Reason);
 /// </summary>
 public static class AgentEndpoints
 {
-    public static void MapAgents(this IEndpointRouteBuilder app)
-    {
-        var group = app.MapGroup("/api/v1/agents").RequireAuthorization(AuthPolicies.Read);
-        group.MapGet("/", ListAsync).AcceptsMetricsFilters();
-        group.MapGet("/{name}", GetAsync).AcceptsMetricsFilters();
-
-        var control = app.MapGroup("/api/v1/agents").RequireAuthorization(AuthPolicies.Admin);
-        control.MapPost("/kill-all", (HttpRequest request, Caller caller, AgentControls controls, AuditLog audit, CancellationToken ct) => KillAsync(null, request, caller, controls, null, audit, ct));
-        control.MapPost("/resume-all", (Caller caller, AgentControls controls, AuditLog audit, CancellationToken ct) => ResumeAsync(null, caller, controls, audit, ct));
-        control.MapPost("/{name}/kill", (string name, HttpRequest request, Caller caller, AgentControls controls, PlanLimitEnforcer limits, AuditLog audit, CancellationToken ct) =>
-            KillAsync(name, request, caller, controls, limits, audit, ct));
-        control.MapPost("/{name}/resume", (string name, Caller caller, AgentControls controls, AuditLog audit, CancellationToken ct) => ResumeAsync(name, caller, controls, audit, ct));
-    }
-
     /// <summary>Kills one agent (or, for a null name, every agent of the workspace): checks answer <c>killed</c> at once.</summary>
     public static async Task<Results<Ok<AgentControl>, ProblemHttpResult>> KillAsync(
         string? name, HttpRequest request, Caller caller, AgentControls controls, PlanLimitEnforcer? limits, AuditLog audit, CancellationToken cancellationToken)
@@ -69,25 +55,27 @@ public static class AgentEndpoints
     }
 
     /// <summary>The agents list; the metrics filters (provider, model, team, user, agent, …) narrow each agent's usage to what passes them.</summary>
-    public static async Task<Results<Ok<AgentList>, ProblemHttpResult>> ListAsync(HttpRequest request, Caller caller, AgentMetrics agents, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<AgentList>, ProblemHttpResult>> ListAsync(MetricsFilters filters, Caller caller, AgentMetrics agents, CancellationToken cancellationToken)
     {
-        var filter = MetricsEndpoints.Filters(request, [], out var problem);
-        if (problem is not null)
+        if (filters.Problem is { } problem)
         {
             return problem;
         }
+
+        var filter = filters.Filter;
 
         return TypedResults.Ok(await agents.ListAsync(caller.Workspace, filter, cancellationToken).ConfigureAwait(false));
     }
 
     public static async Task<Results<Ok<AgentDetail>, ProblemHttpResult>> GetAsync(
-        string name, string? range, string? from, string? to, HttpRequest request, Caller caller, AgentMetrics agents, TimeProvider clock, CancellationToken cancellationToken)
+        string name, string? range, string? from, string? to, MetricsFilters filters, Caller caller, AgentMetrics agents, TimeProvider clock, CancellationToken cancellationToken)
     {
-        var filter = MetricsEndpoints.Filters(request, ["range", "from", "to"], out var problem);
-        if (problem is not null)
+        if (filters.Problem is { } problem)
         {
             return problem;
         }
+
+        var filter = filters.Filter;
 
         var days = MetricsRange.Resolve(range, from, to, caller.Workspace, clock, MetricsRange.MaxDays, out var error);
         if (error is not null)

@@ -58,22 +58,8 @@ public static class AlertEndpoints
 {
     public const int MaxUrlLength = 2048;
 
-    public static void MapAlerts(this IEndpointRouteBuilder app)
-    {
-        var group = app.MapGroup("/api/v1/alerts");
-        group.MapGet("/", ListAsync).RequireAuthorization(AuthPolicies.Read).AcceptsQuery("limit");
-        group.MapGet("/{id}", GetAsync).RequireAuthorization(AuthPolicies.Read);
-
-        var webhooks = group.MapGroup("/webhooks").RequireAuthorization(AuthPolicies.Admin);
-        webhooks.MapGet("/", ListWebhooksAsync);
-        webhooks.MapGet("/{webhookId}", GetWebhookAsync);
-        webhooks.MapPost("/", CreateWebhookAsync);
-        webhooks.MapPut("/{webhookId}", ReplaceWebhookAsync);
-        webhooks.MapDelete("/{webhookId}", DeleteWebhookAsync);
-    }
-
     public static async Task<Results<Ok<AlertList>, ProblemHttpResult>> ListAsync(
-        string? kind, string? status, string? cursor, HttpRequest request, Caller caller, AlertStore alerts, CancellationToken cancellationToken)
+        string? kind, string? status, Paging paging, Caller caller, AlertStore alerts, CancellationToken cancellationToken)
     {
         if (kind is not null && !Alert.Kinds.Contains(kind))
         {
@@ -91,14 +77,14 @@ public static class AlertEndpoints
             delivery = parsed;
         }
 
-        if (QueryParameters.Limit(request) is not { } limit)
+        if (paging.Problem is { } problem)
         {
-            return QueryParameters.BadLimit();
+            return problem;
         }
 
         try
         {
-            var page = await alerts.ListAsync(caller.Workspace.Id, kind, delivery, limit, cursor, cancellationToken).ConfigureAwait(false);
+            var page = await alerts.ListAsync(caller.Workspace.Id, kind, delivery, paging.Limit, paging.Cursor, cancellationToken).ConfigureAwait(false);
             return TypedResults.Ok(new AlertList([.. page.Items.Select(AlertView.Of)], page.NextCursor));
         }
         catch (BadCursorException ex)

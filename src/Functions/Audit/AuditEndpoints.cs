@@ -19,11 +19,8 @@ public sealed record AuditPageView(IReadOnlyList<AuditEntryView> Items, string? 
 /// </summary>
 public static class AuditEndpoints
 {
-    public static void MapAudit(this IEndpointRouteBuilder app) =>
-        app.MapGet("/api/v1/audit", GetAsync).RequireAuthorization(AuthPolicies.Admin);
-
     public static async Task<Results<Ok<AuditPageView>, ContentHttpResult, ProblemHttpResult>> GetAsync(
-        string? action, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "key_id")] string? keyId, string? from, string? to, string? limit, string? cursor, string? format, string? workspace,
+        string? action, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "key_id")] string? keyId, string? from, string? to, [PageSize(100, AuditLog.MaxLimit)] Paging paging, string? format, string? workspace,
         HttpRequest request, Caller caller, AuditLog audit, IWorkspaceDirectory workspaces, CancellationToken cancellationToken)
     {
         var csv = ResponseFormat.WantsCsv(format, request);
@@ -54,14 +51,14 @@ public static class AuditEndpoints
             return Problems.BadRequest("to", "must be an ISO 8601 date or date-time, e.g. 2026-11-30 or 2026-11-30T18:00:00Z.");
         }
 
-        var max = csv == true ? AuditLog.MaxLimit : 100;
-        var count = max;
-        if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out count) || count is < 1 or > AuditLog.MaxLimit))
+        if (paging.Problem is { } problem)
         {
-            return Problems.BadRequest("limit", $"must be a whole number from 1 to {AuditLog.MaxLimit}.");
+            return problem;
         }
 
-        if (cursor is not null && !AuditLog.IsValidCursor(cursor))
+        // An export takes as much as a page can hold unless told otherwise.
+        var count = csv == true && !paging.LimitAsked ? AuditLog.MaxLimit : paging.Limit;
+        if (paging.Cursor is { } cursor && !AuditLog.IsValidCursor(cursor))
         {
             return Problems.BadRequest("cursor", "is not a cursor this API handed out; use next_cursor from a previous page.");
         }
@@ -71,7 +68,7 @@ public static class AuditEndpoints
             return Problems.BadRequest(action is { Length: > 64 } ? "action" : "key_id", "must be at most 64 characters.");
         }
 
-        var page = await audit.QueryAsync(workspaceId, new AuditQuery(action, keyId, fromAt, toAt, count, cursor), cancellationToken).ConfigureAwait(false);
+        var page = await audit.QueryAsync(workspaceId, new AuditQuery(action, keyId, fromAt, toAt, count, paging.Cursor), cancellationToken).ConfigureAwait(false);
         if (csv == true)
         {
             return TypedResults.Text(AuditJson.ToCsv(page.Entries), ResponseFormat.CsvMediaType);

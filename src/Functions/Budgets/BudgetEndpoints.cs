@@ -19,17 +19,6 @@ public sealed record BudgetList(IReadOnlyList<BudgetView> Items);
 /// <summary>/api/v1/budgets: create, list, read, replace and delete budgets; every answer carries the budget's current usage.</summary>
 public static class BudgetEndpoints
 {
-    public static void MapBudgets(this IEndpointRouteBuilder app)
-    {
-        var group = app.MapGroup("/api/v1/budgets");
-        group.MapGet("/", ListAsync).RequireAuthorization(AuthPolicies.Read);
-        group.MapGet("/{id}", GetAsync).RequireAuthorization(AuthPolicies.Read);
-        group.MapPost("/", CreateAsync).RequireAuthorization(AuthPolicies.Admin);
-        group.MapPut("/{id}", ReplaceAsync).RequireAuthorization(AuthPolicies.Admin);
-        group.MapDelete("/{id}", DeleteAsync).RequireAuthorization(AuthPolicies.Admin);
-        group.MapPost("/{id}/reset", ResetAsync).RequireAuthorization(AuthPolicies.Admin);
-    }
-
     /// <summary>Starts the budget afresh: what was used so far in the current period no longer counts, until the period rolls over.</summary>
     public static async Task<Results<Ok<BudgetView>, ProblemHttpResult>> ResetAsync(
         string id, Caller caller, BudgetStore budgets, BudgetUsage usage, PreflightCheck check, AuditLog audit, CancellationToken cancellationToken)

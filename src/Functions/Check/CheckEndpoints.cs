@@ -12,12 +12,6 @@ public sealed record CheckBody(
 /// <summary>POST /api/v1/check: may this agent make this call now? 200 allowed, 429 refused with the reason.</summary>
 public static class CheckEndpoints
 {
-    public static void MapCheck(this IEndpointRouteBuilder app)
-    {
-        app.MapPost("/api/v1/check", CheckAsync).RequireAuthorization(AuthPolicies.Ingest).RequireRateLimiting(KeyRateLimiting.Policy);
-        app.MapDelete("/api/v1/check/reservations/{id}", ReleaseAsync).RequireAuthorization(AuthPolicies.Ingest).RequireRateLimiting(KeyRateLimiting.Policy);
-    }
-
     /// <summary>Releases a reservation before its usage arrives: the call it was made for will not happen.</summary>
     public static async Task<Results<NoContent, ProblemHttpResult>> ReleaseAsync(string id, Caller caller, BudgetReservations reservations, CancellationToken cancellationToken)
     {

@@ -40,11 +40,6 @@ public static class DashboardEndpoints
     private const string IndexFile = "index.html";
     private static readonly FileExtensionContentTypeProvider ContentTypes = new();
 
-    public static void MapDashboard(this IEndpointRouteBuilder app)
-    {
-        app.MapGet(RoutePrefix + "/{**path}", ServeFile).AllowAnonymous().ExcludeFromDescription();
-    }
-
     public static Results<FileStreamHttpResult, ProblemHttpResult> ServeFile(string? path, HttpContext context, DashboardFiles files)
     {
         if (files.Provider is null)

@@ -3,7 +3,6 @@ using AgentSpend.Core.Metrics;
 using AgentSpend.Core.Runs;
 using AgentSpend.Core.Storage;
 using AgentSpend.Functions.Hosting;
-using AgentSpend.Functions.Metrics;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace AgentSpend.Functions.Events;
@@ -11,17 +10,15 @@ namespace AgentSpend.Functions.Events;
 /// <summary>GET /api/v1/events: the stored events of a range, newest first, filtered like the metrics, page by page.</summary>
 public static class EventEndpoints
 {
-    public static void MapEvents(this IEndpointRouteBuilder app) =>
-        app.MapGet("/api/v1/events", GetAsync).RequireAuthorization(AuthPolicies.Read).AcceptsMetricsFilters().AcceptsQuery("limit");
-
     public static async Task<Results<Ok<EventPage>, ProblemHttpResult>> GetAsync(
-        string? range, string? from, string? to, string? cursor, HttpRequest request, Caller caller, RecentEvents events, TimeProvider clock, CancellationToken cancellationToken)
+        string? range, string? from, string? to, MetricsFilters filters, Paging paging, Caller caller, RecentEvents events, TimeProvider clock, CancellationToken cancellationToken)
     {
-        var filter = MetricsEndpoints.Filters(request, ["range", "from", "to", "limit", "cursor"], out var problem);
-        if (problem is not null)
+        if (filters.Problem is { } problem)
         {
             return problem;
         }
+
+        var filter = filters.Filter;
 
         var days = MetricsRange.Resolve(range ?? "today", from, to, caller.Workspace, clock, MetricsRange.MaxDays, out var error);
         if (error is not null)
@@ -29,14 +26,14 @@ public static class EventEndpoints
             return Problems.BadRequest(error.Parameter, error.Reason);
         }
 
-        if (QueryParameters.Limit(request) is not { } size)
+        if (paging.Problem is { } badPage)
         {
-            return QueryParameters.BadLimit();
+            return badPage;
         }
 
         try
         {
-            return TypedResults.Ok(await events.PageAsync(caller.Workspace, days, filter, size, cursor, cancellationToken).ConfigureAwait(false));
+            return TypedResults.Ok(await events.PageAsync(caller.Workspace, days, filter, paging.Limit, paging.Cursor, cancellationToken).ConfigureAwait(false));
         }
         catch (BadCursorException ex)
         {

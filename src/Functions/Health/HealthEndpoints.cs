@@ -26,13 +26,6 @@ public static class HealthEndpoints
     /// <summary>The process is up; never reads storage. A platform's liveness probe.</summary>
     public sealed record LivenessResponse(string Status, string Version);
 
-    public static void MapHealth(this IEndpointRouteBuilder app)
-    {
-        app.MapGet("/api/health", GetHealthAsync).AllowAnonymous();
-        app.MapGet("/api/health/live", GetLiveness).AllowAnonymous();
-        app.MapGet("/api/health/ready", GetReadinessAsync).AllowAnonymous();
-    }
-
     public static Ok<LivenessResponse> GetLiveness() => TypedResults.Ok(new LivenessResponse(StatusOk, Version));
 
     /// <summary>

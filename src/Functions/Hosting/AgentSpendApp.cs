@@ -26,6 +26,7 @@ using AgentSpend.Functions.Ingest;
 using AgentSpend.Functions.Metrics;
 using AgentSpend.Functions.OpenApi;
 using AgentSpend.Functions.Retention;
+using AgentSpend.Functions.Hosting.Local;
 using AgentSpend.Functions.Triggers;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
@@ -37,9 +38,23 @@ namespace AgentSpend.Functions.Hosting;
 /// <summary>Composition of the app, shared by Program.cs, the tests and the benchmark.</summary>
 public static class AgentSpendApp
 {
+    /// <summary>Local mode: the app as an ASP.NET Core application that serves the functions and runs the triggers itself.</summary>
     public static WebApplicationBuilder AddAgentSpend(this WebApplicationBuilder builder)
     {
-        var services = builder.Services;
+        var options = builder.Services.AddAgentSpendServices(builder.Configuration, new AppHost(AppHostKind.Local));
+        if (options.LocalTriggers)
+        {
+            builder.Services.AddSingleton<LocalFunctionInvoker>();
+            builder.Services.AddHostedService<LocalTriggerRunner>();
+        }
+
+        return builder;
+    }
+
+    /// <summary>Everything both hosts need: Core, the API's services and the shared request pipeline's.</summary>
+    public static AgentSpendOptions AddAgentSpendServices(this IServiceCollection services, IConfiguration configuration, AppHost host)
+    {
+        services.AddSingleton(host);
         services.AddAgentSpendCore();
         services.AddProblemDetails();
         services.AddExceptionHandler<StorageOutageHandler>();
@@ -59,6 +74,8 @@ public static class AgentSpendApp
         authorization.SetFallbackPolicy(new AuthorizationPolicyBuilder(AuthPolicies.Scheme).RequireAuthenticatedUser().Build());
 
         services.AddSingleton(_ => FunctionManifest.Load(AppContext.BaseDirectory));
+        services.AddSingleton(_ => Local.FunctionCatalog.LoadAsync().GetAwaiter().GetResult());
+        services.AddSingleton(sp => new FunctionEndpoints(sp.GetRequiredService<Local.FunctionCatalog>(), sp.GetRequiredService<FunctionManifest>().RoutePrefix, sp));
         services.AddSingleton(_ => DashboardFiles.BesideTheApp());
         services.AddSingleton<IQueueFunction, AggregateUsageFunction>();
         services.AddSingleton<IQueueFunction, DeliverAlerts.DeliverAlertsFunction>();
@@ -72,7 +89,7 @@ public static class AgentSpendApp
         // Registered before the trigger runner so that storage exists when it starts polling.
         services.AddHostedService<StartupBootstrapper>();
         var options = new AgentSpendOptions();
-        AgentSpendOptions.Bind(options, builder.Configuration);
+        AgentSpendOptions.Bind(options, configuration);
         services.AddCors(cors => cors.AddDefaultPolicy(policy => policy
             .WithOrigins([.. options.CorsOrigins])
             .WithMethods("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -87,62 +104,14 @@ public static class AgentSpendApp
                 .WithMetrics(m => m.AddMeter(Core.Observability.AgentSpendMetrics.MeterName).AddOtlpExporter());
         }
 
-        if (options.CustomHandlerPort is { } port)
-        {
-            builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-        }
-
-        if (options.LocalTriggers)
-        {
-            services.AddHostedService<LocalTriggerRunner>();
-        }
-
-        return builder;
+        return options;
     }
 
     public static WebApplication MapAgentSpend(this WebApplication app)
     {
-        app.UseSecurityHeaders();
-        app.UseExceptionHandler();
-        app.UseStatusCodePages();
-        if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<AgentSpendOptions>>().Value.CorsOrigins.Count > 0)
-        {
-            app.UseCors();
-        }
+        app.UseAgentSpendPipeline();
 
-        app.UseAuthentication();
-        app.UseAuthorization();
-        app.UseQueryContracts();
-        app.UseRateLimiter();
-
-        app.MapHealth();
-        app.MapOpenApiDocument();
-        app.MapIngest();
-        app.MapMetrics();
-        app.MapAgents();
-        app.MapRuns();
-        app.MapSettings();
-        app.MapEvents();
-        app.MapBudgets();
-        app.MapCheck();
-        app.MapTools();
-        app.MapAlerts();
-        app.MapWorkspaces();
-        app.MapAdminQueues();
-        app.MapKeys();
-        app.MapAudit();
-        app.MapPricing();
-        app.MapPriceOverrides();
-        app.MapReprice();
-        app.MapRunEvents();
-        app.MapOtlp();
-        app.MapImport();
-        app.MapDashboard();
-
-        if (app.Configuration[AgentSpendOptions.CustomHandlerPortSetting] is { Length: > 0 })
-        {
-            app.MapHostInvocations(app.Services.GetRequiredService<FunctionManifest>());
-        }
+        app.MapFunctions(app.Services.GetRequiredService<Local.FunctionCatalog>(), app.Services.GetRequiredService<FunctionManifest>().RoutePrefix);
 
         return app;
     }

@@ -48,7 +48,7 @@ internal sealed class ApiKeyAuthenticationHandler(
     UrlEncoder encoder,
     ApiKeyService keys,
     AuthFailureLimiter failures,
-    IOptions<AgentSpendOptions> settings,
+    AppHost host,
     IWorkspaceDirectory workspaces,
     IProblemDetailsService problems) : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
@@ -68,7 +68,7 @@ internal sealed class ApiKeyAuthenticationHandler(
         }
 
         // An address that keeps failing is turned away before its keys cost a lookup.
-        var address = ClientAddress.Of(Context, underHost: settings.Value.CustomHandlerPort is not null);
+        var address = ClientAddress.Of(Context, underHost: host.IsFunctionsHost);
         if (failures.RetryAfter(address) is { } wait)
         {
             Context.Items[TooManyFailuresItem] = wait;

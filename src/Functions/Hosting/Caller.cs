@@ -31,5 +31,5 @@ public sealed record Caller(string KeyId, Workspace Workspace, IReadOnlySet<stri
     }
 
     private static string? SourceIpOf(HttpContext context) =>
-        ClientAddress.Of(context, underHost: context.RequestServices.GetRequiredService<IConfiguration>()[AgentSpendOptions.CustomHandlerPortSetting] is { Length: > 0 });
+        ClientAddress.Of(context, underHost: context.RequestServices.GetRequiredService<AppHost>().IsFunctionsHost);
 }

@@ -5,30 +5,25 @@ using Microsoft.AspNetCore.Mvc;
 
 namespace AgentSpend.Functions.Hosting;
 
-/// <summary>The query parameters an endpoint reads itself rather than through its handler's parameters.</summary>
-public sealed record AcceptsQueryMetadata(IReadOnlyList<string> Names);
-
-/// <summary>Marks an endpoint that takes the metrics filters (agent, user, team, model, provider, tag.&lt;key&gt;…) beside its own parameters.</summary>
-public sealed class MetricsFiltersMetadata
+/// <summary>The query parameters a function's endpoint reads itself rather than through its handler's parameters.</summary>
+[AttributeUsage(AttributeTargets.Method, AllowMultiple = true)]
+public sealed class AcceptsQueryAttribute(params string[] names) : Attribute
 {
-    public static MetricsFiltersMetadata Instance { get; } = new();
+    public IReadOnlyList<string> Names { get; } = names;
 }
 
 /// <summary>
 /// Unknown query parameters are refused in one place: before any handler runs, every API endpoint's request is
 /// checked against what the endpoint takes (400, naming the first unknown parameter and what the endpoint takes
 /// instead). What an endpoint takes is read from its handler's parameters that bind from the query string (route
-/// values, services, bodies and the request itself excepted), plus what its metadata adds
-/// (<see cref="AcceptsQuery{TBuilder}"/>, <see cref="AcceptsMetricsFilters{TBuilder}"/>). A misspelt filter then fails
-/// loudly instead of silently widening an answer.
+/// values, services, bodies and the request itself excepted), the families its parameter objects read
+/// (<see cref="MetricsFilters"/>, <see cref="Paging"/>), plus what its metadata adds (<see cref="AcceptsQuery{TBuilder}"/>).
+/// A misspelt filter then fails loudly instead of silently widening an answer.
 /// </summary>
 public static class QueryContracts
 {
     public static TBuilder AcceptsQuery<TBuilder>(this TBuilder builder, params string[] names) where TBuilder : IEndpointConventionBuilder =>
-        builder.WithMetadata(new AcceptsQueryMetadata(names));
-
-    public static TBuilder AcceptsMetricsFilters<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
-        builder.WithMetadata(MetricsFiltersMetadata.Instance);
+        builder.WithMetadata(new AcceptsQueryAttribute(names));
 
     /// <summary>After authorization, so that a caller without a key learns nothing of an endpoint's parameters.</summary>
     public static IApplicationBuilder UseQueryContracts(this IApplicationBuilder app)
@@ -61,20 +56,29 @@ public static class QueryContracts
 
         var routeValues = endpoint.RoutePattern.Parameters.Select(p => p.Name).ToHashSet(StringComparer.OrdinalIgnoreCase);
         var names = new SortedSet<string>(StringComparer.Ordinal);
+        var takesFilters = false;
         foreach (var parameter in endpoint.Metadata.GetMetadata<MethodInfo>()?.GetParameters() ?? [])
         {
-            if (FromQuery(parameter, routeValues) is { } name)
+            if (parameter.ParameterType == typeof(MetricsFilters))
+            {
+                takesFilters = true;
+            }
+            else if (parameter.ParameterType == typeof(Paging))
+            {
+                names.UnionWith(Paging.Names);
+            }
+            else if (FromQuery(parameter, routeValues) is { } name)
             {
                 names.Add(name);
             }
         }
 
-        foreach (var accepted in endpoint.Metadata.GetOrderedMetadata<AcceptsQueryMetadata>())
+        foreach (var accepted in endpoint.Metadata.GetOrderedMetadata<AcceptsQueryAttribute>())
         {
             names.UnionWith(accepted.Names);
         }
 
-        return new Contract(names, endpoint.Metadata.GetMetadata<MetricsFiltersMetadata>() is not null);
+        return new Contract(names, takesFilters);
     }
 
     // As minimal APIs bind: a string or a TryParse-able value that is not a route value binds from the query.

@@ -14,7 +14,7 @@ namespace AgentSpend.Functions.Hosting;
 /// secrets stored in clear or under an older key.
 /// </summary>
 internal sealed partial class StartupBootstrapper(
-    IStorageProvider storage, WorkspaceStore workspaces, ApiKeyService keys, WebhookStore webhooks, IOptions<AgentSpendOptions> options, ILogger<StartupBootstrapper> logger) : IHostedService
+    IStorageProvider storage, WorkspaceStore workspaces, ApiKeyService keys, WebhookStore webhooks, IOptions<AgentSpendOptions> options, AppHost host, ILogger<StartupBootstrapper> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -22,7 +22,7 @@ internal sealed partial class StartupBootstrapper(
         await workspaces.EnsureDefaultAsync(cancellationToken).ConfigureAwait(false);
         // Under the Functions host the console goes to the platform's logs, where a key must never be: there the
         // first key comes from AGENTSPEND_ADMIN_KEY only, and none is generated.
-        var underHost = options.Value.CustomHandlerPort is not null;
+        var underHost = host.IsFunctionsHost;
         await keys.EnsureKeyIndexAsync(cancellationToken).ConfigureAwait(false);
         await keys.EnsureKeyPartitionsAsync(cancellationToken).ConfigureAwait(false);
         await webhooks.EncryptStoredAsync(cancellationToken).ConfigureAwait(false);

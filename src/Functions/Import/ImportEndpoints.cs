@@ -16,9 +16,6 @@ namespace AgentSpend.Functions.Import;
 /// </summary>
 public static class ImportEndpoints
 {
-    public static void MapImport(this IEndpointRouteBuilder app) =>
-        app.MapPost("/api/v1/import", ImportAsync).RequireAuthorization(AuthPolicies.Ingest).RequireRateLimiting(KeyRateLimiting.Policy);
-
     public static async Task<Results<Accepted<ImportSummary>, ProblemHttpResult, RetryLater<ProblemDetails>>> ImportAsync(
         string? format, string? provider, HttpRequest request, Caller caller, ImportService imports, CancellationToken cancellationToken)
     {

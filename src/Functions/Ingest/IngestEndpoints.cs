@@ -12,11 +12,6 @@ public sealed record IngestResponse(int Accepted, int Rejected, IReadOnlyList<In
 /// <summary>POST /api/v1/ingest: where usage enters from SDKs and scripts.</summary>
 public static class IngestEndpoints
 {
-    public static void MapIngest(this IEndpointRouteBuilder app) =>
-        app.MapPost("/api/v1/ingest", IngestAsync)
-            .RequireAuthorization(AuthPolicies.Ingest)
-            .RequireRateLimiting(KeyRateLimiting.Policy);
-
     public static async Task<Results<Accepted<IngestResponse>, ProblemHttpResult, RetryLater<ProblemDetails>>> IngestAsync(
         HttpRequest request, Caller caller, IngestService ingest, CancellationToken cancellationToken)
     {

@@ -42,19 +42,6 @@ public static class KeyEndpoints
     public const int MaxNameLength = 100;
     public const int MaxGraceSeconds = 7 * 24 * 3600;
 
-    public static void MapKeys(this IEndpointRouteBuilder app)
-    {
-        var group = app.MapGroup("/api/v1/keys").RequireAuthorization(AuthPolicies.Admin);
-        group.MapPost("/", CreateAsync);
-        group.MapGet("/", ListAsync);
-        group.MapGet("/{id}", GetAsync);
-        group.MapPost("/{id}/revoke", RevokeAsync);
-        group.MapPost("/{id}/rotate", RotateAsync);
-
-        // Any key may ask what it is: the dashboard offers what the key's scopes allow, in its workspace's timezone.
-        app.MapGet("/api/v1/keys/current", GetCurrent).RequireAuthorization(AuthPolicies.AnyKey);
-    }
-
     public static Ok<CurrentKey> GetCurrent(Caller caller, HttpContext context)
     {
         var grants = AuthPolicies.ScopesFor

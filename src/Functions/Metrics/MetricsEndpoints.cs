@@ -15,40 +15,17 @@ namespace AgentSpend.Functions.Metrics;
 /// </summary>
 public static class MetricsEndpoints
 {
-    private static readonly HashSet<string> RangeParameters = ["range", "from", "to"];
-
     private static readonly string GroupingNames = $"{string.Join(", ", Core.Domain.DimensionExtensions.All.Select(d => d.Name()))}, session or tag.<key>";
 
-    public static void MapMetrics(this IEndpointRouteBuilder app)
-    {
-        var group = app.MapGroup("/api/v1/metrics").RequireAuthorization(AuthPolicies.Read).AcceptsMetricsFilters();
-        group.MapGet("/overview", GetOverviewAsync);
-        group.MapGet("/timeseries", GetTimeseriesAsync);
-        group.MapGet("/breakdown", GetBreakdownAsync);
-        group.MapGet("/concentration", GetConcentrationAsync);
-        group.MapGet("/burn-rate", GetBurnRateAsync);
-        group.MapGet("/efficiency", GetEfficiencyAsync);
-    }
-
-    /// <summary>Reads the filters among the query parameters; anything else than <paramref name="own"/> and the filters is an error.</summary>
-    internal static MetricsFilter Filters(HttpRequest request, IEnumerable<string> own, out ProblemHttpResult? problem)
-    {
-        var filter = MetricsFilter.Parse(
-            request.Query.Select(q => KeyValuePair.Create(q.Key, q.Value.Select(v => v ?? string.Empty).ToArray())),
-            new HashSet<string>(own, StringComparer.Ordinal),
-            out var error);
-        problem = error is null ? null : Problems.BadRequest(error.Parameter, error.Reason);
-        return filter;
-    }
-
     public static async Task<Results<Ok<BurnRate>, ProblemHttpResult>> GetBurnRateAsync(
-        HttpRequest request, Caller caller, MetricsService metrics, RunIndex runs, IOptions<AgentSpendOptions> options, TimeProvider clock, CancellationToken cancellationToken)
+        MetricsFilters filters, Caller caller, MetricsService metrics, RunIndex runs, IOptions<AgentSpendOptions> options, TimeProvider clock, CancellationToken cancellationToken)
     {
-        var filter = Filters(request, [], out var problem);
-        if (problem is not null)
+        if (filters.Problem is { } problem)
         {
             return problem;
         }
+
+        var filter = filters.Filter;
 
         var now = clock.GetUtcNow();
         var burn = await metrics.BurnRateAsync(caller.Workspace, now, filter, cancellationToken).ConfigureAwait(false);
@@ -66,13 +43,14 @@ public static class MetricsEndpoints
     }
 
     public static async Task<Results<Ok<Concentration>, ProblemHttpResult>> GetConcentrationAsync(
-        string? range, string? from, string? to, HttpRequest request, Caller caller, MetricsService metrics, IOptions<AgentSpendOptions> options, TimeProvider clock, CancellationToken cancellationToken)
+        string? range, string? from, string? to, MetricsFilters filters, Caller caller, MetricsService metrics, IOptions<AgentSpendOptions> options, TimeProvider clock, CancellationToken cancellationToken)
     {
-        var filter = Filters(request, RangeParameters, out var problem);
-        if (problem is not null)
+        if (filters.Problem is { } problem)
         {
             return problem;
         }
+
+        var filter = filters.Filter;
 
         var workspace = caller.Workspace;
         var days = MetricsRange.Resolve(range, from, to, workspace, clock, MetricsRange.MaxDays, out var error);
@@ -82,13 +60,14 @@ public static class MetricsEndpoints
     }
 
     public static async Task<Results<Ok<Efficiency>, ProblemHttpResult>> GetEfficiencyAsync(
-        string? range, string? from, string? to, HttpRequest request, Caller caller, EfficiencyMetrics efficiency, TimeProvider clock, CancellationToken cancellationToken)
+        string? range, string? from, string? to, MetricsFilters filters, Caller caller, EfficiencyMetrics efficiency, TimeProvider clock, CancellationToken cancellationToken)
     {
-        var filter = Filters(request, RangeParameters, out var problem);
-        if (problem is not null)
+        if (filters.Problem is { } problem)
         {
             return problem;
         }
+
+        var filter = filters.Filter;
 
         var days = MetricsRange.Resolve(range, from, to, caller.Workspace, clock, MetricsRange.MaxDays, out var error);
         return error is not null
@@ -97,14 +76,15 @@ public static class MetricsEndpoints
     }
 
     public static async Task<Results<Ok<Overview>, ProblemHttpResult>> GetOverviewAsync(
-        string? range, string? from, string? to, HttpRequest request, Caller caller, MetricsService metrics, BudgetStore budgets, BudgetUsage budgetUsage,
+        string? range, string? from, string? to, MetricsFilters filters, Caller caller, MetricsService metrics, BudgetStore budgets, BudgetUsage budgetUsage,
         TimeProvider clock, CancellationToken cancellationToken)
     {
-        var filter = Filters(request, RangeParameters, out var problem);
-        if (problem is not null)
+        if (filters.Problem is { } problem)
         {
             return problem;
         }
+
+        var filter = filters.Filter;
 
         var workspace = caller.Workspace;
         var days = MetricsRange.Resolve(range, from, to, workspace, clock, MetricsRange.MaxDays, out var error);
@@ -133,13 +113,14 @@ public static class MetricsEndpoints
 
     public static async Task<Results<Ok<Timeseries>, ContentHttpResult, ProblemHttpResult>> GetTimeseriesAsync(
         string? granularity, string? range, string? from, string? to, string? split, string? top, string? format,
-        HttpRequest request, Caller caller, MetricsService metrics, TimeProvider clock, CancellationToken cancellationToken)
+        MetricsFilters filters, HttpRequest request, Caller caller, MetricsService metrics, TimeProvider clock, CancellationToken cancellationToken)
     {
-        var filter = Filters(request, [.. RangeParameters, "granularity", "split", "top", "format"], out var problem);
-        if (problem is not null)
+        if (filters.Problem is { } problem)
         {
             return problem;
         }
+
+        var filter = filters.Filter;
 
         if (ResponseFormat.WantsCsv(format, request) is not { } csv)
         {
@@ -200,13 +181,14 @@ public static class MetricsEndpoints
 
     public static async Task<Results<Ok<Breakdown>, ContentHttpResult, ProblemHttpResult>> GetBreakdownAsync(
         string? by, string? range, string? from, string? to, string? sort, string? top, string? format,
-        HttpRequest request, Caller caller, MetricsService metrics, RunQueries runs, TimeProvider clock, CancellationToken cancellationToken)
+        MetricsFilters filters, HttpRequest request, Caller caller, MetricsService metrics, RunQueries runs, TimeProvider clock, CancellationToken cancellationToken)
     {
-        var filter = Filters(request, [.. RangeParameters, "by", "sort", "top", "format"], out var problem);
-        if (problem is not null)
+        if (filters.Problem is { } problem)
         {
             return problem;
         }
+
+        var filter = filters.Filter;
 
         if (ResponseFormat.WantsCsv(format, request) is not { } csv)
         {

@@ -1,5 +1,8 @@
+using System.Reflection;
+using AgentSpend.Functions.Hosting;
 using Microsoft.AspNetCore.OpenApi;
 using AgentSpend.Core.Domain;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.OpenApi;
 
 namespace AgentSpend.Functions.OpenApi;
@@ -13,7 +16,7 @@ public static class OpenApiEndpoints
     public const string DocumentPath = "/api/openapi.json";
 
     public static IServiceCollection AddAgentSpendOpenApi(this IServiceCollection services) =>
-        services.AddOpenApi("v1", options => options.AddDocumentTransformer((document, _, _) =>
+        services.AddOpenApi(DocumentName, options => options.AddDocumentTransformer((document, _, _) =>
         {
             document.Info = new OpenApiInfo
             {
@@ -24,17 +27,28 @@ public static class OpenApiEndpoints
             return Task.CompletedTask;
         }).AddOperationTransformer((operation, context, _) =>
         {
-            // Filters and paging are read from the query as a whole (any tag.<key> may be given), so they are described here.
-            var path = "/" + (context.Description.RelativePath ?? "");
-            if (path.StartsWith("/api/v1/metrics/", StringComparison.Ordinal) || path == "/api/v1/events")
+            // Filters and paging are bound as objects from the query as a whole (any tag.<key> may be given), so what
+            // they read is described here, for the handlers that take them.
+            foreach (var parameter in context.Description.ActionDescriptor.EndpointMetadata.OfType<MethodInfo>().FirstOrDefault()?.GetParameters() ?? [])
             {
-                foreach (var dimension in Core.Metrics.MetricsFilter.FilterDimensions)
+                if (parameter.ParameterType == typeof(MetricsFilters))
                 {
-                    Add(operation, dimension.Name(), $"Only events whose {dimension.Name()} is this value.");
-                }
+                    foreach (var dimension in Core.Metrics.MetricsFilter.FilterDimensions)
+                    {
+                        Add(operation, dimension.Name(), $"Only events whose {dimension.Name()} is this value.");
+                    }
 
-                Add(operation, "tag.{key}", "Only events whose tag {key} has this value (any tag key; several may be given).");
+                    Add(operation, "tag.{key}", "Only events whose tag {key} has this value (any tag key; several may be given).");
+                }
+                else if (parameter.ParameterType == typeof(Paging))
+                {
+                    var size = PageSizeAttribute.Of(parameter);
+                    Add(operation, Paging.LimitName, $"Page size, 1 to {size.Max} (default {size.Default}).");
+                    Add(operation, Paging.CursorName, "The next_cursor of the previous page.");
+                }
             }
+
+            var path = "/" + (context.Description.RelativePath ?? "");
 
             var runList = path.TrimEnd('/') is "/api/v1/runs" or "/api/v1/sessions";
             if (runList)
@@ -53,12 +67,6 @@ public static class OpenApiEndpoints
                 kind.Description = $"Only alerts of this kind: {string.Join(", ", Core.Alerts.Alert.Kinds)}.";
             }
 
-            if (runList || path is "/api/v1/events" || path.TrimEnd('/') is "/api/v1/alerts" || path.EndsWith("/events", StringComparison.Ordinal))
-            {
-                Add(operation, "limit", "Page size, 1 to 500 (default 50).");
-                Add(operation, "cursor", "The next_cursor of the previous page.");
-            }
-
             return Task.CompletedTask;
         }));
 
@@ -71,6 +79,12 @@ public static class OpenApiEndpoints
         }
     }
 
-    public static void MapOpenApiDocument(this IEndpointRouteBuilder app) =>
-        app.MapOpenApi(DocumentPath).AllowAnonymous();
+    public const string DocumentName = "v1";
+
+    /// <summary>The document as JSON, built from the functions' endpoints (see <see cref="Hosting.FunctionEndpoints"/>) under either host.</summary>
+    public static async Task<ContentHttpResult> GetDocumentAsync([FromKeyedServices(DocumentName)] IOpenApiDocumentProvider documents, CancellationToken cancellationToken)
+    {
+        var document = await documents.GetOpenApiDocumentAsync(cancellationToken).ConfigureAwait(false);
+        return TypedResults.Text(await document.SerializeAsJsonAsync(OpenApiSpecVersion.OpenApi3_1, cancellationToken).ConfigureAwait(false), "application/json", System.Text.Encoding.UTF8);
+    }
 }

@@ -24,20 +24,6 @@ public static class OtlpEndpoints
     private const string Protobuf = "application/x-protobuf";
     private const string Json = "application/json";
 
-    public static void MapOtlp(this IEndpointRouteBuilder app)
-    {
-        var group = app.MapGroup("/api/otlp/v1").RequireAuthorization(AuthPolicies.Ingest).RequireRateLimiting(KeyRateLimiting.Policy);
-        group.MapPost("/logs", (HttpRequest request, Caller caller, IngestService ingest, CancellationToken ct) =>
-            ReceiveAsync(request, caller, ingest, ExportLogsServiceRequest.Parser, (export, _, _) => Task.FromResult(OtlpUsageMapper.FromLogs(export)), IngestChannel.CallRecords,
-                rejected => new ExportLogsServiceResponse { PartialSuccess = rejected is { } r ? new ExportLogsPartialSuccess { RejectedLogRecords = r.Count, ErrorMessage = r.Message } : null }, ct));
-        group.MapPost("/traces", (HttpRequest request, Caller caller, IngestService ingest, CancellationToken ct) =>
-            ReceiveAsync(request, caller, ingest, ExportTraceServiceRequest.Parser, (export, _, _) => Task.FromResult(OtlpUsageMapper.FromTraces(export)), IngestChannel.CallRecords,
-                rejected => new ExportTraceServiceResponse { PartialSuccess = rejected is { } r ? new ExportTracePartialSuccess { RejectedSpans = r.Count, ErrorMessage = r.Message } : null }, ct));
-        group.MapPost("/metrics", (HttpRequest request, Caller caller, IngestService ingest, SessionMetricsReader metrics, CancellationToken ct) =>
-            ReceiveAsync(request, caller, ingest, ExportMetricsServiceRequest.Parser, (export, workspace, token) => metrics.ReadAsync(export, workspace, token), IngestChannel.SessionMetrics,
-                rejected => new ExportMetricsServiceResponse { PartialSuccess = rejected is { } r ? new ExportMetricsPartialSuccess { RejectedDataPoints = r.Count, ErrorMessage = r.Message } : null }, ct));
-    }
-
     public static async Task<IResult> ReceiveAsync<TRequest, TResponse>(
         HttpRequest request, Caller caller, IngestService ingest, MessageParser<TRequest> parser,
         Func<TRequest, AgentSpend.Core.Workspaces.Workspace, CancellationToken, Task<OtlpBatch>> map, IngestChannel channel,

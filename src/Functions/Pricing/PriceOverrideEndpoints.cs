@@ -59,15 +59,6 @@ public static class PriceOverrideEndpoints
 
     public const int MaxNoteLength = 500;
 
-    public static void MapPriceOverrides(this IEndpointRouteBuilder app)
-    {
-        // Reading a price is a read; changing one is an admin's act. Each group names one policy.
-        app.MapGet(ModelsPath + "/{*model}", GetAsync).RequireAuthorization(AuthPolicies.Read);
-        var admin = app.MapGroup(ModelsPath).RequireAuthorization(AuthPolicies.Admin);
-        admin.MapPut("/{*model}", PutAsync);
-        admin.MapDelete("/{*model}", DeleteAsync);
-    }
-
     public static async Task<Results<Ok<EffectivePriceView>, ProblemHttpResult>> GetAsync(
         string? model, string? on, Caller caller, PriceOverrideStore overrides, CostEstimator estimator, TimeProvider clock, CancellationToken cancellationToken)
     {

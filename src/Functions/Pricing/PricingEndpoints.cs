@@ -2,7 +2,6 @@ using AgentSpend.Core.Domain;
 using AgentSpend.Core.Metrics;
 using AgentSpend.Core.Pricing;
 using AgentSpend.Functions.Hosting;
-using AgentSpend.Functions.Metrics;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace AgentSpend.Functions.Pricing;
@@ -17,13 +16,6 @@ public sealed record UnpricedModels(string From, string To, string CatalogVersio
 /// <summary>/api/v1/pricing: the price catalog the server prices with (and the workspace's overrides), and the models it could not price.</summary>
 public static class PricingEndpoints
 {
-    public static void MapPricing(this IEndpointRouteBuilder app)
-    {
-        var group = app.MapGroup("/api/v1/pricing").RequireAuthorization(AuthPolicies.Read);
-        group.MapGet("/", GetCatalogAsync);
-        group.MapGet("/unpriced", GetUnpricedAsync).AcceptsMetricsFilters();
-    }
-
     public static async Task<Ok<CatalogView>> GetCatalogAsync(Caller caller, PriceCatalog catalog, PriceOverrideStore overrides, CancellationToken cancellationToken) =>
         TypedResults.Ok(new CatalogView(catalog.Version, "USD", "per million tokens", catalog.Models,
             await overrides.ListAsync(caller.Workspace.Id, cancellationToken).ConfigureAwait(false)));
@@ -33,13 +25,14 @@ public static class PricingEndpoints
     /// add to the catalog. The range as the metrics take it (range, or from and to), and their filters.
     /// </summary>
     public static async Task<Results<Ok<UnpricedModels>, ProblemHttpResult>> GetUnpricedAsync(
-        string? range, string? from, string? to, HttpRequest request, Caller caller, MetricsService metrics, PriceCatalog catalog, PriceOverrideStore overrides, TimeProvider clock, CancellationToken cancellationToken)
+        string? range, string? from, string? to, MetricsFilters filters, Caller caller, MetricsService metrics, PriceCatalog catalog, PriceOverrideStore overrides, TimeProvider clock, CancellationToken cancellationToken)
     {
-        var filter = MetricsEndpoints.Filters(request, ["range", "from", "to"], out var problem);
-        if (problem is not null)
+        if (filters.Problem is { } problem)
         {
             return problem;
         }
+
+        var filter = filters.Filter;
 
         var days = MetricsRange.Resolve(range, from, to, caller.Workspace, clock, MetricsRange.MaxDays, out var error);
         if (error is not null)

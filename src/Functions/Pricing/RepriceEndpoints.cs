@@ -9,9 +9,6 @@ namespace AgentSpend.Functions.Pricing;
 /// <summary>POST /api/v1/pricing/reprice: re-prices stored events of a range after a catalog or override change.</summary>
 public static class RepriceEndpoints
 {
-    public static void MapReprice(this IEndpointRouteBuilder app) =>
-        app.MapPost("/api/v1/pricing/reprice", RepriceAsync).RequireAuthorization(AuthPolicies.Admin);
-
     /// <summary>Both ends are required: a re-pricing rewrites stored figures, so it never runs over a range the caller did not name.</summary>
     public static async Task<Results<Ok<RepriceOutcome>, ProblemHttpResult>> RepriceAsync(
         string? from, string? to, Caller caller, RepriceService reprice, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)

@@ -15,9 +15,6 @@ public static class RunEventEndpoints
 {
     public const int MaxBodyBytes = 64 * 1024;
 
-    public static void MapRunEvents(this IEndpointRouteBuilder app) =>
-        app.MapPost("/api/events", PostAsync).RequireAuthorization(AuthPolicies.Ingest).RequireRateLimiting(KeyRateLimiting.Policy);
-
     public static async Task<Results<Accepted<IngestResponse>, ProblemHttpResult, RetryLater<ProblemDetails>>> PostAsync(
         HttpRequest request, Caller caller, IngestService ingest, CancellationToken cancellationToken)
     {

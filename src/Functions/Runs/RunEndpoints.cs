@@ -8,28 +8,12 @@ namespace AgentSpend.Functions.Runs;
 
 /// <summary>
 /// GET /api/v1/runs and /api/v1/sessions (events grouped by <c>run_id</c> or <c>session_id</c>): a list, one in
-/// detail, and its stored events page by page. The Sessions function folder forwards the second prefix here.
+/// detail, and its stored events page by page (RunFunctions: one function per kind and endpoint).
 /// </summary>
 public static class RunEndpoints
 {
-    private static readonly string[] ListParameters = ["range", "from", "to", "agent", "user", "team", "provider", "model", "status", "limit", "cursor"];
-    private static readonly string[] PageParameters = ["limit", "cursor"];
-
-    public static void MapRuns(this IEndpointRouteBuilder app)
-    {
-        foreach (var kind in new[] { RunKind.Run, RunKind.Session })
-        {
-            var group = app.MapGroup($"/api/v1/{kind.Name()}s").RequireAuthorization(AuthPolicies.Read);
-            group.MapGet("/", (HttpRequest request, Caller caller, RunQueries runs, TimeProvider clock, CancellationToken ct) => ListAsync(kind, request, caller, runs, clock, ct))
-                .AcceptsQuery(ListParameters);
-            group.MapGet("/{id}", (string id, HttpRequest request, Caller caller, RunQueries runs, CancellationToken ct) => GetAsync(kind, id, request, caller, runs, ct));
-            group.MapGet("/{id}/events", (string id, HttpRequest request, Caller caller, RunQueries runs, CancellationToken ct) => EventsAsync(kind, id, request, caller, runs, ct))
-                .AcceptsQuery(PageParameters);
-        }
-    }
-
     public static async Task<Results<Ok<RunList>, ProblemHttpResult>> ListAsync(
-        RunKind kind, HttpRequest request, Caller caller, RunQueries runs, TimeProvider clock, CancellationToken cancellationToken)
+        RunKind kind, Paging paging, HttpRequest request, Caller caller, RunQueries runs, TimeProvider clock, CancellationToken cancellationToken)
     {
         var query = request.Query;
         var range = MetricsRange.Resolve(query["range"], query["from"], query["to"], caller.Workspace, clock, MetricsRange.MaxDays, out var error);
@@ -44,9 +28,9 @@ public static class RunEndpoints
             return Problems.BadRequest("status", $"'{status}' is not a status; use active or completed.");
         }
 
-        if (QueryParameters.Limit(request) is not { } limit)
+        if (paging.Problem is { } problem)
         {
-            return QueryParameters.BadLimit();
+            return problem;
         }
 
         string? agent = query["agent"], user = query["user"], team = query["team"], provider = query["provider"], model = query["model"];
@@ -70,7 +54,7 @@ public static class RunEndpoints
 
         try
         {
-            return TypedResults.Ok(await runs.ListAsync(caller.Workspace, kind, range, Keep, models, limit, query["cursor"], cancellationToken).ConfigureAwait(false));
+            return TypedResults.Ok(await runs.ListAsync(caller.Workspace, kind, range, Keep, models, paging.Limit, paging.Cursor, cancellationToken).ConfigureAwait(false));
         }
         catch (BadCursorException ex)
         {
@@ -87,16 +71,16 @@ public static class RunEndpoints
     }
 
     public static async Task<Results<Ok<EventPage>, ProblemHttpResult>> EventsAsync(
-        RunKind kind, string id, HttpRequest request, Caller caller, RunQueries runs, CancellationToken cancellationToken)
+        RunKind kind, string id, Paging paging, Caller caller, RunQueries runs, CancellationToken cancellationToken)
     {
-        if (QueryParameters.Limit(request) is not { } limit)
+        if (paging.Problem is { } problem)
         {
-            return QueryParameters.BadLimit();
+            return problem;
         }
 
         try
         {
-            return await runs.EventsAsync(caller.Workspace, kind, id, limit, request.Query["cursor"], cancellationToken).ConfigureAwait(false) is { } page
+            return await runs.EventsAsync(caller.Workspace, kind, id, paging.Limit, paging.Cursor, cancellationToken).ConfigureAwait(false) is { } page
                 ? TypedResults.Ok(page)
                 : Problems.NotFound("id", $"No {kind.Name()} '{id}' has usage in this workspace.");
         }

@@ -14,13 +14,6 @@ public sealed record EffortSettingsBody(int? MinutesPerTask, Dictionary<string, 
 /// <summary>GET (read) and PUT (admin) /api/v1/settings/efficiency: the workspace's manual-effort baseline.</summary>
 public static class SettingsEndpoints
 {
-    public static void MapSettings(this IEndpointRouteBuilder app)
-    {
-        var group = app.MapGroup("/api/v1/settings");
-        group.MapGet("/efficiency", Get).RequireAuthorization(AuthPolicies.Read);
-        group.MapPut("/efficiency", PutAsync).RequireAuthorization(AuthPolicies.Admin);
-    }
-
     public static Ok<EffortSettings> Get(Caller caller) => TypedResults.Ok(Show(caller.Workspace.Effort));
 
     public static async Task<Results<Ok<EffortSettings>, ProblemHttpResult>> PutAsync(

@@ -20,14 +20,6 @@ public static class ToolEndpoints
 {
     public const decimal MaxCostPerCall = 1_000_000m;
 
-    public static void MapTools(this IEndpointRouteBuilder app)
-    {
-        var group = app.MapGroup("/api/v1/tools");
-        group.MapGet("/", ListAsync).RequireAuthorization(AuthPolicies.Read);
-        group.MapPut("/{name}", PutAsync).RequireAuthorization(AuthPolicies.Admin);
-        group.MapDelete("/{name}", DeleteAsync).RequireAuthorization(AuthPolicies.Admin);
-    }
-
     public static async Task<Ok<ToolList>> ListAsync(Caller caller, ToolRegistry tools, MetricsService metrics, TimeProvider clock, CancellationToken cancellationToken)
     {
         var today = caller.Workspace.Today(clock);

@@ -1,19 +1,22 @@
 using AgentSpend.Core.Configuration;
 using AgentSpend.Core.Poison;
 using AgentSpend.Core.Storage;
+using AgentSpend.Functions.Hosting.Local;
 using Cronos;
+using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Options;
 
 namespace AgentSpend.Functions.Triggers;
 
 /// <summary>
-/// Standalone mode (no Functions host): runs the queue and timer triggers declared in the function.json
-/// files, calling the same function code the host's invocations call.
+/// Local mode (no Functions host): runs the queue and timer triggers of the generated metadata (their queues and
+/// schedules, as the host reads them) by invoking their <c>[Function]</c> methods (<see cref="TriggerFunctions"/>),
+/// a message per invocation, with host.json's queue settings.
 /// </summary>
 internal sealed partial class LocalTriggerRunner(
     FunctionManifest manifest,
-    IEnumerable<IQueueFunction> queueFunctions,
-    IEnumerable<ITimerFunction> timerFunctions,
+    FunctionCatalog catalog,
+    LocalFunctionInvoker invoker,
     IStorageProvider storage,
     PoisonedMessageAlerts poisonAlerts,
     IOptions<AgentSpendOptions> options,
@@ -25,14 +28,13 @@ internal sealed partial class LocalTriggerRunner(
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var loops = new List<Task>();
-        foreach (var function in manifest.Functions)
+        foreach (var function in catalog.Functions)
         {
-            var trigger = function.Trigger;
-            switch (trigger.Type)
+            switch (function.Trigger)
             {
                 case "queueTrigger":
-                    var queueFunction = queueFunctions.Single(f => f.Name == function.Name);
-                    var queueName = trigger.QueueName ?? throw new InvalidDataException($"{function.Name}: queueTrigger without queueName.");
+                    var queueFunction = new LocalQueueFunction(function, invoker);
+                    var queueName = function.Queue ?? throw new InvalidDataException($"{function.Name}: queueTrigger without queueName.");
                     var listener = new QueueTriggerListener(
                         queueFunction,
                         storage.GetQueue(queueName),
@@ -44,8 +46,8 @@ internal sealed partial class LocalTriggerRunner(
                     loops.Add(Task.Run(() => listener.RunAsync(stoppingToken), stoppingToken));
                     break;
                 case "timerTrigger":
-                    var timerFunction = timerFunctions.Single(f => f.Name == function.Name);
-                    loops.Add(Task.Run(() => RunTimerAsync(timerFunction, trigger, stoppingToken), stoppingToken));
+                    var schedule = function.Schedule ?? throw new InvalidDataException($"{function.Name}: timerTrigger without schedule.");
+                    loops.Add(Task.Run(() => RunTimerAsync(function, schedule, stoppingToken), stoppingToken));
                     break;
             }
         }
@@ -53,15 +55,12 @@ internal sealed partial class LocalTriggerRunner(
         return Task.WhenAll(loops);
     }
 
-    private async Task RunTimerAsync(ITimerFunction function, FunctionBinding trigger, CancellationToken stoppingToken)
+    private async Task RunTimerAsync(FunctionEntry function, string cron, CancellationToken stoppingToken)
     {
-        var schedule = CronExpression.Parse(trigger.Schedule ?? throw new InvalidDataException($"{function.Name}: timerTrigger without schedule."), CronFormat.IncludeSeconds);
-        LogTimerScheduled(_logger, function.Name, trigger.Schedule);
-        if (trigger.RunOnStartup)
-        {
-            await InvokeTimerAsync(function, stoppingToken).ConfigureAwait(false);
-        }
+        var schedule = CronExpression.Parse(cron, CronFormat.IncludeSeconds);
+        LogTimerScheduled(_logger, function.Name, cron);
 
+        DateTime? last = null;
         while (!stoppingToken.IsCancellationRequested)
         {
             var now = clock.GetUtcNow();
@@ -80,19 +79,26 @@ internal sealed partial class LocalTriggerRunner(
                 return;
             }
 
-            await InvokeTimerAsync(function, stoppingToken).ConfigureAwait(false);
+            var after = schedule.GetNextOccurrence(next.Value, TimeZoneInfo.Utc);
+            var timer = new TimerInfo
+            {
+                IsPastDue = false,
+                ScheduleStatus = new ScheduleStatus { Last = last ?? default, Next = after ?? default, LastUpdated = clock.GetUtcNow().UtcDateTime },
+            };
+            await InvokeTimerAsync(function, timer, stoppingToken).ConfigureAwait(false);
+            last = next.Value;
         }
     }
 
     /// <summary>Runs a timer function; one that failed because storage was unavailable runs again once storage answers.</summary>
-    private async Task InvokeTimerAsync(ITimerFunction function, CancellationToken stoppingToken)
+    private async Task InvokeTimerAsync(FunctionEntry function, TimerInfo timer, CancellationToken stoppingToken)
     {
         LogTimerFired(_logger, function.Name);
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                await function.RunAsync(stoppingToken).ConfigureAwait(false);
+                await invoker.InvokeAsync(function, timer, stoppingToken).ConfigureAwait(false);
                 return;
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested && StorageFaults.IsUnavailable(ex) && attempt < MaxTimerAttemptsThroughOutages)

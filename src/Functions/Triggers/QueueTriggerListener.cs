@@ -5,9 +5,11 @@ using Microsoft.Extensions.Logging;
 namespace AgentSpend.Functions.Triggers;
 
 /// <summary>
-/// Standalone queue trigger, with the host's semantics: take up to batchSize messages under a lease
-/// (renewed while the function works), delete what succeeded, make failures visible again after
-/// visibilityTimeout, and move a message to <c>{queue}-poison</c> once it has failed maxDequeueCount times.
+/// Local mode's queue trigger, with the host's semantics: every message is its own invocation; a receive takes up to
+/// batchSize messages, and the next receive happens once the messages still being worked on are down to
+/// newBatchThreshold, so at most batchSize + newBatchThreshold run at once. A message's lease is renewed while its
+/// invocation works; it is deleted when the invocation succeeds, made visible again after visibilityTimeout when it
+/// fails, and moved to <c>{queue}-poison</c> once it has failed maxDequeueCount times.
 /// </summary>
 internal sealed partial class QueueTriggerListener(
     IQueueFunction function,
@@ -22,33 +24,35 @@ internal sealed partial class QueueTriggerListener(
     private static readonly TimeSpan MaxProbeInterval = TimeSpan.FromSeconds(5);
     private const int MaxRerunsWhileStorageAnswers = 3;
 
+    private readonly Lock _outageLock = new();
+    private Task<bool>? _storageBack;
+    private int _inFlight;
+    private TaskCompletionSource _oneDone = NewSignal();
+
+    private int BatchSize => Math.Clamp(settings.BatchSize, 1, 32);
+
     public async Task RunAsync(CancellationToken stoppingToken)
     {
         var idleDelay = MinPollingInterval;
-        LogListening(logger, function.Name, queue.Name, settings.BatchSize, settings.MaxDequeueCount);
-        // Pipelined: the next batch is received while this one is worked on, and a finished batch is
-        // settled (deleted, retried or poisoned) while the next one is worked on.
-        Task<LeasedBatch?>? next = null;
-        var settling = Task.CompletedTask;
+        LogListening(logger, function.Name, queue.Name, BatchSize, settings.NewBatchThreshold, settings.MaxDequeueCount);
+        var running = new List<Task>();
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                var batch = await (next ?? ReceiveAsync(stoppingToken)).ConfigureAwait(false);
-                next = null;
-                if (batch is null)
+                await WaitUntilInFlightAtMostAsync(settings.NewBatchThreshold, stoppingToken).ConfigureAwait(false);
+                running.RemoveAll(t => t.IsCompleted);
+                var received = await ReceiveAsync(stoppingToken).ConfigureAwait(false);
+                if (received.Count == 0)
                 {
-                    await settling.ConfigureAwait(false);
                     idleDelay = TimeSpan.FromTicks(Math.Min(idleDelay.Ticks * 2, settings.MaxPollingInterval.Ticks));
                     await Task.Delay(idleDelay, stoppingToken).ConfigureAwait(false);
                     continue;
                 }
 
                 idleDelay = MinPollingInterval;
-                next = ReceiveAsync(stoppingToken);
-                var results = await RunFunctionAsync(batch, stoppingToken).ConfigureAwait(false);
-                await settling.ConfigureAwait(false);
-                settling = SettleAsync(batch, results, stoppingToken);
+                Interlocked.Add(ref _inFlight, received.Count);
+                running.AddRange(received.Select(m => Task.Run(() => ProcessAsync(m, stoppingToken), CancellationToken.None)));
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -57,95 +61,117 @@ internal sealed partial class QueueTriggerListener(
             catch (Exception ex)
             {
                 LogPollFailed(logger, ex, queue.Name);
-                next = null; // a failed prefetch must not be awaited again: receive afresh once storage answers
-                settling = Task.CompletedTask;
                 await Task.Delay(settings.MaxPollingInterval, stoppingToken).ConfigureAwait(false);
             }
         }
 
-        await ReleaseAsync(next).ConfigureAwait(false);
+        // Messages cut short by the shutdown are left leased: they come back when the lease lapses, and count once.
+        await Task.WhenAll(running).ConfigureAwait(false);
     }
 
-    /// <summary>One receive, run and settle; returns how many messages were taken.</summary>
-    public async Task<int> PollOnceAsync(CancellationToken cancellationToken)
+    /// <summary>Takes up to batchSize messages; poisons those past maxDequeueCount and returns the rest.</summary>
+    private async Task<IReadOnlyList<LeasedMessage>> ReceiveAsync(CancellationToken cancellationToken)
     {
-        var batch = await ReceiveAsync(cancellationToken).ConfigureAwait(false);
-        if (batch is null)
-        {
-            return 0;
-        }
-
-        var results = await RunFunctionAsync(batch, cancellationToken).ConfigureAwait(false);
-        await SettleAsync(batch, results, cancellationToken).ConfigureAwait(false);
-        return batch.Received;
-    }
-
-    /// <summary>Takes up to batchSize messages; poisons those past maxDequeueCount; null when nothing is left to work on.</summary>
-    private async Task<LeasedBatch?> ReceiveAsync(CancellationToken cancellationToken)
-    {
-        var received = await queue.ReceiveAsync(Math.Clamp(settings.BatchSize, 1, 32), lease, cancellationToken).ConfigureAwait(false);
-        if (received.Count == 0)
-        {
-            return null;
-        }
-
-        // A message that keeps killing its worker never reaches the failure branch of SettleAsync.
+        var received = await queue.ReceiveAsync(BatchSize, lease, cancellationToken).ConfigureAwait(false);
+        // A message that keeps killing its worker never reaches the failure branch of SettleAsync, nor a last try of its function.
         var exhausted = received.Where(m => m.DequeueCount > settings.MaxDequeueCount).ToArray();
         foreach (var message in exhausted)
         {
-            await MoveToPoisonAsync(message, message.PopReceipt, cancellationToken).ConfigureAwait(false);
+            await MoveToPoisonAsync(message, message.PopReceipt, raiseAlert: true, cancellationToken).ConfigureAwait(false);
         }
 
-        var work = received.Except(exhausted).ToArray();
-        return work.Length == 0 ? null : new LeasedBatch(work, received.Count, this, cancellationToken);
+        return [.. received.Except(exhausted)];
     }
 
-    /// <summary>
-    /// Runs the function on the batch. Messages that failed because storage could not be reached or could not
-    /// serve are run again once it answers, as often as that takes: an outage is not the message's fault, so it
-    /// uses up none of its tries. Only when storage answers and the same message still fails that way
-    /// <see cref="MaxRerunsWhileStorageAnswers"/> times does the failure count as the message's.
-    /// </summary>
-    private async Task<IReadOnlyList<Exception?>> RunFunctionAsync(LeasedBatch batch, CancellationToken cancellationToken)
+    /// <summary>One message's invocation, under a renewed lease, then settled. Never throws.</summary>
+    private async Task ProcessAsync(LeasedMessage message, CancellationToken stoppingToken)
     {
-        var results = await InvokeAsync(batch.Messages, cancellationToken).ConfigureAwait(false);
-        var reruns = 0;
-        while (!cancellationToken.IsCancellationRequested)
+        using var leased = new Lease(queue, lease, logger, message, stoppingToken);
+        try
         {
-            var unavailable = Enumerable.Range(0, results.Length).Where(i => StorageFaults.IsUnavailable(results[i])).ToArray();
-            if (unavailable.Length == 0)
+            var error = await RunFunctionAsync(message, stoppingToken).ConfigureAwait(false);
+            var receipt = await leased.StopRenewingAsync().ConfigureAwait(false);
+            await SettleAsync(message, receipt, error, stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // shutting down
+        }
+        catch (Exception ex)
+        {
+            LogSettleFailed(logger, ex, message.MessageId, queue.Name);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+            Interlocked.Exchange(ref _oneDone, NewSignal()).TrySetResult();
+        }
+    }
+
+    private async Task WaitUntilInFlightAtMostAsync(int threshold, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var signal = Volatile.Read(ref _oneDone).Task;
+            if (Volatile.Read(ref _inFlight) <= threshold)
             {
-                break;
+                return;
             }
 
-            var waited = await WaitForStorageAsync(results[unavailable[0]]!, cancellationToken).ConfigureAwait(false);
+            await signal.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// Invokes the function on the message. A failure because storage could not be reached or could not serve runs
+    /// again once it answers, as often as that takes: an outage is not the message's fault, so it uses up none of its
+    /// tries. Only when storage answers and the same message still fails that way <see cref="MaxRerunsWhileStorageAnswers"/>
+    /// times does the failure count as the message's.
+    /// </summary>
+    private async Task<Exception?> RunFunctionAsync(LeasedMessage message, CancellationToken cancellationToken)
+    {
+        var error = await InvokeAsync(message, cancellationToken).ConfigureAwait(false);
+        var reruns = 0;
+        while (StorageFaults.IsUnavailable(error) && !cancellationToken.IsCancellationRequested)
+        {
+            var waited = await StorageBackAsync(error!, cancellationToken).ConfigureAwait(false);
             if (!waited && ++reruns > MaxRerunsWhileStorageAnswers)
             {
                 break;
             }
 
-            var again = await InvokeAsync(unavailable.Select(i => batch.Messages[i]).ToArray(), cancellationToken).ConfigureAwait(false);
-            for (var i = 0; i < unavailable.Length; i++)
-            {
-                results[unavailable[i]] = again[i];
-            }
+            error = await InvokeAsync(message, cancellationToken).ConfigureAwait(false);
         }
 
-        return results;
+        return error;
     }
 
-    private async Task<Exception?[]> InvokeAsync(LeasedMessage[] messages, CancellationToken cancellationToken)
+    private async Task<Exception?> InvokeAsync(LeasedMessage message, CancellationToken cancellationToken)
     {
         try
         {
-            var results = await function.RunAsync(
-                messages.Select(m => new QueueInvocation(m.Text, m.DequeueCount, m.MessageId)).ToArray(),
-                cancellationToken).ConfigureAwait(false);
-            return [.. results];
+            var results = await function.RunAsync([new QueueInvocation(message.Text, message.DequeueCount, message.MessageId)], cancellationToken).ConfigureAwait(false);
+            return results[0];
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            return messages.Select(_ => (Exception?)ex).ToArray();
+            return ex;
+        }
+    }
+
+    /// <summary>The messages that met one outage wait for one probe of the queue, not one each.</summary>
+    private Task<bool> StorageBackAsync(Exception failure, CancellationToken cancellationToken)
+    {
+        lock (_outageLock)
+        {
+            if (_storageBack is not { IsCompleted: false })
+            {
+                _storageBack = WaitForStorageAsync(failure, cancellationToken);
+            }
+
+            return _storageBack;
         }
     }
 
@@ -182,12 +208,6 @@ internal sealed partial class QueueTriggerListener(
         }
     }
 
-    private async Task SettleAsync(LeasedBatch batch, IReadOnlyList<Exception?> results, CancellationToken cancellationToken)
-    {
-        var receipts = await batch.StopRenewingAsync().ConfigureAwait(false);
-        await Task.WhenAll(batch.Messages.Select((m, i) => SettleAsync(m, receipts[i], results[i], cancellationToken))).ConfigureAwait(false);
-    }
-
     /// <summary>
     /// Deletes, retries or poisons one message. Never throws for the message's sake: if the queue refuses
     /// (say its lease ran out and another receive took it), the message comes round again, and the
@@ -206,7 +226,8 @@ internal sealed partial class QueueTriggerListener(
             LogMessageFailed(logger, error, function.Name, message.MessageId, message.DequeueCount, settings.MaxDequeueCount);
             if (message.DequeueCount >= settings.MaxDequeueCount)
             {
-                await MoveToPoisonAsync(message, popReceipt, cancellationToken).ConfigureAwait(false);
+                // The function raised the poisoned-message alert itself on this last try, as it does under the host.
+                await MoveToPoisonAsync(message, popReceipt, raiseAlert: false, cancellationToken).ConfigureAwait(false);
             }
             else
             {
@@ -219,108 +240,86 @@ internal sealed partial class QueueTriggerListener(
         }
     }
 
-    /// <summary>On shutdown, a prefetched batch that was never worked on is made visible again at once.</summary>
-    private async Task ReleaseAsync(Task<LeasedBatch?>? prefetched)
-    {
-        try
-        {
-            if (prefetched is not null && await prefetched.ConfigureAwait(false) is { } batch)
-            {
-                var receipts = await batch.StopRenewingAsync().ConfigureAwait(false);
-                await Task.WhenAll(batch.Messages.Select((m, i) => queue.UpdateVisibilityAsync(m.MessageId, receipts[i], TimeSpan.Zero))).ConfigureAwait(false);
-            }
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or Azure.RequestFailedException)
-        {
-            // Its lease runs out by itself.
-        }
-    }
-
-    private async Task MoveToPoisonAsync(LeasedMessage message, string popReceipt, CancellationToken cancellationToken)
+    private async Task MoveToPoisonAsync(LeasedMessage message, string popReceipt, bool raiseAlert, CancellationToken cancellationToken)
     {
         await poisonQueue.SendAsync(message.Text, cancellationToken: cancellationToken).ConfigureAwait(false);
         await queue.DeleteAsync(message.MessageId, popReceipt, cancellationToken).ConfigureAwait(false);
         LogPoisoned(logger, message.MessageId, poisonQueue.Name, message.DequeueCount);
-        if (poisonAlerts is not null)
+        if (raiseAlert && poisonAlerts is not null)
         {
             await poisonAlerts.RaiseForAsync(queue.Name, message.Text, cancellationToken).ConfigureAwait(false); // never throws: it logs its own failure
         }
     }
 
-    /// <summary>Received messages whose lease is renewed from the moment they arrive until they are settled.</summary>
-    private sealed class LeasedBatch : IDisposable
+    /// <summary>
+    /// A message's lease, renewed each third of its length until its invocation is over. Stopping ends only the wait
+    /// between renewals: a renewal in flight always finishes, because the queue may already have issued the new pop
+    /// receipt that settling needs. Through an outage renewals keep being tried (the lease may still be ours when
+    /// storage is back); any other refusal means the lease was lost (it ran out and another receive took the message).
+    /// </summary>
+    private sealed class Lease : IDisposable
     {
-        private readonly string[] _receipts;
-        private readonly CancellationTokenSource _stop;
+        private readonly IQueueStore _queue;
+        private readonly TimeSpan _length;
+        private readonly ILogger _logger;
+        private readonly LeasedMessage _message;
+        private readonly CancellationTokenSource _stop = new();
         private readonly Task _renewing;
+        private string _receipt;
 
-        public LeasedBatch(LeasedMessage[] messages, int received, QueueTriggerListener owner, CancellationToken cancellationToken)
+        public Lease(IQueueStore queue, TimeSpan length, ILogger logger, LeasedMessage message, CancellationToken shutdown)
         {
-            Messages = messages;
-            Received = received;
-            _receipts = messages.Select(m => m.PopReceipt).ToArray();
-            _stop = new CancellationTokenSource();
-            _renewing = owner.RenewLeasesAsync(messages, _receipts, _stop.Token, cancellationToken);
+            _queue = queue;
+            _length = length;
+            _logger = logger;
+            _message = message;
+            _receipt = message.PopReceipt;
+            _renewing = RenewAsync(shutdown);
         }
 
-        public LeasedMessage[] Messages { get; }
-
-        /// <summary>How many messages the receive returned, poisoned ones included.</summary>
-        public int Received { get; }
-
-        public async Task<string[]> StopRenewingAsync()
+        public async Task<string> StopRenewingAsync()
         {
             await _stop.CancelAsync().ConfigureAwait(false);
             await _renewing.ConfigureAwait(false);
-            Dispose();
-            return _receipts;
+            return _receipt;
         }
 
-        public void Dispose() => _stop.Dispose();
-    }
-
-    /// <summary>
-    /// Renews every lease each third of its length. <paramref name="stop"/> ends only the wait between
-    /// rounds: a round in flight always finishes, because the queue may already have issued new pop
-    /// receipts that settling needs.
-    /// </summary>
-    private async Task RenewLeasesAsync(LeasedMessage[] messages, string[] receipts, CancellationToken stop, CancellationToken shutdown)
-    {
-        var lost = new bool[messages.Length];
-        try
+        public void Dispose()
         {
-            while (true)
-            {
-                await Task.Delay(lease / 3, stop).ConfigureAwait(false);
-                await Task.WhenAll(messages.Select(async (m, i) =>
-                {
-                    if (lost[i])
-                    {
-                        return;
-                    }
+            _stop.Cancel(); // ends the renewals of an invocation cut short before its lease is disposed
+            _stop.Dispose();
+        }
 
+        private async Task RenewAsync(CancellationToken shutdown)
+        {
+            try
+            {
+                while (true)
+                {
+                    await Task.Delay(_length / 3, _stop.Token).ConfigureAwait(false);
                     try
                     {
-                        receipts[i] = await queue.UpdateVisibilityAsync(m.MessageId, receipts[i], lease, shutdown).ConfigureAwait(false);
+                        _receipt = await _queue.UpdateVisibilityAsync(_message.MessageId, _receipt, _length, shutdown).ConfigureAwait(false);
                     }
                     catch (Exception ex) when (ex is not OperationCanceledException)
                     {
-                        // Through an outage, keep trying: the lease may still be ours when storage is back. Any other
-                        // refusal means the lease was lost (it ran out and another receive took the message).
-                        lost[i] = !StorageFaults.IsUnavailable(ex);
-                        LogRenewFailed(logger, ex, queue.Name);
+                        LogRenewFailed(_logger, ex, _queue.Name);
+                        if (!StorageFaults.IsUnavailable(ex))
+                        {
+                            return;
+                        }
                     }
-                })).ConfigureAwait(false);
+                }
             }
-        }
-        catch (OperationCanceledException)
-        {
-            // settled, or shutting down
+            catch (OperationCanceledException)
+            {
+                // settled, or shutting down
+            }
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Function {Function} listening on queue {Queue} (batch {BatchSize}, poison after {MaxDequeueCount} tries)")]
-    private static partial void LogListening(ILogger logger, string function, string queue, int batchSize, int maxDequeueCount);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Function {Function} listening on queue {Queue} (batch {BatchSize}, next batch at {NewBatchThreshold} in flight, poison after {MaxDequeueCount} tries)")]
+    private static partial void LogListening(ILogger logger, string function, string queue, int batchSize, int newBatchThreshold, int maxDequeueCount);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Polling queue {Queue} failed; retrying")]
     private static partial void LogPollFailed(ILogger logger, Exception exception, string queue);

@@ -4,10 +4,10 @@ namespace AgentSpend.Functions.Triggers;
 public sealed record QueueInvocation(string Text, long DequeueCount, string? MessageId);
 
 /// <summary>
-/// A queue-triggered function. Under the Functions host it gets one message per invocation; the
-/// standalone runner hands it a whole receive batch, which a function may run as one invocation per message
-/// (AggregateUsage does, so both hosts count the same way). Either way it answers per message, so a bad
-/// message fails alone.
+/// A queue function's code, behind its <c>[Function]</c> method (<see cref="TriggerFunctions"/>), which hands it the
+/// one message of an invocation. Local mode's listener runs a received batch through the same interface
+/// (<see cref="Hosting.Local.LocalQueueFunction"/>: an invocation of the <c>[Function]</c> method per message). It answers
+/// per message, so a bad message fails alone.
 /// </summary>
 public interface IQueueFunction
 {

@@ -10,17 +10,6 @@ namespace AgentSpend.Functions.Workspaces;
 /// <summary>/api/v1/workspaces: instance admins create, list, read, change and delete workspaces.</summary>
 public static class WorkspaceEndpoints
 {
-    public static void MapWorkspaces(this IEndpointRouteBuilder app)
-    {
-        var group = app.MapGroup("/api/v1/workspaces").RequireAuthorization(AuthPolicies.InstanceAdmin);
-        group.MapPost("/", CreateAsync);
-        group.MapGet("/", ListAsync);
-        group.MapGet("/{id}", GetAsync);
-        group.MapPatch("/{id}", UpdateAsync);
-        group.MapDelete("/{id}", DeleteAsync);
-        group.MapPost("/{id}/keys", CreateKeyAsync);
-    }
-
     public static async Task<Results<Created<WorkspaceView>, ProblemHttpResult>> CreateAsync(
         HttpRequest request, Caller caller, WorkspaceStore workspaces, AuditLog audit, CancellationToken cancellationToken)
     {

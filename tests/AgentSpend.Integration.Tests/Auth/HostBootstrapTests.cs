@@ -1,5 +1,7 @@
 using AgentSpend.Core.Storage;
+using AgentSpend.Functions.Hosting;
 using AgentSpend.Integration.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentSpend.Integration.Tests.Auth;
 
@@ -9,11 +11,10 @@ public sealed class HostBootstrapTests(AzuriteFixture azurite) : IClassFixture<A
     [Fact]
     public async Task Under_the_host_without_an_admin_key_setting_none_is_generated_and_a_warning_says_what_to_set()
     {
-        await using var app = await TestApp.StartAsync(azurite, new Dictionary<string, string?>
-        {
-            ["FUNCTIONS_CUSTOMHANDLER_PORT"] = AzuriteFixture.FreePort().ToString(),
-            ["AGENTSPEND_ADMIN_KEY"] = "",
-        });
+        await using var app = await TestApp.StartAsync(
+            azurite,
+            new Dictionary<string, string?> { ["AGENTSPEND_ADMIN_KEY"] = "" },
+            services: s => s.AddSingleton(new AppHost(AppHostKind.FunctionsHost)));
 
         var rows = new List<string>();
         await foreach (var row in app.Storage.GetTable(StorageNames.ApiKeysTable).QueryAsync(null))

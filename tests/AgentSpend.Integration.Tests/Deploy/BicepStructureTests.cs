@@ -131,7 +131,7 @@ public sealed partial class BicepStructureTests
     }
 
     [Fact]
-    public void The_function_app_runs_the_custom_handler_on_flex_consumption_with_its_package_read_by_the_identity()
+    public void The_function_app_runs_the_isolated_worker_on_flex_consumption_with_its_package_read_by_the_identity()
     {
         var module = File("functionapp.bicep");
         var resources = module.Resources();
@@ -153,7 +153,7 @@ public sealed partial class BicepStructureTests
                 "deployment: {", "storage: {", "type: 'blobContainer'", "value: '${blobEndpoint}${deploymentContainerName}'",
                 "authentication: {", "type: 'UserAssignedIdentity'", "userAssignedIdentityResourceId: identityId", "}", "}", "}",
                 "scaleAndConcurrency: {", "maximumInstanceCount: maximumInstanceCount", "instanceMemoryMB: instanceMemoryMB", "}",
-                "runtime: {", "name: 'custom'", "version: '1.0'", "}",
+                "runtime: {", "name: 'dotnet-isolated'", "version: '10.0'", "}",
             ],
             config);
     }

@@ -11,7 +11,7 @@ namespace AgentSpend.Integration.Tests.Deploy;
 /// <summary>
 /// The settings and storage names of infra/bicep against the code, both ways: what the code reads is set by
 /// the Bicep or documented with a reason to leave it out; what the Bicep sets is read by the code or is a
-/// listed platform setting; queues and tables are the ones StorageNames and function.json name.
+/// listed platform setting; queues and tables are the ones StorageNames and the functions name.
 /// </summary>
 public sealed partial class ConfigContractTests
 {
@@ -20,7 +20,7 @@ public sealed partial class ConfigContractTests
     {
         ["AzureWebJobsStorage"] = "a connection string carries an account key; in Azure shared keys are off and the identity-based settings are used",
         ["AzureWebJobsStorage__accountName"] = "the service URIs are set instead",
-        [AgentSpendOptions.CustomHandlerPortSetting] = "the Functions host sets it when it starts the custom handler",
+        [AgentSpendOptions.LocalTriggersSetting] = "local mode only: in Azure the Functions host runs the queue and timer functions",
         [AgentSpendOptions.SecretKeySetting] = "in Azure the key that encrypts stored secrets is kept in Key Vault (AGENTSPEND_KEY_VAULT_URI), never in an app setting",
         [AgentSpendOptions.SecretKeyPreviousSetting] = "Key Vault keeps older keys as older versions of its secret",
         [AgentSpendOptions.MetricsOtlpEndpointSetting] = "optional: set it to send the app's own metrics to an OTLP collector of your choice",
@@ -32,6 +32,7 @@ public sealed partial class ConfigContractTests
         ["AzureWebJobsStorage__blobServiceUri"] = "the host keeps leases, timer schedules and keys in blobs; the app uses no blobs",
         ["APPLICATIONINSIGHTS_CONNECTION_STRING"] = "the host sends its logs and traces to Application Insights",
         ["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"] = "the host authenticates to Application Insights with the managed identity (local auth is off)",
+        ["FUNCTIONS_REQUEST_BODY_SIZE_LIMIT"] = "the host refuses a body over 100 MiB unless this says more: an import is up to 100 MiB of file, with its multipart envelope",
     };
 
     private static readonly BicepFile Main = BicepFile.Load("infra", "bicep", "main.bicep");
@@ -48,13 +49,12 @@ public sealed partial class ConfigContractTests
             .Select(f => Path.GetRelativePath(Repository.PathOf("src"), f))
             .Order(StringComparer.Ordinal);
         Assert.Equal(
-            ["Core/Configuration/AgentSpendOptions.cs", "Core/Pricing/PriceCatalog.cs", "Core/Storage/Azure/StorageConnectionSettings.cs", "Functions/Hosting/AgentSpendApp.cs"],
+            ["Core/Configuration/AgentSpendOptions.cs", "Core/Pricing/PriceCatalog.cs", "Core/Storage/Azure/StorageConnectionSettings.cs"],
             readers);
 
-        // AgentSpendOptions reads only its *Setting constants; the app's host wiring only the custom-handler port.
+        // AgentSpendOptions reads only its *Setting constants.
         var options = Repository.Read("src", "Core", "Configuration", "AgentSpendOptions.cs");
         Assert.All(ConfigurationIndex().Matches(options).Select(m => m.Groups["key"].Value), key => Assert.True(key == "name" || key.EndsWith("Setting", StringComparison.Ordinal), key));
-        Assert.Equal(["AgentSpendOptions.CustomHandlerPortSetting"], ConfigurationIndex().Matches(Repository.Read("src", "Functions", "Hosting", "AgentSpendApp.cs")).Select(m => m.Groups["key"].Value));
         Assert.Equal(["CatalogPathSetting"], ConfigurationIndex().Matches(Repository.Read("src", "Core", "Pricing", "PriceCatalog.cs")).Select(m => m.Groups["key"].Value));
     }
 
@@ -69,7 +69,7 @@ public sealed partial class ConfigContractTests
                 "AGENTSPEND_PRICE_CATALOG", "AGENTSPEND_QUEUE_LEASE_SECONDS", "AGENTSPEND_RETENTION_DAYS", "AGENTSPEND_RUN_IDLE_MINUTES",
                 "AGENTSPEND_SECRET_KEY", "AGENTSPEND_SECRET_KEY_PREVIOUS", "AGENTSPEND_SPIKE_FACTOR", "AGENTSPEND_TIMEZONE", "AGENTSPEND_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "AGENTSPEND_WEBHOOK_TIMEOUT_SECONDS", "AzureWebJobsStorage",
                 "AzureWebJobsStorage__accountName", "AzureWebJobsStorage__clientId", "AzureWebJobsStorage__credential",
-                "AzureWebJobsStorage__queueServiceUri", "AzureWebJobsStorage__tableServiceUri", "FUNCTIONS_CUSTOMHANDLER_PORT",
+                "AzureWebJobsStorage__queueServiceUri", "AzureWebJobsStorage__tableServiceUri",
                 "OTEL_EXPORTER_OTLP_ENDPOINT",
             ],
             CodeSettings());
@@ -96,6 +96,7 @@ public sealed partial class ConfigContractTests
 
         // Flex Consumption takes the runtime from functionAppConfig; these settings are refused there.
         Assert.DoesNotContain("FUNCTIONS_WORKER_RUNTIME", Main.Text, StringComparison.Ordinal);
+        Assert.Equal($"string({Core.Import.ImportService.MaxUploadBytes} + 1048576)", BicepAppSettings.Single(s => s.Key == "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT").Value);
         Assert.DoesNotContain("FUNCTIONS_EXTENSION_VERSION", Main.Text, StringComparison.Ordinal);
     }
 
@@ -126,12 +127,6 @@ public sealed partial class ConfigContractTests
         var checkedSettings = new List<string>();
         foreach (var (setting, value) in BicepAppSettings.Where(s => s.Key.StartsWith("AGENTSPEND_", StringComparison.Ordinal)))
         {
-            if (setting == AgentSpendOptions.LocalTriggersSetting)
-            {
-                Assert.Equal("'false'", value); // the Functions host runs the queue and timer triggers in Azure
-                continue;
-            }
-
             if (setting == AgentSpendOptions.WebhookAllowPrivateNetworksSetting)
             {
                 Assert.Equal("'false'", value); // in Azure a webhook never reaches the app's own network
@@ -166,22 +161,22 @@ public sealed partial class ConfigContractTests
         }
 
         Assert.Equal(
-            CodeSettings().Where(s => s.StartsWith("AGENTSPEND_", StringComparison.Ordinal) && s is not (AgentSpendOptions.LocalTriggersSetting or AgentSpendOptions.WebhookAllowPrivateNetworksSetting or AgentSpendOptions.KeyVaultUriSetting)
+            CodeSettings().Where(s => s.StartsWith("AGENTSPEND_", StringComparison.Ordinal) && s is not (AgentSpendOptions.WebhookAllowPrivateNetworksSetting or AgentSpendOptions.KeyVaultUriSetting)
                 && !NotSetInAzure.ContainsKey(s)),
             checkedSettings.Order(StringComparer.Ordinal));
     }
 
     [Fact]
-    public void The_queues_and_tables_are_the_ones_the_code_and_function_json_name()
+    public async Task The_queues_and_tables_are_the_ones_the_code_and_the_functions_name()
     {
         var queues = Main.StringArray("queueNames");
         var tables = Main.StringArray("tableNames");
         Assert.Equal(StorageNames.Queues, queues);
         Assert.Equal(StorageNames.Tables, tables);
 
-        var triggered = Repository.FunctionFolders()
-            .Select(f => JsonDocument.Parse(Repository.Read("src", "Functions", f, "function.json")).RootElement.GetProperty("bindings"))
-            .SelectMany(b => b.EnumerateArray())
+        var triggered = (await new Functions.GeneratedFunctionMetadataProvider().GetFunctionMetadataAsync(AppContext.BaseDirectory))
+            .OrderBy(f => f.Name, StringComparer.Ordinal) // AggregateUsage (usage-ingest), then DeliverAlerts (alerts), as StorageNames lists them
+            .SelectMany(f => f.RawBindings!.Select(b => JsonDocument.Parse(b).RootElement))
             .Where(b => b.TryGetProperty("queueName", out _))
             .Select(b => (Queue: b.GetProperty("queueName").GetString()!, Connection: b.GetProperty("connection").GetString()))
             .ToList();

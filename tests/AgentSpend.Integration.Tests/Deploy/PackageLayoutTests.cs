@@ -43,14 +43,11 @@ public sealed class PublishedPackageFixture : IAsyncLifetime
 }
 
 /// <summary>
-/// The package as the Flex Consumption worker unpacks it: host.json at the root, the custom handler's
-/// executable where host.json says, a linux-x64 ELF file with its execute bit, every function folder.
+/// The package as the Flex Consumption platform unpacks it for the dotnet-isolated runtime: host.json at the root, the
+/// worker's assembly and config, the generated functions.metadata, the host-side extensions, the dashboard's files.
 /// </summary>
 public sealed class PackageLayoutTests(PublishedPackageFixture package) : IClassFixture<PublishedPackageFixture>
 {
-    private const int UnixFileTypeMask = 0xF000; // S_IFMT
-    private const int UnixRegularFile = 0x8000;  // S_IFREG
-
     [Fact]
     public void Publish_builds_the_package_at_the_path_given()
     {
@@ -59,70 +56,43 @@ public sealed class PackageLayoutTests(PublishedPackageFixture package) : IClass
     }
 
     [Fact]
-    public void Host_json_is_at_the_root_and_is_the_one_in_the_repository()
+    public void Host_json_is_at_the_root_and_is_the_one_in_the_repository_without_a_custom_handler_or_bundle()
     {
         using var zip = ZipFile.OpenRead(package.PackagePath);
-        Assert.Equal(Repository.Read("src", "Functions", "host.json"), ReadText(zip, "host.json"));
+        var hostJson = ReadText(zip, "host.json");
+        Assert.Equal(Repository.Read("src", "Functions", "host.json"), hostJson);
+        var root = JsonDocument.Parse(hostJson).RootElement;
+        Assert.False(root.TryGetProperty("customHandler", out _));
+        Assert.False(root.TryGetProperty("extensionBundle", out _));
+        Assert.Equal("", root.GetProperty("extensions").GetProperty("http").GetProperty("routePrefix").GetString());
     }
 
     [Fact]
-    public void The_custom_handler_executable_resolves_inside_the_package_as_a_linux_x64_executable()
+    public void The_worker_is_framework_dependent_and_started_by_dotnet_as_its_config_says()
     {
         using var zip = ZipFile.OpenRead(package.PackagePath);
-        var handler = JsonDocument.Parse(ReadText(zip, "host.json")).RootElement.GetProperty("customHandler");
-        var description = handler.GetProperty("description");
-        Assert.True(handler.GetProperty("enableForwardingHttpRequest").GetBoolean());
-        Assert.Equal("", description.GetProperty("workingDirectory").GetString()); // the package root
-        Assert.Empty(description.GetProperty("arguments").EnumerateArray()); // no argument names a file to resolve
-        var path = description.GetProperty("defaultExecutablePath").GetString();
-        Assert.Equal("AgentSpend.Functions", path);
-
-        var entry = zip.GetEntry(path!);
-        Assert.NotNull(entry);
-
-        // Made on unix, a regular file, mode rwxr-xr-x: the worker can execute it.
-        var mode = (entry.ExternalAttributes >> 16) & 0xFFFF;
-        Assert.Equal(UnixRegularFile, mode & UnixFileTypeMask);
-        Assert.Equal(Convert.ToInt32("755", 8), mode & Convert.ToInt32("777", 8));
-
-        // ELF, 64-bit, little-endian, x86-64.
-        var header = new byte[20];
-        using (var stream = entry.Open())
-        {
-            stream.ReadExactly(header);
-        }
-
-        Assert.Equal([0x7F, (byte)'E', (byte)'L', (byte)'F'], header[..4]);
-        Assert.Equal(2, header[4]); // EI_CLASS: ELFCLASS64
-        Assert.Equal(1, header[5]); // EI_DATA: little-endian
-        Assert.Equal(0x3E, BitConverter.ToUInt16(header, 18)); // e_machine: EM_X86_64
-    }
-
-    [Fact]
-    public void The_app_is_self_contained_so_the_worker_needs_no_dotnet_runtime()
-    {
-        using var zip = ZipFile.OpenRead(package.PackagePath);
-        var runtime = JsonDocument.Parse(ReadText(zip, "AgentSpend.Functions.runtimeconfig.json")).RootElement.GetProperty("runtimeOptions");
-        Assert.Equal(
-            ["Microsoft.AspNetCore.App", "Microsoft.NETCore.App"],
-            runtime.GetProperty("includedFrameworks").EnumerateArray().Select(f => f.GetProperty("name").GetString()).Order(StringComparer.Ordinal));
-        Assert.False(runtime.TryGetProperty("frameworks", out _));
-        Assert.NotNull(zip.GetEntry("libcoreclr.so"));
+        var description = JsonDocument.Parse(ReadText(zip, "worker.config.json")).RootElement.GetProperty("description");
+        Assert.Equal(("dotnet-isolated", "dotnet", "AgentSpend.Functions.dll"),
+            (description.GetProperty("language").GetString(), description.GetProperty("defaultExecutablePath").GetString(), description.GetProperty("defaultWorkerPath").GetString()));
         Assert.NotNull(zip.GetEntry("AgentSpend.Functions.dll"));
-        Assert.NotNull(zip.GetEntry("AgentSpend.Core.dll"));
-        Assert.Null(zip.GetEntry("local.settings.json"));
+        var runtime = JsonDocument.Parse(ReadText(zip, "AgentSpend.Functions.runtimeconfig.json")).RootElement.GetProperty("runtimeOptions");
+        Assert.Equal("net10.0", runtime.GetProperty("tfm").GetString());
+        Assert.True(runtime.TryGetProperty("frameworks", out _) || runtime.TryGetProperty("framework", out _), "framework-dependent: it names the shared frameworks it runs on");
+        Assert.DoesNotContain(zip.Entries, e => e.Name is "libcoreclr.so" or "System.Private.CoreLib.dll"); // no runtime of its own
     }
 
     [Fact]
-    public void Every_function_folder_is_at_the_root_with_its_function_json()
+    public void The_functions_and_the_host_side_queue_extension_are_in_the_package()
     {
         using var zip = ZipFile.OpenRead(package.PackagePath);
-        var folders = Repository.FunctionFolders();
-        Assert.Equal(28, folders.Count);
-        Assert.Equal(
-            folders.Select(f => f + "/function.json"),
-            zip.Entries.Select(e => e.FullName).Where(n => n.EndsWith("/function.json", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
-        Assert.All(folders, f => Assert.Equal(Repository.Read("src", "Functions", f, "function.json"), ReadText(zip, f + "/function.json")));
+        var functions = JsonDocument.Parse(ReadText(zip, "functions.metadata")).RootElement.EnumerateArray().Select(f => f.GetProperty("name").GetString()!).ToArray();
+        Assert.Equal(77, functions.Length);
+        Assert.Contains("AggregateUsage", functions);
+        Assert.Contains("GetMetricsOverview", functions);
+        var extensions = JsonDocument.Parse(ReadText(zip, "extensions.json")).RootElement.GetProperty("extensions").EnumerateArray().Select(e => e.GetProperty("name").GetString()).ToArray();
+        Assert.Contains("AzureStorageQueues", extensions);
+        Assert.Contains(zip.Entries, e => e.FullName.StartsWith(".azurefunctions/", StringComparison.Ordinal) && e.Name == "Microsoft.Azure.WebJobs.Extensions.Storage.Queues.dll");
+        Assert.DoesNotContain(zip.Entries, e => e.Name == "function.json");
 
         // Nothing sits above the root or outside it.
         Assert.All(zip.Entries, e => Assert.False(e.FullName.StartsWith('/') || e.FullName.Split('/').Contains(".."), e.FullName));

@@ -8,12 +8,4 @@ internal static class Repository
     public static string PathOf(params string[] parts) => Path.Combine([Root, .. parts]);
 
     public static string Read(params string[] parts) => File.ReadAllText(PathOf(parts));
-
-    /// <summary>The function folders of src/Functions: each one holds a function.json.</summary>
-    public static IReadOnlyList<string> FunctionFolders() =>
-        [.. Directory.GetDirectories(PathOf("src", "Functions"))
-            .Where(d => File.Exists(Path.Combine(d, "function.json")))
-            .Select(Path.GetFileName)
-            .OfType<string>()
-            .Order(StringComparer.Ordinal)];
 }

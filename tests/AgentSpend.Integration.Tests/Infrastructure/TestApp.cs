@@ -78,8 +78,7 @@ public sealed class TestApp : IAsyncDisposable
         services?.Invoke(builder.Services);
 
         // Port 0: Kestrel takes a free port as it binds, so parallel test apps cannot race for one.
-        var port = config.TryGetValue("FUNCTIONS_CUSTOMHANDLER_PORT", out var p) && p is not null ? int.Parse(p) : 0;
-        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
         var app = builder.Build();
         app.MapAgentSpend();
         await app.StartAsync();

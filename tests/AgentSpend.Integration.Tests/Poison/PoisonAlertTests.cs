@@ -1,3 +1,4 @@
+using AgentSpend.Functions.Triggers;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
@@ -70,23 +71,46 @@ public sealed class PoisonAlertTests(AzuriteFixture azurite) : IClassFixture<Azu
         // message fails on every try only when storage does.
         await using var host = await TestApp.StartAsync(
             azurite,
-            new Dictionary<string, string?> { ["FUNCTIONS_CUSTOMHANDLER_PORT"] = AzuriteFixture.FreePort().ToString() },
+            new Dictionary<string, string?> { ["AGENTSPEND_LOCAL_TRIGGERS"] = "false" },
             services: s => s.AddSingleton<IStorageProvider>(sp => new RefusingUsageTableStorage(
                 new AzureStorageProvider(new StorageConnectionSettings { ConnectionString = azurite.ConnectionString }, sp.GetRequiredService<StorageRequestCounter>()))));
         var (workspace, admin) = await host.CreateWorkspaceAsync(new { name = "hosted" });
         var text = PoisonTesting.Message(workspace, 4, DateOnly.FromDateTime(DateTime.UtcNow), "s:hosted-");
-        using var client = host.CreateClient(null);
+        var functions = ActivatorUtilities.CreateInstance<TriggerFunctions>(host.Services);
 
         // host.json's maxDequeueCount is 5: the host moves the message to the poison queue after its fifth failed try.
         for (var dequeueCount = 1; dequeueCount <= 5; dequeueCount++)
         {
             Assert.Empty(await PoisonTesting.AlertsAsync(host, admin, "ingest_poisoned"));
-            using var response = await client.PostAsJsonAsync("/AggregateUsage", new { Data = new { message = text }, Metadata = new { DequeueCount = dequeueCount, Id = "hosted-1" } });
-            Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+            var message = Azure.Storage.Queues.Models.QueuesModelFactory.QueueMessage("hosted-1", "receipt", text, dequeueCount);
+            var failed = await Assert.ThrowsAsync<QueueFunctionFailedException>(() => functions.AggregateUsageAsync(message, CancellationToken.None));
+            Assert.Equal("The test's usage table refuses every transaction.", Assert.IsType<Azure.RequestFailedException>(failed.InnerException).Message);
         }
 
         var alert = Assert.Single(await PoisonTesting.AlertsAsync(host, admin, "ingest_poisoned"));
         Assert.Equal(("usage-ingest", "usage-ingest-poison", 4L), (alert.GetProperty("poisoned").Str("queue"), alert.GetProperty("poisoned").Str("poison_queue"), alert.GetProperty("poisoned").Long("events")));
+    }
+
+    [Fact]
+    public async Task In_local_mode_the_listener_invokes_the_function_per_try_and_poisons_after_the_last_which_alerts_once()
+    {
+        await using var app = await TestApp.StartAsync(
+            azurite,
+            services: s => s.AddSingleton<IStorageProvider>(sp => new RefusingUsageTableStorage(
+                new AzureStorageProvider(new StorageConnectionSettings { ConnectionString = azurite.ConnectionString }, sp.GetRequiredService<StorageRequestCounter>()))));
+        var (workspace, admin) = await app.CreateWorkspaceAsync(new { name = "local" });
+        var poison = app.Storage.GetQueue(StorageNames.PoisonQueueOf(StorageNames.IngestQueue));
+        var poisonedBefore = await poison.GetApproximateCountAsync(); // the class's tests share one Azurite
+
+        await app.Storage.GetQueue(StorageNames.IngestQueue).SendAsync(PoisonTesting.Message(workspace, 4, DateOnly.FromDateTime(DateTime.UtcNow), "s:local-"));
+
+        Assert.Equal(poisonedBefore + 1, await PoisonTesting.WaitForCountAsync(poison, poisonedBefore + 1));
+        // Only the [Function] method raises this alert (on its last try): the listener poisons without one.
+        var alert = Assert.Single(await WaitForAlertsAsync(app, admin, a => a.Length > 0));
+        Assert.Equal(("usage-ingest", 4L), (alert.GetProperty("poisoned").Str("queue"), alert.GetProperty("poisoned").Long("events")));
+        var tries = app.LogLines.Where(l => l.Contains("Function AggregateUsage failed on message", StringComparison.Ordinal)).ToArray();
+        Assert.Equal([.. Enumerable.Range(1, 5).Select(n => $"(try {n} of 5)")], tries.Select(l => l[l.IndexOf("(try", StringComparison.Ordinal)..(l.IndexOf(')', l.IndexOf("(try", StringComparison.Ordinal)) + 1)]));
+        Assert.Single(app.LogLines, l => l.Contains("moved to usage-ingest-poison after 5 tries", StringComparison.Ordinal));
     }
 
     private static async Task<JsonElement[]> WaitForAlertsAsync(TestApp app, string key, Func<JsonElement[], bool> done, int timeoutSeconds = 60)

@@ -86,7 +86,8 @@ public sealed class AuditLogTests(AzuriteFixture azurite) : IClassFixture<Azurit
             Assert.Equal((405, "application/problem+json"), (reply.Status, reply.MediaType));
         }
 
-        Assert.Equal(typeof(AuditEndpoints).GetMethods().Where(m => m.IsStatic && m.DeclaringType == typeof(AuditEndpoints)).Select(m => m.Name).Order(), new[] { "GetAsync", "MapAudit" });
+        Assert.Equal(typeof(AuditEndpoints).GetMethods().Where(m => m.IsStatic && m.DeclaringType == typeof(AuditEndpoints)).Select(m => m.Name).Order(), new[] { "GetAsync" });
+        Assert.Equal(typeof(AuditFunctions).GetMethods().Where(m => m.IsStatic && m.DeclaringType == typeof(AuditFunctions)).Select(m => m.Name).Order(), new[] { "ListAuditEntries" });
     }
 
     [Fact]
