@@ -3,7 +3,8 @@
 # builds (warnings are errors), runs every test suite (each integration
 # test class starts its own Azurite on free ports and stops it), the dashboard's Vitest unit tests and its
 # browser tests (headless Chromium against the app on a seeded workspace), then runs the README's curl
-# examples against scripts/run.sh, a small benchmark pass and a 2-minute soak under faults (scripts/soak.sh).
+# examples against scripts/run.sh, the SDKs' unit tests and each SDK against the app with its package installed
+# into a scratch project (scripts/test-sdks.sh), a small benchmark pass and a 2-minute soak under faults (scripts/soak.sh).
 # Ends with one line "N passed, N failed, N skipped"; exits non-zero on any failure.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -66,6 +67,46 @@ if [ "$e2e_status" -ne 0 ] && [ "$(( $(tap_count fail) + $(tap_count cancelled) 
 
 as_log "Running the README examples against scripts/run.sh"
 if scripts/smoke-readme.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+
+as_log "Running the SDKs' unit tests (Python unittest, the Node test runner, xunit)"
+set +e
+python3 -m unittest discover -s sdk/python/tests >"$results/sdk-python.log" 2>&1
+py_status=$?
+set -e
+py_ran=$(grep -oE '^Ran [0-9]+ test' "$results/sdk-python.log" | grep -oE '[0-9]+' || echo 0)
+py_failed=$(grep -oE '^FAILED \((failures|errors)=[0-9]+(, (failures|errors)=[0-9]+)?' "$results/sdk-python.log" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}')
+py_skipped=$(grep -oE 'skipped=[0-9]+' "$results/sdk-python.log" | grep -oE '[0-9]+' || echo 0)
+passed=$((passed + py_ran - py_failed - py_skipped)); failed=$((failed + py_failed)); skipped=$((skipped + py_skipped))
+if [ "$py_status" -ne 0 ]; then tail -n 40 "$results/sdk-python.log" >&2; [ "$py_failed" -gt 0 ] || failed=$((failed + 1)); fi
+
+set +e
+(cd sdk/typescript && npm ci --no-audit --no-fund --loglevel=error >/dev/null && npm run --silent build \
+  && node --test --test-reporter=tap test/*.test.mjs) >"$results/sdk-typescript.tap" 2>&1
+ts_status=$?
+set -e
+ts_count() { grep -m1 -oE "^# $1 [0-9]+" "$results/sdk-typescript.tap" 2>/dev/null | grep -oE '[0-9]+$' || echo 0; }
+passed=$((passed + $(ts_count pass))); failed=$((failed + $(ts_count fail) + $(ts_count cancelled)))
+skipped=$((skipped + $(ts_count skipped) + $(ts_count todo)))
+if [ "$ts_status" -ne 0 ]; then tail -n 40 "$results/sdk-typescript.tap" >&2; [ "$(ts_count fail)" -gt 0 ] || failed=$((failed + 1)); fi
+
+sdk_results="$results/sdk-dotnet"
+set +e
+dotnet test sdk/dotnet/AgentSpend.Sdk.sln -c Release -nologo -warnaserror --logger "trx" --logger "console;verbosity=minimal" --results-directory "$sdk_results"
+net_status=$?
+set -e
+net_count() { grep -ho "<Counters [^>]*" "$sdk_results"/*.trx 2>/dev/null | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' | awk '{s+=$1} END {print s+0}'; }
+passed=$((passed + $(net_count passed))); failed=$((failed + $(net_count failed)))
+if [ "$net_status" -ne 0 ] && [ "$(net_count failed)" -eq 0 ]; then failed=$((failed + 1)); fi
+
+as_log "Running each SDK against the app, and its package installed into a scratch project (scripts/test-sdks.sh)"
+set +e
+AS_SDK_RESULTS="$results/sdks.counts" scripts/test-sdks.sh >"$results/sdks.log" 2>&1
+sdks_status=$?
+set -e
+grep -E '^(PASS|FAIL|sdks:) ' "$results/sdks.log" || true
+read -r sdk_passed sdk_failed <"$results/sdks.counts" 2>/dev/null || { sdk_passed=0; sdk_failed=0; }
+passed=$((passed + sdk_passed)); failed=$((failed + sdk_failed))
+if [ "$sdks_status" -ne 0 ] && [ "$sdk_failed" -eq 0 ]; then failed=$((failed + 1)); tail -n 60 "$results/sdks.log" >&2; fi
 
 as_log "Running a small benchmark pass (scripts/bench.sh: every total must come out exact)"
 if scripts/bench.sh --events 5000 --raw-entities 2000 --query-iterations 20 >"$results/bench.log" 2>&1; then

@@ -13,7 +13,8 @@ export interface RunOptions {
   /**
    * Record a summary event when the run ends (default true). It carries the run's `duration_ms` and
    * outcome (`task_success`), no tokens and `cost_usd: 0`, the provider and model of the run's last
-   * event (else `summaryProvider` / `summaryModel`), and the tag `agentspend.event: run_summary`.
+   * event (else `summaryProvider` / `summaryModel`), the run's `agentName` (else the agent of its last
+   * event, else the client's), and the tag `agentspend.event: run_summary`.
    */
   summary?: boolean;
   /** Provider of the summary event when the run recorded no event. Default `"agentspend"`. */
@@ -47,6 +48,7 @@ export class Run implements AsyncDisposable {
   #outcome: boolean | undefined;
   #ended = false;
   #events = 0;
+  #lastAgent: string | undefined;
   #lastProvider: string | undefined;
   #lastModel: string | undefined;
 
@@ -85,6 +87,7 @@ export class Run implements AsyncDisposable {
       const e: SpendEvent = { ...this.#fields, ...event, run_id: this.id };
       const tags = this.#fields.tags as Record<string, string> | undefined;
       if (tags && event.tags) e.tags = { ...tags, ...event.tags };
+      if (typeof e.agent_name === "string") this.#lastAgent = e.agent_name;
       if (typeof e.provider === "string") this.#lastProvider = e.provider;
       if (typeof e.model === "string") this.#lastModel = e.model;
       const ok = this.#client.record(e);
@@ -124,6 +127,8 @@ export class Run implements AsyncDisposable {
     const tags = { ...((this.#fields.tags as Record<string, string> | undefined) ?? {}), "agentspend.event": "run_summary" };
     const e: SpendEvent = {
       ...this.#fields,
+      // The run's agentName, else the agent of its last event; else the client fills in its own.
+      ...(this.#fields.agent_name === undefined && this.#lastAgent !== undefined ? { agent_name: this.#lastAgent } : {}),
       provider: this.#lastProvider ?? this.#opts.summaryProvider ?? "agentspend",
       model: this.#lastModel ?? this.#opts.summaryModel ?? "run",
       run_id: this.id,

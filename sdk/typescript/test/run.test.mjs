@@ -68,6 +68,23 @@ test("startRun + Symbol.asyncDispose (await using): ends once; outcome only when
   assert.equal("task_success" in events[1], false);
 });
 
+test("summary: the agent of the run's last event when the client and the run name none (else the server refuses it)", async () => {
+  const fetch = fakeFetch();
+  const c = makeClient({ fetch, agentName: undefined });
+  await c.run("triage", (run) => {
+    run.record({ agent_name: "first", provider: "anthropic", model: "claude-sonnet-4-5", input_tokens: 1 });
+    run.record({ agent_name: "worker", provider: "anthropic", model: "claude-sonnet-4-5", input_tokens: 2 });
+  });
+  // The run's agentName wins over its events' agents; a client default fills in only when neither names one.
+  await c.run("triage", (run) => run.record({ agent_name: "worker", provider: "p", model: "m" }), { agentName: "run-agent" });
+  const named = makeClient({ fetch });
+  await named.run("triage", (run) => run.record({ provider: "p", model: "m" }));
+  await c.flush();
+  await named.flush();
+  const summaries = fetch.calls.flatMap((x) => x.json.events).filter((e) => e.tags?.["agentspend.event"] === "run_summary");
+  assert.deepEqual(summaries.map((e) => e.agent_name), ["worker", "run-agent", "tester"]);
+});
+
 test("summary: false records no summary", async () => {
   const fetch = fakeFetch();
   const c = makeClient({ fetch });

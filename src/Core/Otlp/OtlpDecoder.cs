@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using AgentSpend.Core.Otlp.Proto;
 using Google.Protobuf;
 
@@ -41,45 +40,18 @@ public static class OtlpDecoder
 
     private static readonly JsonParser Json = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(true).WithRecursionLimit(32));
 
-    /// <summary>
-    /// Inflates a gzip body; null when it grows past <see cref="MaxDecodedBytes"/>. Two passes, so that memory stays
-    /// bounded: the first only measures (through a small buffer, stopping past the limit, so a bomb costs next to
-    /// nothing), the second inflates into an array of exactly that size. No growing buffers, no copies of the body.
-    /// </summary>
+    /// <summary>Inflates a gzip body; null when it grows past <see cref="MaxDecodedBytes"/>.</summary>
     public static byte[]? Gunzip(ReadOnlyMemory<byte> body)
     {
         try
         {
-            var size = 0L;
-            var chunk = new byte[81920];
-            using (var measure = new GZipStream(Source(body), CompressionMode.Decompress))
-            {
-                int read;
-                while ((read = measure.Read(chunk)) > 0)
-                {
-                    size += read;
-                    if (size > MaxDecodedBytes)
-                    {
-                        return null;
-                    }
-                }
-            }
-
-            var inflated = new byte[size];
-            using var input = new GZipStream(Source(body), CompressionMode.Decompress);
-            input.ReadExactly(inflated);
-            return inflated;
+            return Ingest.Gzip.Inflate(body, MaxDecodedBytes);
         }
         catch (InvalidDataException ex)
         {
             throw new OtlpFormatException("The body is not valid gzip.", ex);
         }
     }
-
-    private static MemoryStream Source(ReadOnlyMemory<byte> body) =>
-        System.Runtime.InteropServices.MemoryMarshal.TryGetArray(body, out var segment)
-            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
-            : new MemoryStream(body.ToArray(), writable: false);
 
     public static T Parse<T>(ReadOnlySpan<byte> body, bool json, MessageParser<T> parser)
         where T : IMessage<T>, new()

@@ -15,10 +15,11 @@ public static class IngestEndpoints
     public static async Task<Results<Accepted<IngestResponse>, ProblemHttpResult, RetryLater<ProblemDetails>>> IngestAsync(
         HttpRequest request, Caller caller, IngestService ingest, CancellationToken cancellationToken)
     {
-        var body = await RequestBody.ReadAsync(request, IngestRequestParser.MaxBodyBytes, cancellationToken).ConfigureAwait(false);
-        if (body is null)
+        // The SDKs send their batches gzip-compressed; the limit is the JSON's, before compression.
+        var (body, problem) = await RequestBody.ReadDecodedAsync(request, IngestRequestParser.MaxBodyBytes, IngestRequestParser.MaxBodyBytes, cancellationToken).ConfigureAwait(false);
+        if (problem is not null)
         {
-            return Problems.TooLarge("body", $"The body must be at most {IngestRequestParser.MaxBodyBytes} bytes.");
+            return problem;
         }
 
         if (!RequestBody.IsJson(request))
@@ -26,7 +27,7 @@ public static class IngestEndpoints
             return Problems.UnsupportedMediaType();
         }
 
-        return await AnswerAsync(request, caller, ingest, body.Value, cancellationToken).ConfigureAwait(false);
+        return await AnswerAsync(request, caller, ingest, body, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Ingests a native batch and answers as the ingest API does; shared by the other JSON intakes.</summary>

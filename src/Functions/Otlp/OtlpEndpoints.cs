@@ -37,32 +37,15 @@ public static class OtlpEndpoints
             return Problems.Create(StatusCodes.Status415UnsupportedMediaType, "The body's media type is not supported.", "Content-Type", $"must be {Protobuf} or {Json}.");
         }
 
-        var body = await RequestBody.ReadAsync(request, MaxBodyBytes, cancellationToken).ConfigureAwait(false);
-        if (body is null)
+        var (bytes, unreadable) = await RequestBody.ReadDecodedAsync(request, MaxBodyBytes, OtlpDecoder.MaxDecodedBytes, cancellationToken).ConfigureAwait(false);
+        if (unreadable is not null)
         {
-            return Problems.TooLarge("body", $"The body must be at most {MaxBodyBytes} bytes.");
+            return unreadable;
         }
 
         TRequest export;
         try
         {
-            var bytes = body.Value;
-            switch (request.Headers.ContentEncoding.ToString().ToLowerInvariant())
-            {
-                case "" or "identity":
-                    break;
-                case "gzip":
-                    if (OtlpDecoder.Gunzip(bytes) is not { } inflated)
-                    {
-                        return Problems.TooLarge("body", $"The body must inflate to at most {OtlpDecoder.MaxDecodedBytes} bytes.");
-                    }
-
-                    bytes = inflated;
-                    break;
-                default:
-                    return Problems.Create(StatusCodes.Status415UnsupportedMediaType, "The body's encoding is not supported.", "Content-Encoding", "must be gzip or absent.");
-            }
-
             export = OtlpDecoder.Parse(bytes.Span, json, parser);
         }
         catch (OtlpFormatException ex)
