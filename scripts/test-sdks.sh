@@ -144,9 +144,13 @@ dotnet_sdk() {
   as_log "dotnet: NuGet package, installed into a scratch console project, README quick start"
   local feed="$scratch/nuget-feed" project="$scratch/dotnet-project"
   pack() { dotnet pack sdk/dotnet/src/AgentSpend.Sdk -c Release -nologo -v quiet -o "$feed" && ls "$feed"/AgentSpend.Sdk.*.nupkg; }
-  install_package() ( # the package from the scratch feed, its dependencies from nuget.org (the template's source)
+  # The package from the scratch feed, its dependencies from nuget.org (the template's source), into a packages folder
+  # of the scratch project's own: the user's (~/.nuget/packages) may hold an AgentSpend.Sdk of the same version built
+  # from older sources, which NuGet would take instead of the package just made.
+  install_package() (
     mkdir -p "$project" && cd "$project" && dotnet new console --force -o . >/dev/null \
       && dotnet new nugetconfig --force >/dev/null && dotnet nuget add source "$feed" --name agentspend-scratch --configfile nuget.config >/dev/null \
+      && dotnet nuget config set globalPackagesFolder "$scratch/nuget-packages" --configfile nuget.config >/dev/null \
       && dotnet add package AgentSpend.Sdk >/dev/null
   )
   step "dotnet: dotnet pack makes the package" pack
