@@ -101,7 +101,7 @@ run_integration() { # run_integration SDK PREFIX COMMAND...
   AGENTSPEND_URL="$url" AGENTSPEND_KEY="$WS_INGEST" AGENTSPEND_ADMIN_KEY="$WS_ADMIN" \
     AGENTSPEND_THROTTLED_URL="http://127.0.0.1:$throttled_port" AGENTSPEND_TEST_PREFIX="$prefix" \
     "$@" >"$out" 2>&1 || status=$?
-  cat "$out"
+  sed -E "s/^(PASS|FAIL) /\1 $sdk: /" "$out"
   record "$out"
   if [ "$status" -ne 0 ] && ! grep -q '^FAIL ' "$out"; then failed=$((failed + 1)); echo "FAIL $sdk integration program (exit $status)"; fi
   if ! grep -q '^PASS \|^FAIL ' "$out"; then failed=$((failed + 1)); echo "FAIL $sdk integration program printed no result"; fi

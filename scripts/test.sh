@@ -73,9 +73,10 @@ set +e
 python3 -m unittest discover -s sdk/python/tests >"$results/sdk-python.log" 2>&1
 py_status=$?
 set -e
-py_ran=$(grep -oE '^Ran [0-9]+ test' "$results/sdk-python.log" | grep -oE '[0-9]+' || echo 0)
-py_failed=$(grep -oE '^FAILED \((failures|errors)=[0-9]+(, (failures|errors)=[0-9]+)?' "$results/sdk-python.log" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}')
-py_skipped=$(grep -oE 'skipped=[0-9]+' "$results/sdk-python.log" | grep -oE '[0-9]+' || echo 0)
+# unittest's summary: "Ran N tests", then "OK", "OK (skipped=S)" or "FAILED (failures=F, errors=E, skipped=S)".
+py_ran=$(awk '/^Ran [0-9]+ test/ { n = $2 } END { print n + 0 }' "$results/sdk-python.log")
+py_failed=$(awk '/^FAILED \(/ { while (match($0, /(failures|errors)=[0-9]+/)) { split(substr($0, RSTART, RLENGTH), kv, "="); n += kv[2]; $0 = substr($0, RSTART + RLENGTH) } } END { print n + 0 }' "$results/sdk-python.log")
+py_skipped=$(awk '/^(OK|FAILED) \(/ && match($0, /skipped=[0-9]+/) { split(substr($0, RSTART, RLENGTH), kv, "="); n += kv[2] } END { print n + 0 }' "$results/sdk-python.log")
 passed=$((passed + py_ran - py_failed - py_skipped)); failed=$((failed + py_failed)); skipped=$((skipped + py_skipped))
 if [ "$py_status" -ne 0 ]; then tail -n 40 "$results/sdk-python.log" >&2; [ "$py_failed" -gt 0 ] || failed=$((failed + 1)); fi
 
@@ -94,7 +95,9 @@ set +e
 dotnet test sdk/dotnet/AgentSpend.Sdk.sln -c Release -nologo -warnaserror --logger "trx" --logger "console;verbosity=minimal" --results-directory "$sdk_results"
 net_status=$?
 set -e
-net_count() { grep -ho "<Counters [^>]*" "$sdk_results"/*.trx 2>/dev/null | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' | awk '{s+=$1} END {print s+0}'; }
+net_count() { # one attribute of <Counters> summed over the SDK's TRX files; 0 when it wrote none
+  cat "$sdk_results"/*.trx 2>/dev/null | awk -v k="$1" 'match($0, /<Counters [^>]*/) { c = substr($0, RSTART, RLENGTH); if (match(c, " " k "=\"[0-9]+\"")) { v = substr(c, RSTART, RLENGTH); gsub(/[^0-9]/, "", v); n += v } } END { print n + 0 }' || true
+}
 passed=$((passed + $(net_count passed))); failed=$((failed + $(net_count failed)))
 if [ "$net_status" -ne 0 ] && [ "$(net_count failed)" -eq 0 ]; then failed=$((failed + 1)); fi
 
