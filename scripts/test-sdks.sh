@@ -10,7 +10,8 @@
 #   AGENTSPEND_URL, AGENTSPEND_KEY (ingest), AGENTSPEND_ADMIN_KEY (the workspace's admin), AGENTSPEND_THROTTLED_URL,
 #   AGENTSPEND_TEST_PREFIX.
 # Ends with "sdks: N passed, N failed"; exits non-zero on any failure. AS_SDK_RESULTS names a file that gets the two
-# counts ("N M") for scripts/test.sh.
+# counts ("N M") for scripts/test.sh, which also sets AS_APP_BUILT and AS_SDK_TS_BUILT when it has built the app
+# (Release) and the TypeScript SDK already.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$AS_ROOT"
@@ -36,8 +37,10 @@ trap finish EXIT
 as_start_azurite "$data/azurite" "$blob" "$queue" "$table"; azurite_pid=$AS_AZURITE_PID
 connection="$(as_connection_string "$blob" "$queue" "$table")"
 
-as_log "Building the app (Release)"
-dotnet build src/Functions/AgentSpend.Functions.csproj -c Release -nologo -v quiet -clp:ErrorsOnly
+if [ -z "${AS_APP_BUILT:-}" ]; then # scripts/test.sh has built it already
+  as_log "Building the app (Release)"
+  dotnet build src/Functions/AgentSpend.Functions.csproj -c Release -nologo -v quiet -clp:ErrorsOnly
+fi
 admin_key="as_sdk_instance_admin_$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 secret_key="$(head -c 32 /dev/urandom | base64)"
 
@@ -126,8 +129,10 @@ python_sdk() {
 }
 
 typescript_sdk() {
-  as_log "typescript: installing and building (npm ci, tsc)"
-  (cd sdk/typescript && npm ci --no-audit --no-fund --loglevel=error >/dev/null && npm run --silent build)
+  if [ -z "${AS_SDK_TS_BUILT:-}" ]; then # scripts/test.sh has built it for the unit tests already
+    as_log "typescript: installing and building (npm ci, tsc)"
+    (cd sdk/typescript && npm ci --no-audit --no-fund --loglevel=error >/dev/null && npm run --silent build)
+  fi
   run_integration typescript ts node sdk/typescript/integration/against-app.mjs
   as_log "typescript: npm tarball, installed into a scratch project, README quick start"
   local project="$scratch/typescript-project"

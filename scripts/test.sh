@@ -103,7 +103,8 @@ if [ "$net_status" -ne 0 ] && [ "$(net_count failed)" -eq 0 ]; then failed=$((fa
 
 as_log "Running each SDK against the app, and its package installed into a scratch project (scripts/test-sdks.sh)"
 set +e
-AS_SDK_RESULTS="$results/sdks.counts" scripts/test-sdks.sh >"$results/sdks.log" 2>&1
+ts_built=""; [ "$ts_status" -ne 0 ] || ts_built=1
+AS_SDK_RESULTS="$results/sdks.counts" AS_APP_BUILT=1 AS_SDK_TS_BUILT="$ts_built" scripts/test-sdks.sh >"$results/sdks.log" 2>&1
 sdks_status=$?
 set -e
 grep -E '^(PASS|FAIL|sdks:) ' "$results/sdks.log" || true
