@@ -34,6 +34,7 @@ finish() {
 }
 trap finish EXIT
 
+# Azurite starts only through as_start_azurite (scripts/lib.sh): bound to 127.0.0.1, --disableTelemetry, data on disk; as_stop_azurite stops it with SIGTERM.
 as_start_azurite "$data/azurite" "$blob" "$queue" "$table"; azurite_pid=$AS_AZURITE_PID
 connection="$(as_connection_string "$blob" "$queue" "$table")"
 
