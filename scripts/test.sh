@@ -36,11 +36,14 @@ dotnet test AgentSpend.Functions.sln -c Release --no-build -nologo \
 tests_status=$?
 set -e
 
-sum_counter() { # sum one attribute of <Counters> over all TRX files
-  grep -ho "<Counters [^>]*" "$results"/*.trx 2>/dev/null | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' | awk '{s+=$1} END {print s+0}'
+trx_count() { # trx_count DIR ATTRIBUTE: one attribute of <Counters> summed over DIR's TRX files; 0 when there are none
+  cat "$1"/*.trx 2>/dev/null | awk -v k="$2" 'match($0, /<Counters [^>]*/) { c = substr($0, RSTART, RLENGTH); if (match(c, " " k "=\"[0-9]+\"")) { v = substr(c, RSTART, RLENGTH); gsub(/[^0-9]/, "", v); n += v } } END { print n + 0 }' || true
 }
-passed=$(sum_counter passed); failed=$(sum_counter failed)
-skipped=$(( $(sum_counter total) - $(sum_counter executed) ))
+tap_count() { # tap_count FILE NAME: the "# NAME N" summary line of a Node test runner TAP file; 0 when absent
+  grep -m1 -oE "^# $2 [0-9]+" "$1" 2>/dev/null | grep -oE '[0-9]+$' || echo 0
+}
+passed=$(trx_count "$results" passed); failed=$(trx_count "$results" failed)
+skipped=$(( $(trx_count "$results" total) - $(trx_count "$results" executed) ))
 if [ "$tests_status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 if [ "$bicep_status" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); as_log "infra/bicep did not compile and lint cleanly (above)"; fi
 
@@ -60,10 +63,9 @@ set +e
 AS_DASHBOARD_TAP="$tap" scripts/test-dashboard.sh
 e2e_status=$?
 set -e
-tap_count() { grep -m1 -oE "^# $1 [0-9]+" "$tap" 2>/dev/null | grep -oE '[0-9]+$' || echo 0; }
-passed=$((passed + $(tap_count pass))); failed=$((failed + $(tap_count fail) + $(tap_count cancelled)))
-skipped=$((skipped + $(tap_count skipped) + $(tap_count todo)))
-if [ "$e2e_status" -ne 0 ] && [ "$(( $(tap_count fail) + $(tap_count cancelled) ))" -eq 0 ]; then failed=$((failed + 1)); fi
+passed=$((passed + $(tap_count "$tap" pass))); failed=$((failed + $(tap_count "$tap" fail) + $(tap_count "$tap" cancelled)))
+skipped=$((skipped + $(tap_count "$tap" skipped) + $(tap_count "$tap" todo)))
+if [ "$e2e_status" -ne 0 ] && [ "$(( $(tap_count "$tap" fail) + $(tap_count "$tap" cancelled) ))" -eq 0 ]; then failed=$((failed + 1)); fi
 
 as_log "Running the README examples against scripts/run.sh"
 if scripts/smoke-readme.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
@@ -85,21 +87,18 @@ set +e
   && node --test --test-reporter=tap test/*.test.mjs) >"$results/sdk-typescript.tap" 2>&1
 ts_status=$?
 set -e
-ts_count() { grep -m1 -oE "^# $1 [0-9]+" "$results/sdk-typescript.tap" 2>/dev/null | grep -oE '[0-9]+$' || echo 0; }
-passed=$((passed + $(ts_count pass))); failed=$((failed + $(ts_count fail) + $(ts_count cancelled)))
-skipped=$((skipped + $(ts_count skipped) + $(ts_count todo)))
-if [ "$ts_status" -ne 0 ]; then tail -n 40 "$results/sdk-typescript.tap" >&2; [ "$(ts_count fail)" -gt 0 ] || failed=$((failed + 1)); fi
+ts_tap="$results/sdk-typescript.tap"
+passed=$((passed + $(tap_count "$ts_tap" pass))); failed=$((failed + $(tap_count "$ts_tap" fail) + $(tap_count "$ts_tap" cancelled)))
+skipped=$((skipped + $(tap_count "$ts_tap" skipped) + $(tap_count "$ts_tap" todo)))
+if [ "$ts_status" -ne 0 ]; then tail -n 40 "$ts_tap" >&2; [ "$(tap_count "$ts_tap" fail)" -gt 0 ] || failed=$((failed + 1)); fi
 
 sdk_results="$results/sdk-dotnet"
 set +e
 dotnet test sdk/dotnet/AgentSpend.Sdk.sln -c Release -nologo -warnaserror --logger "trx" --logger "console;verbosity=minimal" --results-directory "$sdk_results"
 net_status=$?
 set -e
-net_count() { # one attribute of <Counters> summed over the SDK's TRX files; 0 when it wrote none
-  cat "$sdk_results"/*.trx 2>/dev/null | awk -v k="$1" 'match($0, /<Counters [^>]*/) { c = substr($0, RSTART, RLENGTH); if (match(c, " " k "=\"[0-9]+\"")) { v = substr(c, RSTART, RLENGTH); gsub(/[^0-9]/, "", v); n += v } } END { print n + 0 }' || true
-}
-passed=$((passed + $(net_count passed))); failed=$((failed + $(net_count failed)))
-if [ "$net_status" -ne 0 ] && [ "$(net_count failed)" -eq 0 ]; then failed=$((failed + 1)); fi
+passed=$((passed + $(trx_count "$sdk_results" passed))); failed=$((failed + $(trx_count "$sdk_results" failed)))
+if [ "$net_status" -ne 0 ] && [ "$(trx_count "$sdk_results" failed)" -eq 0 ]; then failed=$((failed + 1)); fi
 
 as_log "Running each SDK against the app, and its package installed into a scratch project (scripts/test-sdks.sh)"
 set +e

@@ -40,12 +40,8 @@ internal sealed partial class AggregateUsageFunction : IQueueFunction, IDisposab
     /// <summary>The passes run so far (each counts the messages of every invocation waiting when it began).</summary>
     public int Passes => _passes.Passes;
 
-    /// <summary>One invocation per message, all at once, as the host would run them.</summary>
-    public async Task<IReadOnlyList<Exception?>> RunAsync(IReadOnlyList<QueueInvocation> messages, CancellationToken cancellationToken) =>
-        await Task.WhenAll(messages.Select(m => RunOneAsync(m, cancellationToken))).ConfigureAwait(false);
-
     /// <summary>One message's invocation: null once its events are counted, or what failed it (then it is retried).</summary>
-    public Task<Exception?> RunOneAsync(QueueInvocation message, CancellationToken cancellationToken) => _passes.RunAsync(message, cancellationToken);
+    public Task<Exception?> RunAsync(QueueInvocation message, CancellationToken cancellationToken) => _passes.RunAsync(message, cancellationToken);
 
     public void Dispose() => _passes.Dispose();
 

@@ -12,10 +12,7 @@ internal sealed class DeliverAlertsFunction(AlertDeliverer deliverer) : IQueueFu
 {
     public string Name => "DeliverAlerts";
 
-    public async Task<IReadOnlyList<Exception?>> RunAsync(IReadOnlyList<QueueInvocation> messages, CancellationToken cancellationToken) =>
-        await Task.WhenAll(messages.Select(m => DeliverAsync(m, cancellationToken))).ConfigureAwait(false);
-
-    private async Task<Exception?> DeliverAsync(QueueInvocation invocation, CancellationToken cancellationToken)
+    public async Task<Exception?> RunAsync(QueueInvocation invocation, CancellationToken cancellationToken)
     {
         try
         {

@@ -152,8 +152,7 @@ internal sealed partial class QueueTriggerListener(
     {
         try
         {
-            var results = await function.RunAsync([new QueueInvocation(message.Text, message.DequeueCount, message.MessageId)], cancellationToken).ConfigureAwait(false);
-            return results[0];
+            return await function.RunAsync(new QueueInvocation(message.Text, message.DequeueCount, message.MessageId), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {

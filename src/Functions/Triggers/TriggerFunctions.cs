@@ -44,9 +44,9 @@ public sealed class TriggerFunctions(
     private async Task RunQueueAsync(string name, string queue, QueueMessage message, CancellationToken cancellationToken)
     {
         var text = message.Body.ToString();
-        var results = await queueFunctions.Single(f => f.Name == name)
-            .RunAsync([new QueueInvocation(text, message.DequeueCount, message.MessageId)], cancellationToken).ConfigureAwait(false);
-        if (results[0] is not { } error)
+        var error = await queueFunctions.Single(f => f.Name == name)
+            .RunAsync(new QueueInvocation(text, message.DequeueCount, message.MessageId), cancellationToken).ConfigureAwait(false);
+        if (error is null)
         {
             return;
         }

@@ -48,7 +48,7 @@ public sealed class FunctionUnitTests
         var error = new RequestFailedException(400, "refused");
         var code = new Mock<IQueueFunction>();
         code.SetupGet(f => f.Name).Returns("AggregateUsage");
-        code.Setup(f => f.RunAsync(It.IsAny<IReadOnlyList<QueueInvocation>>(), It.IsAny<CancellationToken>())).ReturnsAsync([error]);
+        code.Setup(f => f.RunAsync(It.IsAny<QueueInvocation>(), It.IsAny<CancellationToken>())).ReturnsAsync(error);
         var workspaces = new Mock<IWorkspaceDirectory>();
         var functions = Functions(code.Object, workspaces.Object);
         var text = PoisonTesting.Message("ws-unit", 3, DateOnly.FromDateTime(Now.UtcDateTime), "s:unit-");
@@ -62,7 +62,7 @@ public sealed class FunctionUnitTests
             workspaces.Verify(w => w.FindAsync("ws-unit", It.IsAny<CancellationToken>()), dequeueCount < 5 ? Times.Never() : Times.Once());
         }
 
-        code.Verify(f => f.RunAsync(It.Is<IReadOnlyList<QueueInvocation>>(m => m.Count == 1 && m[0].Text == text && m[0].MessageId == "m-1"), It.IsAny<CancellationToken>()), Times.Exactly(5));
+        code.Verify(f => f.RunAsync(It.Is<QueueInvocation>(m => m.Text == text && m.MessageId == "m-1"), It.IsAny<CancellationToken>()), Times.Exactly(5));
     }
 
     [Fact]
@@ -70,7 +70,7 @@ public sealed class FunctionUnitTests
     {
         var code = new Mock<IQueueFunction>();
         code.SetupGet(f => f.Name).Returns("DeliverAlerts");
-        code.Setup(f => f.RunAsync(It.IsAny<IReadOnlyList<QueueInvocation>>(), It.IsAny<CancellationToken>())).ReturnsAsync([null]);
+        code.Setup(f => f.RunAsync(It.IsAny<QueueInvocation>(), It.IsAny<CancellationToken>())).ReturnsAsync((Exception?)null);
         var timer = new Mock<ITimerFunction>();
         timer.SetupGet(f => f.Name).Returns("Retention");
         var workspaces = new Mock<IWorkspaceDirectory>(MockBehavior.Strict);
@@ -80,7 +80,7 @@ public sealed class FunctionUnitTests
         await functions.DeliverAlertsAsync(QueuesModelFactory.QueueMessage("m-2", "receipt", BinaryData.FromString("{}"), 5), stop.Token);
         await functions.RetentionAsync(new Microsoft.Azure.Functions.Worker.TimerInfo(), stop.Token);
 
-        code.Verify(f => f.RunAsync(It.Is<IReadOnlyList<QueueInvocation>>(m => m.Count == 1 && m[0].DequeueCount == 5), stop.Token), Times.Once());
+        code.Verify(f => f.RunAsync(It.Is<QueueInvocation>(m => m.DequeueCount == 5), stop.Token), Times.Once());
         timer.Verify(f => f.RunAsync(stop.Token), Times.Once());
     }
 

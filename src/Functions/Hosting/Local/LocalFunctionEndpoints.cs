@@ -25,19 +25,10 @@ public static class LocalFunctionEndpoints
     /// <summary>Binds the method's parameters from the request, runs it and executes what it returned.</summary>
     internal static async Task InvokeAsync(MethodInfo method, HttpContext http)
     {
-        var instance = method.IsStatic ? null : ActivatorUtilities.CreateInstance(http.RequestServices, method.DeclaringType!);
-        try
+        var arguments = method.GetParameters().Select(p => Bind(p, http)).ToArray();
+        if (await LocalFunctionInvoker.InvokeMethodAsync(method, http.RequestServices, arguments).ConfigureAwait(false) is IResult result)
         {
-            var arguments = method.GetParameters().Select(p => Bind(p, http)).ToArray();
-            var returned = method.Invoke(instance, BindingFlags.DoNotWrapExceptions, binder: null, arguments, culture: null);
-            if (await UnwrapAsync(returned).ConfigureAwait(false) is IResult result)
-            {
-                await result.ExecuteAsync(http).ConfigureAwait(false);
-            }
-        }
-        finally
-        {
-            (instance as IDisposable)?.Dispose();
+            await result.ExecuteAsync(http).ConfigureAwait(false);
         }
     }
 
@@ -62,20 +53,5 @@ public static class LocalFunctionEndpoints
             $"Function method {method(parameter)} has a parameter '{parameter.Name}' that local mode cannot bind.");
 
         static string method(ParameterInfo p) => $"{p.Member.DeclaringType?.Name}.{p.Member.Name}";
-    }
-
-    private static async Task<object?> UnwrapAsync(object? returned)
-    {
-        switch (returned)
-        {
-            case Task task:
-                await task.ConfigureAwait(false);
-                return task.GetType().IsGenericType ? task.GetType().GetProperty(nameof(Task<object>.Result))!.GetValue(task) : null;
-            case ValueTask valueTask:
-                await valueTask.ConfigureAwait(false);
-                return null;
-            default:
-                return returned;
-        }
     }
 }

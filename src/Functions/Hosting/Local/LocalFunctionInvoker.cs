@@ -1,5 +1,4 @@
 using System.Reflection;
-using System.Runtime.ExceptionServices;
 
 namespace AgentSpend.Functions.Hosting.Local;
 
@@ -13,20 +12,31 @@ public sealed class LocalFunctionInvoker(IServiceProvider services)
 {
     public async Task InvokeAsync(FunctionEntry function, object trigger, CancellationToken cancellationToken)
     {
-        var method = function.Method;
-        var arguments = method.GetParameters().Select(p => Bind(function, p, trigger, cancellationToken)).ToArray();
+        var arguments = function.Method.GetParameters().Select(p => Bind(function, p, trigger, cancellationToken)).ToArray();
         await using var scope = services.CreateAsyncScope();
-        var instance = method.IsStatic ? null : ActivatorUtilities.CreateInstance(scope.ServiceProvider, method.DeclaringType!);
+        await InvokeMethodAsync(function.Method, scope.ServiceProvider, arguments).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Calls a function method as the worker does: its class created from <paramref name="services"/> for this call and
+    /// disposed after it, an exception thrown as the method threw it. Returns what it returned, awaited.
+    /// </summary>
+    internal static async Task<object?> InvokeMethodAsync(MethodInfo method, IServiceProvider services, object?[] arguments)
+    {
+        var instance = method.IsStatic ? null : ActivatorUtilities.CreateInstance(services, method.DeclaringType!);
         try
         {
-            if (method.Invoke(instance, arguments) is Task invocation)
+            switch (method.Invoke(instance, BindingFlags.DoNotWrapExceptions, binder: null, arguments, culture: null))
             {
-                await invocation.ConfigureAwait(false);
+                case Task task:
+                    await task.ConfigureAwait(false);
+                    return task.GetType().IsGenericType ? task.GetType().GetProperty(nameof(Task<object>.Result))!.GetValue(task) : null;
+                case ValueTask valueTask:
+                    await valueTask.ConfigureAwait(false);
+                    return null;
+                case var returned:
+                    return returned;
             }
-        }
-        catch (TargetInvocationException ex) when (ex.InnerException is not null)
-        {
-            ExceptionDispatchInfo.Capture(ex.InnerException).Throw();
         }
         finally
         {

@@ -4,18 +4,12 @@ using Azure.Storage.Queues.Models;
 
 namespace AgentSpend.Functions.Hosting.Local;
 
-/// <summary>
-/// A queue <c>[Function]</c> as local mode's listener runs it: every received message is its own invocation of the
-/// method, all of a batch at once, as the Functions host runs them.
-/// </summary>
+/// <summary>A queue <c>[Function]</c> as local mode's listener runs it: each message an invocation of the method, as the Functions host runs it.</summary>
 internal sealed class LocalQueueFunction(FunctionEntry function, LocalFunctionInvoker invoker) : IQueueFunction
 {
     public string Name => function.Name;
 
-    public async Task<IReadOnlyList<Exception?>> RunAsync(IReadOnlyList<QueueInvocation> messages, CancellationToken cancellationToken) =>
-        await Task.WhenAll(messages.Select(m => InvokeAsync(m, cancellationToken))).ConfigureAwait(false);
-
-    private async Task<Exception?> InvokeAsync(QueueInvocation invocation, CancellationToken cancellationToken)
+    public async Task<Exception?> RunAsync(QueueInvocation invocation, CancellationToken cancellationToken)
     {
         var message = QueuesModelFactory.QueueMessage(invocation.MessageId ?? "", popReceipt: "", BinaryData.FromString(invocation.Text), invocation.DequeueCount);
         try
